@@ -1,0 +1,101 @@
+import Foundation
+
+/// mtcopy's OS worker threads and the queue of byte ranges they copy.
+///
+/// Locking: `condition` guards `queue`, `threadCount`, `exitRequests` and `live`. Batches from
+/// several callers share one queue; each waits on its own latch.
+final class CopyWorkerPool: @unchecked Sendable {
+    /// One worker's share of a batch: bytes `range` of the batch's folios laid end to end.
+    struct Job {
+        let folios: UnsafeBufferPointer<FolioCopy>
+        let range: Range<Int>
+        let done: CountdownLatch
+    }
+
+    private let name: String
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var threadCount = 0
+    private var exitRequests = 0
+    private var live = 0
+
+    init(name: String, threads: Int) {
+        self.name = name
+        resize(to: threads)
+    }
+
+    /// Grows or shrinks the pool; surplus workers leave once they are idle.
+    func resize(to threads: Int) {
+        precondition(threads >= 1)
+        condition.lock()
+        defer { condition.unlock() }
+        let target = threadCount
+        if threads > target {
+            for index in target..<threads { startWorker(index) }
+        } else if threads < target {
+            exitRequests += target - threads
+            condition.broadcast()
+        }
+        threadCount = threads
+    }
+
+    /// The number of workers the pool is sized for.
+    var size: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return threadCount
+    }
+
+    func submit(_ jobs: [Job]) {
+        condition.lock()
+        queue.append(contentsOf: jobs)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Stops every worker and waits until all have exited.
+    func shutdown() {
+        condition.lock()
+        exitRequests += threadCount
+        threadCount = 0
+        condition.broadcast()
+        while live > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    private func startWorker(_ index: Int) {
+        live += 1
+        OSThread.spawn(name: "\(name)/\(index)") { [self] in
+            while let job = nextJob() {
+                Self.copy(job.folios, bytes: job.range)
+                job.done.countDown()
+            }
+        }
+    }
+
+    /// The next job, or nil when this worker is asked to leave; queued work goes first.
+    private func nextJob() -> Job? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && exitRequests == 0 { condition.wait() }
+        if !queue.isEmpty { return queue.removeFirst() }
+        exitRequests -= 1
+        live -= 1
+        condition.broadcast()
+        return nil
+    }
+
+    /// Copies the bytes `range` of the folios laid end to end, cutting folios where needed.
+    static func copy(_ folios: UnsafeBufferPointer<FolioCopy>, bytes range: Range<Int>) {
+        var folioStart = 0
+        for folio in folios {
+            let folioEnd = folioStart + folio.length
+            defer { folioStart = folioEnd }
+            if folioEnd <= range.lowerBound { continue }
+            if folioStart >= range.upperBound { break }
+            let from = max(range.lowerBound, folioStart) - folioStart
+            let to = min(range.upperBound, folioEnd) - folioStart
+            (folio.destination + from).copyMemory(from: folio.source + from, byteCount: to - from)
+        }
+    }
+}

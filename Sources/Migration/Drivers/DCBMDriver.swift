@@ -1,0 +1,76 @@
+import Synchronization
+import SystemPackage
+
+/// `dcbm`: DMA-engine batch copy. Each batch is cut into `nr_dma_chan` contiguous descriptor
+/// lists, one per channel, submitted asynchronously; the driver then waits for one completion
+/// per channel, or the timeout, and reads every descriptor's status.
+public final class DCBMDriver: Migrator {
+    /// What `dcbm/nr_dma_chan` accepts.
+    public static let channelRange: ClosedRange<UInt32> = 1...16
+    /// How long a batch waits for its channels before terminating them.
+    public static let defaultTimeout = Duration.seconds(2)
+
+    public let name = "dcbm"
+    public let stats = MigratorStats()
+    /// The engine behind the channels (`dcbm/engine`).
+    public let engine: any DMAEngine
+    private let timeout: Duration
+    private let requestedChannels = Atomic<Int>(1)
+    private let timeouts = Atomic<UInt64>(0)
+
+    public init(engine: any DMAEngine, timeout: Duration = DCBMDriver.defaultTimeout) {
+        self.engine = engine
+        self.timeout = timeout
+    }
+
+    /// The `nr_dma_chan` knob; a change takes effect from the next batch.
+    public var channels: Int {
+        get { requestedChannels.load(ordering: .relaxed) }
+        set {
+            precondition(Self.channelRange.contains(UInt32(newValue)))
+            requestedChannels.store(newValue, ordering: .relaxed)
+        }
+    }
+
+    /// Batches that hit the timeout and had their lists terminated.
+    public var timedOutBatches: UInt64 { timeouts.load(ordering: .relaxed) }
+
+    public func activate() throws(Errno) {
+        try engine.requestChannels(channels)
+    }
+
+    public func deactivate() {
+        engine.releaseChannels()
+    }
+
+    public func copy(_ folios: UnsafeBufferPointer<FolioCopy>, copied: UnsafeMutableBufferPointer<Bool>) {
+        let lanes = min(channels, folios.count)
+        guard lanes > 0 else { return }
+        // A raised nr_dma_chan needs its channels now; on failure the batch falls back whole.
+        do { try engine.requestChannels(lanes) } catch { return }
+        let status = UnsafeMutableBufferPointer<DMAStatus>.allocate(capacity: folios.count)
+        status.initialize(repeating: .pending)
+        defer { status.deallocate() }
+        let done = CountdownLatch(count: lanes)
+        let lists = (0..<lanes).map { lane in
+            let slice = Self.slice(lane, of: lanes, count: folios.count)
+            return DMADescriptorList(
+                descriptors: UnsafeBufferPointer(rebasing: folios[slice]),
+                status: UnsafeMutableBufferPointer(rebasing: status[slice]),
+                onComplete: { done.countDown() }
+            )
+        }
+        for (lane, list) in lists.enumerated() { engine.submit(list, channel: lane) }
+        if !done.wait(timeout: timeout) {
+            timeouts.add(1, ordering: .relaxed)
+            for list in lists where !list.isComplete { engine.terminate(list) }
+        }
+        // Each status is read once its list completed; any order of completion is fine.
+        for index in folios.indices { copied[index] = status[index] == .success }
+    }
+
+    /// Lane `lane`'s contiguous share of `count` descriptors.
+    static func slice(_ lane: Int, of lanes: Int, count: Int) -> Range<Int> {
+        (count * lane / lanes)..<(count * (lane + 1) / lanes)
+    }
+}

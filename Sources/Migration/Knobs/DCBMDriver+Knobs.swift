@@ -1,0 +1,13 @@
+import Sysfs
+
+extension DCBMDriver {
+    /// Fills `dcbm/`; returns its `offloading` attribute, which a swap notifies.
+    func registerKnobs(in directory: SysfsDirectory, slot: MigratorSlot) -> SysfsAttribute {
+        let offloading = slot.offloadingAttribute(for: name)
+        directory.add(offloading)
+        directory.add(.unsigned("nr_dma_chan", range: Self.channelRange, get: { UInt32(self.channels) }, set: { self.channels = Int($0) }))
+        directory.add(.readOnly("engine", show: { "\(self.engine.name)\n" }))
+        for counter in stats.counterAttributes() { directory.add(counter) }
+        return offloading
+    }
+}

@@ -1,0 +1,38 @@
+import Sysfs
+
+/// The migration core as one object: the three drivers and the slot that binds them. It runs
+/// embedded in any process; the daemon adds only the socket and the knob mount.
+public final class MigrationCore: Sendable {
+    /// The default copier and everyone's fallback.
+    public let kernel = KernelCopyDriver()
+    /// The multi-threaded CPU copier.
+    public let mtcopy: MTCopyDriver
+    /// The DMA-engine batch copier.
+    public let dcbm: DCBMDriver
+    /// `debug/fail_dma`: faults the software DMA engine injects into descriptors.
+    public let dmaFaults = FaultInjector()
+    /// Which migrator copies the next batch.
+    public let slot: MigratorSlot
+
+    /// A core with the `software` DMA engine, or the engine `makeEngine` builds.
+    public init(
+        makeEngine: (FaultInjector) -> any DMAEngine = { SoftwareDMAEngine(faults: $0) },
+        dmaTimeout: Duration = DCBMDriver.defaultTimeout
+    ) {
+        mtcopy = MTCopyDriver()
+        dcbm = DCBMDriver(engine: makeEngine(dmaFaults), timeout: dmaTimeout)
+        slot = MigratorSlot(fallback: kernel, offload: [mtcopy, dcbm])
+    }
+
+    /// Adds `dcbm/`, `mtcopy/`, `migration/offload_migrator` and `debug/fail_dma/` to `tree`.
+    public func registerKnobs(in tree: SysfsTree) {
+        let offloadMigrator = slot.offloadMigratorAttribute()
+        tree.directory("migration").add(offloadMigrator)
+        let mtcopyOffloading = mtcopy.registerKnobs(in: tree.directory("mtcopy"), slot: slot)
+        let dcbmOffloading = dcbm.registerKnobs(in: tree.directory("dcbm"), slot: slot)
+        dmaFaults.registerKnobs(in: tree.directory("debug/fail_dma"))
+        slot.onSwap {
+            for attribute in [offloadMigrator, mtcopyOffloading, dcbmOffloading] { attribute.notify() }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import SystemPackage
+
+/// One folio to copy: `length` bytes from `source` to `destination`, which do not overlap.
+public struct FolioCopy: @unchecked Sendable {
+    /// The folio's current bytes.
+    public var source: UnsafeRawPointer
+    /// Where the folio moves to.
+    public var destination: UnsafeMutableRawPointer
+    /// The folio's size in bytes (4 KiB << order).
+    public var length: Int
+
+    public init(source: UnsafeRawPointer, destination: UnsafeMutableRawPointer, length: Int) {
+        self.source = source
+        self.destination = destination
+        self.length = length
+    }
+}
+
+/// A copy engine the migrator slot can bind, the `_folios_copy` static call's target.
+///
+/// The slot calls `activate()` before it publishes a migrator and `deactivate()` only after the
+/// grace period, when no batch still copies with it: a driver may create its threads or request
+/// its channels in one and release them in the other without further locking.
+public protocol Migrator: AnyObject, Sendable {
+    /// The name the knobs use (`kernel`, `mtcopy`, `dcbm`).
+    var name: String { get }
+    /// Folios copied and folios that fell back to `kernel`.
+    var stats: MigratorStats { get }
+    /// Acquires what copying needs; a failure leaves the slot unchanged.
+    func activate() throws(Errno)
+    /// Releases what `activate()` acquired; no `copy` runs during or after it.
+    func deactivate()
+    /// Copies the batch and sets `copied[i]` for each folio it copied completely. Folios left
+    /// `false` are copied again by the slot's fallback; a driver never fails a batch as a whole.
+    func copy(_ folios: UnsafeBufferPointer<FolioCopy>, copied: UnsafeMutableBufferPointer<Bool>)
+}

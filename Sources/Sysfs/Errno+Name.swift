@@ -1,0 +1,41 @@
+import SystemPackage
+
+extension Errno {
+    /// The symbolic name (`EINVAL`), as status lines and logs print it.
+    public var name: String {
+        Errno.names[rawValue] ?? "E\(rawValue)"
+    }
+
+    /// The errno whose symbolic name is `name`, if foliod uses it.
+    public init?(name: String) {
+        guard let code = Errno.names.first(where: { $0.value == name })?.key else { return nil }
+        self.init(rawValue: code)
+    }
+
+    private static let names: [CInt: String] = [
+        Errno.notPermitted.rawValue: "EPERM",
+        Errno.noSuchFileOrDirectory.rawValue: "ENOENT",
+        Errno.interrupted.rawValue: "EINTR",
+        Errno.ioError.rawValue: "EIO",
+        Errno.argListTooLong.rawValue: "E2BIG",
+        Errno.badFileDescriptor.rawValue: "EBADF",
+        Errno.resourceTemporarilyUnavailable.rawValue: "EAGAIN",
+        Errno.noMemory.rawValue: "ENOMEM",
+        Errno.permissionDenied.rawValue: "EACCES",
+        Errno.badAddress.rawValue: "EFAULT",
+        Errno.resourceBusy.rawValue: "EBUSY",
+        Errno.fileExists.rawValue: "EEXIST",
+        Errno.notDirectory.rawValue: "ENOTDIR",
+        Errno.isDirectory.rawValue: "EISDIR",
+        Errno.invalidArgument.rawValue: "EINVAL",
+        Errno.noSpace.rawValue: "ENOSPC",
+        Errno.outOfRange.rawValue: "ERANGE",
+        Errno.noFunction.rawValue: "ENOSYS",
+        Errno.notSupportedOnSocket.rawValue: "EOPNOTSUPP",
+        Errno.timedOut.rawValue: "ETIMEDOUT",
+        Errno.protocolNotSupported.rawValue: "EPROTONOSUPPORT",
+        Errno.badMessage.rawValue: "EBADMSG",
+        Errno.messageTooLong.rawValue: "EMSGSIZE",
+        Errno.socketNotConnected.rawValue: "ENOTCONN",
+    ]
+}

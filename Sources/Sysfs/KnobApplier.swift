@@ -1,0 +1,46 @@
+import SystemPackage
+
+/// One `"path" = value` line of a config file's `[knobs]` table.
+public struct KnobSetting: Sendable, Equatable {
+    /// The knob's path in the tree, e.g. `dcbm/offloading`.
+    public var path: String
+    /// The value as it is written to the knob.
+    public var value: String
+    /// The line of the config file it came from, for the error message.
+    public var line: Int
+
+    public init(path: String, value: String, line: Int) {
+        self.path = path
+        self.value = value
+        self.line = line
+    }
+}
+
+/// A knob line that the tree refused, with the errno a shell `echo` would have seen.
+public struct KnobError: Error, CustomStringConvertible, Equatable {
+    /// The refused line.
+    public var setting: KnobSetting
+    /// Why: ENOENT for an unknown knob, EACCES for a read-only one, else the `store`'s answer.
+    public var errno: Errno
+
+    public var description: String {
+        "line \(setting.line): \(setting.path) = \"\(setting.value)\": \(errno) (\(errno.name))"
+    }
+}
+
+/// Stores `[knobs]` lines through the same `write` path a FUSE write takes, so a bad value
+/// fails with the errno the shell would print.
+public enum KnobApplier {
+    /// Applies `settings` in order and stops at the first refusal.
+    public static func apply(_ settings: [KnobSetting], to tree: SysfsTree) throws(KnobError) {
+        for setting in settings {
+            do throws(Errno) {
+                let attribute = try tree.attribute(setting.path)
+                guard attribute.isWritable else { throw Errno.permissionDenied }
+                _ = try attribute.write(setting.value)
+            } catch {
+                throw KnobError(setting: setting, errno: error)
+            }
+        }
+    }
+}

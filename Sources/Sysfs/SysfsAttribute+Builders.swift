@@ -1,0 +1,38 @@
+import SystemPackage
+
+extension FilePermissions {
+    /// `0644`: everyone reads, root writes.
+    public static let knob: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]
+    /// `0444`: everyone reads, nobody writes.
+    public static let readOnlyKnob: FilePermissions = [.ownerRead, .groupRead, .otherRead]
+}
+
+extension SysfsAttribute {
+    /// A `0444` attribute.
+    public static func readOnly(_ name: String, show: @escaping @Sendable () -> String) -> SysfsAttribute {
+        SysfsAttribute(name, mode: .readOnlyKnob, show: show)
+    }
+
+    /// A `0644` event counter: shows `%lu`, and any non-empty write resets it to 0.
+    public static func counter(
+        _ name: String,
+        value: @escaping @Sendable () -> UInt64,
+        reset: @escaping @Sendable () -> Void
+    ) -> SysfsAttribute {
+        SysfsAttribute(name, mode: .knob, show: { "\(value())\n" }, store: { _ in reset() })
+    }
+
+    /// A `0644` unsigned knob parsed with `kstrtouint(…, 0)` and limited to `range` (EINVAL outside).
+    public static func unsigned(
+        _ name: String,
+        range: ClosedRange<UInt32>,
+        get: @escaping @Sendable () -> UInt32,
+        set: @escaping @Sendable (UInt32) -> Void
+    ) -> SysfsAttribute {
+        SysfsAttribute(name, mode: .knob, show: { "\(get())\n" }, store: { (input) throws(Errno) in
+            let value = try kstrtouint(input, base: 0)
+            guard range.contains(value) else { throw .invalidArgument }
+            set(value)
+        })
+    }
+}

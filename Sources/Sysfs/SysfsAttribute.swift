@@ -1,0 +1,84 @@
+import Synchronization
+import SystemPackage
+
+/// One knob: a name, a mode, and the `show`/`store` pair a kernel attribute has.
+///
+/// Locking: `show` and `store` run on whatever thread reads or writes; they guard their own
+/// state. The event counter is the `kernfs_open_node.event` analogue: `notify()` bumps it and
+/// calls the observers, which is how a poller learns that the value changed.
+public final class SysfsAttribute: Sendable {
+    /// `store` sees at most this many bytes of one write, as in kernfs (`PAGE_SIZE`).
+    public static let pageSize = 4096
+
+    /// The body of a `store`: gets the written value up to its first NUL.
+    public typealias Store = @Sendable (String) throws(Errno) -> Void
+
+    /// The file name within its directory.
+    public let name: String
+    /// The permission bits, e.g. `0o644`.
+    public let mode: FilePermissions
+    private let showBody: @Sendable () -> String
+    private let storeBody: Store?
+    private let eventCounter = Atomic<UInt64>(0)
+    private let observers = Mutex<[@Sendable (SysfsAttribute) -> Void]>([])
+
+    /// An attribute; `store == nil` makes it read-only whatever its mode says.
+    public init(_ name: String, mode: FilePermissions, show: @escaping @Sendable () -> String, store: Store? = nil) {
+        precondition(!name.isEmpty && !name.contains("/"), "bad attribute name '\(name)'")
+        self.name = name
+        self.mode = mode
+        self.showBody = show
+        self.storeBody = store
+    }
+
+    /// Whether opening for write may succeed: a `store` and at least one write bit.
+    public var isWritable: Bool {
+        storeBody != nil && !mode.intersection([.ownerWrite, .groupWrite, .otherWrite]).isEmpty
+    }
+
+    /// Whether opening for read may succeed: at least one read bit.
+    public var isReadable: Bool {
+        !mode.intersection([.ownerRead, .groupRead, .otherRead]).isEmpty
+    }
+
+    /// The value as `cat` shows it, cut at `pageSize` like `sysfs_kf_seq_show()`.
+    public func show() -> [UInt8] {
+        let text = Array(showBody().utf8)
+        return text.count > Self.pageSize ? Array(text.prefix(Self.pageSize)) : text
+    }
+
+    /// One `write(2)`, as `kernfs_fop_write_iter()` handles it: at most `pageSize` bytes reach
+    /// `store`, the value ends at its first NUL, and a zero-length write stores nothing.
+    /// Returns how many bytes the write consumed.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int {
+        guard let storeBody else { throw .permissionDenied }
+        let consumed = min(bytes.count, Self.pageSize)
+        guard consumed > 0 else { return 0 }
+        let capped = UnsafeRawBufferPointer(rebasing: bytes[..<consumed])
+        let value = capped.firstIndex(of: 0).map { capped[..<$0] } ?? capped[...]
+        try storeBody(String(decoding: value, as: UTF8.self))
+        return consumed
+    }
+
+    /// A string write, for callers that are not a file descriptor (the config applier).
+    public func write(_ value: String) throws(Errno) -> Int {
+        let result = Array(value.utf8).withUnsafeBytes { bytes in
+            Result { () throws(Errno) in try write(bytes) }
+        }
+        return try result.get()
+    }
+
+    /// The change counter; a reader that remembers it can tell whether a change came since.
+    public var event: UInt64 { eventCounter.load(ordering: .acquiring) }
+
+    /// The `sysfs_notify()` analogue: marks the value changed and wakes every observer.
+    public func notify() {
+        eventCounter.add(1, ordering: .releasing)
+        for observer in observers.withLock({ $0 }) { observer(self) }
+    }
+
+    /// Registers `observer` to run after every `notify()`; a FUSE server wakes its pollers here.
+    public func observe(_ observer: @escaping @Sendable (SysfsAttribute) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+}

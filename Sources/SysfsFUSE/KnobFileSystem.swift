@@ -1,0 +1,96 @@
+import CFuse
+import Synchronization
+import Sysfs
+import SystemPackage
+
+/// The file-system side of the tree: what each FUSE operation means for a knob, with sysfs
+/// semantics. Every method answers with a result for exactly one reply: a count or 0 on
+/// success, a negative errno on failure. `KnobOperations` only decodes and routes here.
+///
+/// Locking: `openFiles` guards the set of open knobs, which change notification walks.
+final class KnobFileSystem: Sendable {
+    /// What `stat` shows as every knob's size, as sysfs does.
+    static let knobFileSize = 4096
+    /// DEFAULT_POLLMASK: a knob is always readable and writable.
+    static let defaultPollMask = UInt32(POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+
+    let tree: SysfsTree
+    private let mountTime = timespec(tv_sec: time(nil), tv_nsec: 0)
+    private let openFiles = Mutex<[ObjectIdentifier: OpenKnob]>([:])
+
+    init(tree: SysfsTree) {
+        self.tree = tree
+        for (_, attribute) in tree.allAttributes() {
+            attribute.observe { [weak self] changed in self?.attributeChanged(changed) }
+        }
+    }
+
+    func getattr(_ path: String, _ info: UnsafeMutablePointer<stat>) -> Int32 {
+        let node: SysfsNode
+        do { node = try tree.lookup(path) } catch { return -error.rawValue }
+        info.pointee = stat()
+        info.pointee.st_uid = 0
+        info.pointee.st_gid = 0
+        info.pointee.st_atim = mountTime
+        info.pointee.st_mtim = mountTime
+        info.pointee.st_ctim = mountTime
+        info.pointee.st_blksize = 4096
+        switch node {
+        case .directory(let directory):
+            info.pointee.st_mode = mode_t(S_IFDIR) | 0o755
+            info.pointee.st_nlink = 2 + UInt(directory.children.count { if case .directory = $0 { true } else { false } })
+        case .attribute(let attribute):
+            info.pointee.st_mode = mode_t(S_IFREG) | attribute.mode.rawValue
+            info.pointee.st_nlink = 1
+            info.pointee.st_size = Self.knobFileSize
+        }
+        return 0
+    }
+
+    func readdir(_ path: String, _ emit: (String) -> Void) -> Int32 {
+        let node: SysfsNode
+        do { node = try tree.lookup(path) } catch { return -error.rawValue }
+        guard case .directory(let directory) = node else { return -Errno.notDirectory.rawValue }
+        for name in [".", ".."] + directory.children.map(\.name) { emit(name) }
+        return 0
+    }
+
+    /// `kernfs_fop_open()`: a write open needs a `store` and a write bit, a read open a read
+    /// bit, for root too. (Mode and owner checks for other users are the kernel's, through
+    /// `default_permissions`.)
+    func open(_ path: String, flags: Int32) -> Result<OpenKnob, Errno> {
+        let attribute: SysfsAttribute
+        do { attribute = try tree.attribute(path) } catch { return .failure(error) }
+        let access = flags & O_ACCMODE
+        if access != O_RDONLY && !attribute.isWritable { return .failure(.permissionDenied) }
+        if access != O_WRONLY && !attribute.isReadable { return .failure(.permissionDenied) }
+        let file = OpenKnob(attribute)
+        openFiles.withLock { $0[ObjectIdentifier(file)] = file }
+        return .success(file)
+    }
+
+    func release(_ file: OpenKnob) {
+        _ = openFiles.withLock { $0.removeValue(forKey: ObjectIdentifier(file)) }
+        file.close()
+    }
+
+    func read(_ file: OpenKnob, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int32 {
+        Int32(file.read(into: buffer, at: offset))
+    }
+
+    /// Every `write(2)` is one `store`, whatever its offset.
+    func write(_ file: OpenKnob, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        do { return Int32(try file.attribute.write(bytes)) } catch { return -error.rawValue }
+    }
+
+    /// `kernfs_fop_poll()`: arm the handle first, then look, so a change in between still wakes.
+    func poll(_ file: OpenKnob, handle: PollHandle?) -> UInt32 {
+        if let handle { file.armPoll(handle) }
+        return Self.defaultPollMask | (file.hasUnseenChange ? UInt32(POLLERR | POLLPRI) : 0)
+    }
+
+    private func attributeChanged(_ attribute: SysfsAttribute) {
+        let waiting = openFiles.withLock { $0.values.filter { $0.attribute === attribute } }
+        for file in waiting { file.wakePoller() }
+    }
+}

@@ -1,0 +1,77 @@
+import CFuse
+import Foundation
+import Sysfs
+
+/// A `SysfsTree` mounted with libfuse3, served by a multi-threaded loop on its own OS thread.
+///
+/// Signals are not handled here: the owner (the daemon) decides when to call `unmount()`.
+public final class KnobMount: @unchecked Sendable {
+    /// Why the tree could not be mounted.
+    public struct MountError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private enum State { case mounted, unmounted }
+
+    /// The directory the tree is mounted on.
+    public let mountpoint: String
+    private let fileSystem: KnobFileSystem
+    private let fuse: OpaquePointer
+    private let loopExited = DispatchSemaphore(value: 0)
+    private let stateLock = NSLock()
+    private var state = State.mounted  // guarded by stateLock
+
+    /// The FUSE options: the kernel checks mode and owner for every user, and every user may
+    /// look (sysfs is world-readable).
+    static let options = "default_permissions,allow_other,fsname=foliod,subtype=foliod"
+
+    /// Mounts `tree` at `mountpoint`, first detaching a stale mount a killed daemon left there.
+    public init(tree: SysfsTree, at mountpoint: String) throws(MountError) {
+        do { try MountPoint.prepare(mountpoint) } catch { throw MountError(description: error.description) }
+        guard FileManager.default.fileExists(atPath: "/dev/fuse") else {
+            throw MountError(description: "/dev/fuse is missing: load the fuse module (modprobe fuse)")
+        }
+        self.mountpoint = mountpoint
+        fileSystem = KnobFileSystem(tree: tree)
+        var operations = KnobOperations.table()
+        var arguments = fuse_args(argc: 0, argv: nil, allocated: 0)
+        defer { fuse_opt_free_args(&arguments) }
+        for argument in ["foliod", "-o", Self.options] { fuse_opt_add_arg(&arguments, argument) }
+        let context = Unmanaged.passUnretained(fileSystem).toOpaque()
+        guard let fuse = cfuse_new(&arguments, &operations, context) else {
+            throw MountError(description: "fuse_new failed for \(mountpoint)")
+        }
+        guard fuse_mount(fuse, mountpoint) == 0 else {
+            fuse_destroy(fuse)
+            throw MountError(description: "fuse_mount failed for \(mountpoint)")
+        }
+        self.fuse = fuse
+        let thread = Thread { [self] in
+            _ = cfuse_loop_mt(self.fuse, 4)
+            loopExited.signal()
+        }
+        thread.name = "fuse-loop"
+        thread.start()
+    }
+
+    /// Unmounts (lazily, so files held open do not stop it) and waits up to `timeout` for the
+    /// loop to end. Returns whether it did; if not, the connection ends with the process.
+    @discardableResult
+    public func unmount(timeout: Duration = .seconds(1)) -> Bool {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        guard state == .mounted else { return true }
+        state = .unmounted
+        fuse_exit(fuse)
+        fuse_unmount(fuse)
+        let (seconds, attoseconds) = timeout.components
+        let finished = loopExited.wait(timeout: .now() + Double(seconds) + Double(attoseconds) / 1e18) == .success
+        // Destroying a session whose loop still runs would free what its threads use.
+        if finished { fuse_destroy(fuse) }
+        return finished
+    }
+
+    deinit {
+        unmount()
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import Sysfs
+import TOMLKit
+
+/// `Config/foliod.toml`, checked as a whole before anything is mounted.
+struct DaemonConfig {
+    /// A config error: the file, the line and what is wrong, as the daemon prints it.
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Where the knob tree is mounted.
+    var mount = "mnt"
+    /// The least severe log level printed.
+    var logLevel = Logger.Level.info
+    /// How long dcbm waits for its DMA channels before it terminates them.
+    var dmaTimeout = Duration.seconds(2)
+    /// `[knobs]`, in file order, applied through the knobs' `store`.
+    var knobs: [KnobSetting] = []
+
+    private static let sections: [String: Set<String>] = [
+        "daemon": ["mount", "log_level"],
+        "dcbm": ["timeout_ms"],
+        "knobs": [],
+    ]
+
+    /// Reads and checks `path`.
+    static func load(_ path: String) throws(Problem) -> DaemonConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Problem(description: "\(path): cannot read the file")
+        }
+        let source = ConfigSource(path: path, text: String(decoding: data, as: UTF8.self))
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: String(decoding: data, as: UTF8.self))
+        } catch let error as TOMLParseError {
+            throw Problem(description: "\(path):\(error.source.begin.line): \(error.description)")
+        } catch {
+            throw Problem(description: "\(path): \(error)")
+        }
+        return try DaemonConfig(table: table, source: source)
+    }
+
+    private init(table: TOMLTable, source: ConfigSource) throws(Problem) {
+        func fail(_ key: String, in section: String, _ reason: String) -> Problem {
+            let line = source.line(ofKey: key, inTable: section)
+            return Problem(description: "\(source.path):\(line): [\(section)] \(key): \(reason)")
+        }
+        for section in table.keys {
+            guard let allowed = Self.sections[section], let body = table[section]?.table else {
+                throw Problem(description: "\(source.path):\(source.line(ofTable: section)): unknown section [\(section)]")
+            }
+            for key in body.keys where section != "knobs" && !allowed.contains(key) {
+                throw fail(key, in: section, "unknown key")
+            }
+        }
+        if let daemon = table["daemon"]?.table {
+            if let value = daemon["mount"] {
+                guard let mount = value.string, !mount.isEmpty else { throw fail("mount", in: "daemon", "expected a non-empty string") }
+                self.mount = mount
+            }
+            if let value = daemon["log_level"] {
+                guard let name = value.string, let level = Logger.Level(rawValue: name) else {
+                    throw fail("log_level", in: "daemon", "expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                logLevel = level
+            }
+        }
+        if let value = table["dcbm"]?.table?["timeout_ms"] {
+            guard let milliseconds = value.int, (1...600_000).contains(milliseconds) else {
+                throw fail("timeout_ms", in: "dcbm", "expected an integer from 1 to 600000")
+            }
+            dmaTimeout = .milliseconds(milliseconds)
+        }
+        if let knobs = table["knobs"]?.table {
+            self.knobs = try knobs.keys.map { (key) throws(Problem) in
+                guard let value = Self.knobValue(knobs[key]) else { throw fail(key, in: "knobs", "expected a string, an integer or a boolean") }
+                return KnobSetting(path: key, value: value, line: source.line(ofKey: key, inTable: "knobs"))
+            }.sorted { $0.line < $1.line }
+        }
+    }
+
+    /// What `echo` would write for the value: `true` is `1`, as for a boolean knob.
+    private static func knobValue(_ value: (any TOMLValueConvertible)?) -> String? {
+        if let string = value?.string { return string }
+        if let integer = value?.int { return String(integer) }
+        if let boolean = value?.bool { return boolean ? "1" : "0" }
+        return nil
+    }
+}
