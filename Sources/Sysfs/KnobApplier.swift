@@ -24,7 +24,7 @@ public struct KnobError: Error, CustomStringConvertible, Equatable {
     public var errno: Errno
 
     public var description: String {
-        "line \(setting.line): \(setting.path) = \"\(setting.value)\": \(errno) (\(errno.name))"
+        "\(setting.path) = \"\(setting.value)\": \(errno) (\(errno.name))"
     }
 }
 

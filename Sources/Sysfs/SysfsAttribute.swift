@@ -48,7 +48,8 @@ public final class SysfsAttribute: Sendable {
     }
 
     /// One `write(2)`, as `kernfs_fop_write_iter()` handles it: at most `pageSize` bytes reach
-    /// `store`, the value ends at its first NUL, and a zero-length write stores nothing.
+    /// `store`, the value ends at its first NUL, and a zero-length write stores nothing. A
+    /// store that changes the shown value notifies.
     /// Returns how many bytes the write consumed.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int {
         guard let storeBody else { throw .permissionDenied }
@@ -56,7 +57,12 @@ public final class SysfsAttribute: Sendable {
         guard consumed > 0 else { return 0 }
         let capped = UnsafeRawBufferPointer(rebasing: bytes[..<consumed])
         let value = capped.firstIndex(of: 0).map { capped[..<$0] } ?? capped[...]
+        // A store that changes what `show` reports wakes pollers, as drivers that call
+        // sysfs_notify() from their store do; comparing the two shows keeps knobs from
+        // having to remember to.
+        let before = showBody()
         try storeBody(String(decoding: value, as: UTF8.self))
+        if showBody() != before { notify() }
         return consumed
     }
 

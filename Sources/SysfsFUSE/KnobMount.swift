@@ -57,7 +57,7 @@ public final class KnobMount: @unchecked Sendable {
     /// Unmounts (lazily, so files held open do not stop it) and waits up to `timeout` for the
     /// loop to end. Returns whether it did; if not, the connection ends with the process.
     @discardableResult
-    public func unmount(timeout: Duration = .seconds(1)) -> Bool {
+    public func unmount(timeout: Duration = .milliseconds(500)) -> Bool {
         stateLock.lock()
         defer { stateLock.unlock() }
         guard state == .mounted else { return true }

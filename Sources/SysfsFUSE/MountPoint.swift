@@ -22,24 +22,30 @@ enum MountPoint {
     /// Makes `path` ready: a stale FUSE mount left by a killed daemon (`ENOTCONN`) is detached;
     /// then it must be an existing, empty directory.
     static func prepare(_ path: String) throws(Problem) {
+        let found: Problem?
         do throws(SystemCallError) {
-            _ = try MountSystem.status(path)
+            found = try inspect(path)
         } catch where error.errno == .socketNotConnected {
-            do { try MountSystem.detach(path) } catch { throw .unusable(path, error) }
+            // The daemon behind this mount is gone: detach it and look again.
+            do throws(SystemCallError) {
+                try MountSystem.detach(path)
+                found = try inspect(path)
+            } catch {
+                throw .unusable(path, error)
+            }
         } catch where error.errno == .noSuchFileOrDirectory {
             throw .missing(path)
         } catch {
             throw .unusable(path, error)
         }
-        let isDirectory: Bool
-        let names: [String]
-        do throws(SystemCallError) {
-            isDirectory = MountSystem.isDirectory(try MountSystem.status(path).mode)
-            names = isDirectory ? try MountSystem.entries(path) : []
-        } catch {
-            throw .unusable(path, error)
-        }
-        guard isDirectory else { throw .notDirectory(path) }
-        guard names.isEmpty else { throw .notEmpty(path) }
+        if let found { throw found }
+    }
+
+    /// What is wrong with `path`, if anything. A stale mount can still pass `stat` from the
+    /// kernel's attribute cache, so the directory is read too.
+    private static func inspect(_ path: String) throws(SystemCallError) -> Problem? {
+        guard MountSystem.isDirectory(try MountSystem.status(path).mode) else { return .notDirectory(path) }
+        guard try MountSystem.entries(path).isEmpty else { return .notEmpty(path) }
+        return nil
     }
 }

@@ -33,6 +33,9 @@ public final class MTCopyDriver: Migrator {
         }
     }
 
+    /// Workers in the pool now (0 while inactive); lags `threads` until the next batch.
+    var poolSize: Int { pool.withLock { $0?.size ?? 0 } }
+
     public func activate() throws(Errno) {
         let threads = threads
         pool.withLock { pool in

@@ -1,0 +1,75 @@
+# Start-up, shutdown, stale mounts and config errors of the real daemon.
+write_config '"dcbm/offloading" = 1
+"dcbm/nr_dma_chan" = 4'
+start_daemon
+expect_eq "[knobs] lines are stored at start-up" "kernel mtcopy [dcbm] 4" "$(cat "$MNT/migration/offload_migrator") $(cat "$MNT/dcbm/nr_dma_chan")"
+
+# Hold a knob open in another process, then stop the daemon.
+bash -c "exec 3< '$MNT/dcbm/offloading'; sleep 30" &
+holder=$!
+sleep 0.2
+start=$(date +%s%N)
+stop_daemon TERM
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+expect_eq "SIGTERM with a knob held open exits 0" "0" "$STATUS"
+[ "$elapsed_ms" -lt 2000 ] && pass "... within 2 s (${elapsed_ms} ms)" || fail "... within 2 s" "took ${elapsed_ms} ms"
+is_mounted && fail "... and unmounts" || pass "... and unmounts"
+
+start_daemon
+stop_daemon INT
+expect_eq "SIGINT exits 0" "0" "$STATUS"
+is_mounted && fail "... and unmounts" || pass "... and unmounts"
+
+start_daemon
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+err=$(ls "$MNT" 2>&1)
+expect_contains "a killed daemon leaves a stale mount" "Transport endpoint is not connected" "$err"
+start_daemon
+expect_eq "a new daemon recovers the stale mount" "kernel mtcopy [dcbm]" "$(cat "$MNT/migration/offload_migrator")"
+stop_daemon TERM
+
+expect_config_error() {  # DESCRIPTION EXPECTED-MESSAGE
+    out=$("$FOLIOD" --config "$CONFIG" 2>&1); status=$?
+    [ "$status" -ne 0 ] && expect_contains "$1" "$2" "$out" || fail "$1" "exit status $status: $out"
+    is_mounted && fail "... and mounts nothing" || pass "... and mounts nothing"
+}
+
+write_config '"mtcopy/threads" = 4
+"dcbm/offloading" = "garbage"'
+expect_config_error "a bad knob value names the file, the line and the errno" "$CONFIG:7: [knobs] dcbm/offloading = \"garbage\": Invalid argument (EINVAL)"
+
+write_config '"dcbm/no_such_knob" = 1'
+expect_config_error "an unknown knob is ENOENT" "No such file or directory (ENOENT)"
+
+write_config '"dcbm/engine" = "dsa"'
+expect_config_error "a read-only knob is EACCES" "Permission denied (EACCES)"
+
+write_config '"mtcopy/offloading" = 1
+"dcbm/offloading" = 1'
+expect_config_error "start_offloading of a second migrator is EBUSY" "$CONFIG:7: [knobs] dcbm/offloading = \"1\": Device or resource busy (EBUSY)"
+
+printf '[daemon]\nmount = "%s"\nflavour = "x"\n' "$MNT" > "$CONFIG"
+expect_config_error "an unknown key names its line" "$CONFIG:3: [daemon] flavour: unknown key"
+
+printf '[daemon]\nmount = "%s"\n[dcbm]\ntimeout_ms = "soon"\n' "$MNT" > "$CONFIG"
+expect_config_error "a wrong type names its line" "$CONFIG:4: [dcbm] timeout_ms: expected an integer"
+
+printf '[daemon]\nmount = "%s"\n\nthis is not toml\n' "$MNT" > "$CONFIG"
+expect_config_error "a TOML syntax error names its line" "$CONFIG:4:"
+
+write_config ''
+out=$("$FOLIOD" --config "$CONFIG" --mount "$WORK/missing" 2>&1)
+expect_contains "a missing mount point is named" "mount point $WORK/missing does not exist" "$out"
+mkdir -p "$WORK/full" && touch "$WORK/full/file"
+out=$("$FOLIOD" --config "$CONFIG" --mount "$WORK/full" 2>&1)
+expect_contains "a non-empty mount point is named" "mount point $WORK/full is not empty" "$out"
+
+# SIGHUP re-applies the [knobs] lines that changed.
+write_config '"mtcopy/threads" = 4'
+start_daemon
+write_config '"mtcopy/threads" = 12'
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 50); do [ "$(cat "$MNT/mtcopy/threads")" = 12 ] && break; sleep 0.05; done
+expect_eq "SIGHUP applies a changed knob line" "12" "$(cat "$MNT/mtcopy/threads")"
+stop_daemon TERM
