@@ -20,12 +20,12 @@ build: deps
 	$(SWIFT) build
 
 run: build
-	mkdir -p $(MOUNT)
+	mkdir -p $(MOUNT) run
 	$(BIN)/foliod --config $(CONFIG) --mount $(MOUNT)
 
 test: build
 	$(SWIFT) test
-	FOLIOD=$(BIN)/foliod sh Tests/shell/run
+	FOLIOD=$(BIN)/foliod FOLIOCTL=$(BIN)/folioctl bash Tests/shell/run
 
 clean:
 	-fusermount3 -u -z $(MOUNT) 2>/dev/null

@@ -9,10 +9,13 @@ let package = Package(
     name: "foliod",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "FolioClient", targets: ["FolioClient"]),
         .executable(name: "foliod", targets: ["foliod"]),
+        .executable(name: "folioctl", targets: ["folioctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
@@ -22,6 +25,26 @@ let package = Package(
             name: "CFuse",
             pkgConfig: "fuse3",
             providers: [.apt(["libfuse3-dev"])]
+        ),
+        .target(
+            name: "CLinux"
+        ),
+        .target(
+            name: "FolioMemory",
+            dependencies: [
+                "CLinux",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FolioProtocol",
+            dependencies: [
+                "CLinux",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "Sysfs",
@@ -42,14 +65,47 @@ let package = Package(
         .target(
             name: "Migration",
             dependencies: [
+                "FolioMemory",
                 "Sysfs",
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FolioService",
+            dependencies: [
+                "FolioMemory",
+                "FolioProtocol",
+                "Migration",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FolioClient",
+            dependencies: [
+                "FolioMemory",
+                "FolioProtocol",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "folioctl",
+            dependencies: [
+                "FolioClient",
+                "FolioProtocol",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "foliod",
             dependencies: [
+                "FolioMemory",
+                "FolioService",
                 "Migration",
                 "Sysfs",
                 "SysfsFUSE",

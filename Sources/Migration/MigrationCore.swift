@@ -1,3 +1,4 @@
+import FolioMemory
 import Sysfs
 
 /// The migration core as one object: the three drivers and the slot that binds them. It runs
@@ -13,6 +14,8 @@ public final class MigrationCore: Sendable {
     public let dmaFaults = FaultInjector()
     /// Which migrator copies the next batch.
     public let slot: MigratorSlot
+    /// The batch pipeline, which copies through `slot`.
+    public let pipeline: MigrationPipeline
 
     /// A core with the `software` DMA engine, or the engine `makeEngine` builds.
     public init(
@@ -22,15 +25,18 @@ public final class MigrationCore: Sendable {
         mtcopy = MTCopyDriver()
         dcbm = DCBMDriver(engine: makeEngine(dmaFaults), timeout: dmaTimeout)
         slot = MigratorSlot(fallback: kernel, offload: [mtcopy, dcbm])
+        pipeline = MigrationPipeline(slot: slot)
     }
 
-    /// Adds `dcbm/`, `mtcopy/`, `migration/offload_migrator` and `debug/fail_dma/` to `tree`.
-    public func registerKnobs(in tree: SysfsTree) {
+    /// Adds `dcbm/`, `mtcopy/`, `migration/`, `debug/fail_dma/` and `tiers/<name>/` to `tree`.
+    public func registerKnobs(in tree: SysfsTree, tiers: [Tier] = []) {
         let offloadMigrator = slot.offloadMigratorAttribute()
         tree.directory("migration").add(offloadMigrator)
+        pipeline.registerKnobs(in: tree.directory("migration"))
         let mtcopyOffloading = mtcopy.registerKnobs(in: tree.directory("mtcopy"), slot: slot)
         let dcbmOffloading = dcbm.registerKnobs(in: tree.directory("dcbm"), slot: slot)
         dmaFaults.registerKnobs(in: tree.directory("debug/fail_dma"))
+        for tier in tiers { tier.registerKnobs(in: tree.directory("tiers/\(tier.spec.name)")) }
         slot.onSwap {
             for attribute in [offloadMigrator, mtcopyOffloading, dcbmOffloading] { attribute.notify() }
         }

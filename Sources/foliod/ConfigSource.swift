@@ -18,6 +18,29 @@ struct ConfigSource {
         return index.map { $0 + 1 } ?? 1
     }
 
+    /// The 1-based line on which `key` is assigned in the `index`-th `[[table]]` (or that
+    /// table's header line when the key is not there).
+    func line(ofKey key: String, inArrayTable table: String, index: Int) -> Int {
+        var seen = -1
+        var header = 1
+        for (number, raw) in lines.enumerated() {
+            let line = raw.drop(while: \.isWhitespace)
+            if line.hasPrefix("[") {
+                if line.hasPrefix("[[") && line.dropFirst(2).prefix(while: { $0 != "]" }).filter({ !$0.isWhitespace }) == table {
+                    seen += 1
+                    if seen == index { header = number + 1 }
+                } else if seen == index {
+                    break
+                }
+                continue
+            }
+            guard seen == index, let equals = line.firstIndex(of: "=") else { continue }
+            let name = line[..<equals].trimmingSuffix(while: \.isWhitespace)
+            if name == key || name == "\"\(key)\"" { return number + 1 }
+        }
+        return header
+    }
+
     /// The 1-based line on which `key` is assigned inside `[table]`, or the table's header
     /// line when the key is not found there.
     func line(ofKey key: String, inTable table: String) -> Int {

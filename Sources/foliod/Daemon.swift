@@ -1,3 +1,5 @@
+import FolioMemory
+import FolioService
 import Foundation
 import Logging
 import Migration
@@ -8,19 +10,20 @@ import SysfsFUSE
 /// `[knobs]`, mount, then wait for a signal and unmount.
 enum Daemon {
     /// Runs until SIGTERM or SIGINT; returns the process's exit status.
-    static func run(configPath: String, mountOverride: String?, logLevelOverride: String?) -> Int32 {
+    static func run(configPath: String, mountOverride: String?, socketOverride: String?, logLevelOverride: String?) -> Int32 {
         let signals = SignalWaiter(blocking: SignalWaiter.handled)
         var config: DaemonConfig
         do {
             config = try DaemonConfig.load(configPath)
-            try applyOverrides(to: &config, mount: mountOverride, logLevel: logLevelOverride)
+            try applyOverrides(to: &config, mount: mountOverride, socket: socketOverride, logLevel: logLevelOverride)
         } catch {
             return fail("foliod: \(error)")
         }
         let logger = makeLogger(level: config.logLevel)
         let core = MigrationCore(dmaTimeout: config.dmaTimeout)
+        let tiers = config.tiers.enumerated().map { Tier(spec: $1, index: $0) }
         let tree = SysfsTree()
-        core.registerKnobs(in: tree)
+        core.registerKnobs(in: tree, tiers: tiers)
         do {
             try KnobApplier.apply(config.knobs, to: tree)
         } catch {
@@ -32,8 +35,16 @@ enum Daemon {
         } catch {
             return fail("foliod: \(error)")
         }
-        logger.info("knobs mounted", metadata: ["mount": "\(mount.mountpoint)", "migrator": "\(core.slot.active.name)"])
+        let server: FolioServer
+        do {
+            server = try FolioServer(path: config.socket, core: core, tiers: tiers)
+        } catch {
+            mount.unmount()
+            return fail("foliod: \(error)")
+        }
+        logger.info("serving", metadata: ["mount": "\(mount.mountpoint)", "socket": "\(config.socket)", "migrator": "\(core.slot.active.name)"])
         waitForStop(signals, configPath: configPath, applied: config.knobs, tree: tree, logger: logger)
+        server.stop()
         let clean = mount.unmount()
         logger.info("stopped", metadata: ["clean": "\(clean)"])
         return 0
@@ -61,8 +72,10 @@ enum Daemon {
         }
     }
 
-    private static func applyOverrides(to config: inout DaemonConfig, mount: String?, logLevel: String?) throws(DaemonConfig.Problem) {
+    private static func applyOverrides(to config: inout DaemonConfig, mount: String?, socket: String?, logLevel: String?) throws(DaemonConfig.Problem) {
         if let mount { config.mount = mount }
+        if let socket { config.socket = socket }
+        guard !config.tiers.isEmpty else { throw DaemonConfig.Problem(description: "no [[tiers]] in the config: at least one is needed") }
         if let logLevel {
             guard let level = Logger.Level(rawValue: logLevel) else {
                 throw DaemonConfig.Problem(description: "--log-level: unknown level '\(logLevel)'")

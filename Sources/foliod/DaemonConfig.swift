@@ -1,3 +1,4 @@
+import FolioMemory
 import Foundation
 import Logging
 import Sysfs
@@ -12,6 +13,10 @@ struct DaemonConfig {
 
     /// Where the knob tree is mounted.
     var mount = "mnt"
+    /// Where the service listens.
+    var socket = "run/foliod.sock"
+    /// The tiers, in order (at least one).
+    var tiers: [TierSpec] = []
     /// The least severe log level printed.
     var logLevel = Logger.Level.info
     /// How long dcbm waits for its DMA channels before it terminates them.
@@ -20,7 +25,8 @@ struct DaemonConfig {
     var knobs: [KnobSetting] = []
 
     private static let sections: [String: Set<String>] = [
-        "daemon": ["mount", "log_level"],
+        "daemon": ["mount", "socket", "log_level"],
+        "tiers": [],
         "dcbm": ["timeout_ms"],
         "knobs": [],
     ]
@@ -48,9 +54,10 @@ struct DaemonConfig {
             return Problem(description: "\(source.path):\(line): [\(section)] \(key): \(reason)")
         }
         for section in table.keys {
-            guard let allowed = Self.sections[section], let body = table[section]?.table else {
+            guard let allowed = Self.sections[section] else {
                 throw Problem(description: "\(source.path):\(source.line(ofTable: section)): unknown section [\(section)]")
             }
+            guard let body = table[section]?.table else { continue }
             for key in body.keys where section != "knobs" && !allowed.contains(key) {
                 throw fail(key, in: section, "unknown key")
             }
@@ -59,6 +66,10 @@ struct DaemonConfig {
             if let value = daemon["mount"] {
                 guard let mount = value.string, !mount.isEmpty else { throw fail("mount", in: "daemon", "expected a non-empty string") }
                 self.mount = mount
+            }
+            if let value = daemon["socket"] {
+                guard let socket = value.string, !socket.isEmpty else { throw fail("socket", in: "daemon", "expected a non-empty string") }
+                self.socket = socket
             }
             if let value = daemon["log_level"] {
                 guard let name = value.string, let level = Logger.Level(rawValue: name) else {
@@ -72,6 +83,10 @@ struct DaemonConfig {
                 throw fail("timeout_ms", in: "dcbm", "expected an integer from 1 to 600000")
             }
             dmaTimeout = .milliseconds(milliseconds)
+        }
+        if let value = table["tiers"] {
+            guard let array = value.array else { throw fail("tiers", in: "", "expected [[tiers]] tables") }
+            tiers = try TierConfig.parse(array, source: source)
         }
         if let knobs = table["knobs"]?.table {
             self.knobs = try knobs.keys.map { (key) throws(Problem) in

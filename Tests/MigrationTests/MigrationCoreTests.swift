@@ -1,3 +1,4 @@
+import FolioMemory
 import Synchronization
 import Sysfs
 import SystemPackage
@@ -20,12 +21,17 @@ struct MigrationCoreTests {
         String(decoding: try tree.attribute(path).show(), as: UTF8.self)
     }
 
-    @Test func tree_hasEveryKnobOfThisSlice() {
+    @Test func tree_hasEveryKnobOfDesignSection3() {
+        let tree = SysfsTree()
+        core.registerKnobs(in: tree, tiers: [Tier(spec: TierSpec(name: "fast", sizeBytes: 4 << 20), index: 0)])
+        let stats = ["batches", "folios_migrated", "folios_failed", "folios_busy", "bytes_copied", "unmap_ns", "copy_ns", "move_ns", "fallbacks"]
         #expect(tree.allAttributes().map(\.path) == [
-            "migration/offload_migrator",
+            "migration/offload_migrator", "migration/reason_mask", "migration/batch_size",
+        ] + stats.map { "migration/stats/\($0)" } + [
             "mtcopy/offloading", "mtcopy/threads", "mtcopy/folios_migrated", "mtcopy/folios_failures",
             "dcbm/offloading", "dcbm/nr_dma_chan", "dcbm/engine", "dcbm/folios_migrated", "dcbm/folios_failures",
             "debug/fail_dma/probability", "debug/fail_dma/times",
+            "tiers/fast/node", "tiers/fast/size", "tiers/fast/huge_pages", "tiers/fast/free_bytes", "tiers/fast/folios_per_order",
         ])
     }
 

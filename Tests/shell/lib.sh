@@ -28,11 +28,23 @@ expect_contains() {
     esac
 }
 
+SOCK=$WORK/foliod.sock
+
+# write_config KNOB-LINES: a config with two small tiers and the given [knobs] lines.
 write_config() {
     cat > "$CONFIG" <<TOML
 [daemon]
 mount = "$MNT"
+socket = "$SOCK"
 log_level = "info"
+
+[[tiers]]
+name = "fast"
+size = "256M"
+
+[[tiers]]
+name = "slow"
+size = "256M"
 
 [knobs]
 $1

@@ -37,7 +37,7 @@ expect_config_error() {  # DESCRIPTION EXPECTED-MESSAGE
 
 write_config '"mtcopy/threads" = 4
 "dcbm/offloading" = "garbage"'
-expect_config_error "a bad knob value names the file, the line and the errno" "$CONFIG:7: [knobs] dcbm/offloading = \"garbage\": Invalid argument (EINVAL)"
+expect_config_error "a bad knob value names the file, the line and the errno" "$CONFIG:16: [knobs] dcbm/offloading = \"garbage\": Invalid argument (EINVAL)"
 
 write_config '"dcbm/no_such_knob" = 1'
 expect_config_error "an unknown knob is ENOENT" "No such file or directory (ENOENT)"
@@ -47,7 +47,7 @@ expect_config_error "a read-only knob is EACCES" "Permission denied (EACCES)"
 
 write_config '"mtcopy/offloading" = 1
 "dcbm/offloading" = 1'
-expect_config_error "start_offloading of a second migrator is EBUSY" "$CONFIG:7: [knobs] dcbm/offloading = \"1\": Device or resource busy (EBUSY)"
+expect_config_error "start_offloading of a second migrator is EBUSY" "$CONFIG:16: [knobs] dcbm/offloading = \"1\": Device or resource busy (EBUSY)"
 
 printf '[daemon]\nmount = "%s"\nflavour = "x"\n' "$MNT" > "$CONFIG"
 expect_config_error "an unknown key names its line" "$CONFIG:3: [daemon] flavour: unknown key"
@@ -73,3 +73,27 @@ kill -HUP "$DAEMON_PID"
 for _ in $(seq 50); do [ "$(cat "$MNT/mtcopy/threads")" = 12 ] && break; sleep 0.05; done
 expect_eq "SIGHUP applies a changed knob line" "12" "$(cat "$MNT/mtcopy/threads")"
 stop_daemon TERM
+
+tier_config() {  # one [[tiers]] table with the given extra lines
+    printf '[daemon]\nmount = "%s"\nsocket = "%s"\n\n[[tiers]]\nname = "fast"\n%s\n' "$MNT" "$SOCK" "$1" > "$CONFIG"
+}
+tier_config 'size = "64M"
+node = 63'
+expect_config_error "a NUMA node that does not exist is a start-up error naming the tier" "$CONFIG:8: [[tiers]] node: tier 'fast': NUMA node 63 does not exist on this machine"
+tier_config 'size = "3M"'
+expect_config_error "a tier size that is not whole 2 MiB is refused" "$CONFIG:7: [[tiers]] size: expected a positive multiple of 2 MiB"
+tier_config 'size = "64M"
+huge_pages = "gigantic"'
+expect_config_error "an unknown huge-page mode is refused" "$CONFIG:8: [[tiers]] huge_pages: expected one of none, thp, hugetlb"
+if [ "$(cat /proc/sys/vm/nr_hugepages)" = 0 ]; then
+    tier_config 'size = "64M"
+huge_pages = "hugetlb"'
+    expect_config_error "hugetlb without reserved huge pages is an error, not a downgrade" "hugetlb: no huge pages are reserved"
+fi
+if grep -q '\[never\]\|\[deny\]' /sys/kernel/mm/transparent_hugepage/shmem_enabled; then
+    tier_config 'size = "64M"
+huge_pages = "thp"'
+    expect_config_error "thp where shmem THP is disabled is an error, not a downgrade" "thp: shmem transparent huge pages are disabled"
+fi
+printf '[daemon]\nmount = "%s"\n' "$MNT" > "$CONFIG"
+expect_config_error "a config without tiers is refused" "no [[tiers]] in the config"

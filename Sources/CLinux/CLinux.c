@@ -1,0 +1,81 @@
+#define _GNU_SOURCE
+#include "CLinux.h"
+
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <string.h>
+
+#ifndef MPOL_BIND
+#define MPOL_BIND 2
+#endif
+
+int clinux_memfd_create(const char *name, unsigned int flags) {
+    return (int)syscall(SYS_memfd_create, name, flags);
+}
+
+int clinux_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *timeout) {
+    return (int)syscall(SYS_futex, word, FUTEX_WAIT, expected, timeout, NULL, 0);
+}
+
+int clinux_futex_wake(uint32_t *word, int count) {
+    return (int)syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
+}
+
+int clinux_mbind_node(void *address, unsigned long length, int node) {
+    unsigned long mask[16];
+    memset(mask, 0, sizeof(mask));
+    if (node < 0 || node >= (int)(8 * sizeof(mask)))
+        return -1;
+    mask[node / (8 * sizeof(unsigned long))] |= 1UL << (node % (8 * sizeof(unsigned long)));
+    return (int)syscall(SYS_mbind, address, length, MPOL_BIND, mask, 8 * sizeof(mask), 0);
+}
+
+size_t clinux_cmsg_space_fds(int count) { return CMSG_SPACE(sizeof(int) * (size_t)count); }
+size_t clinux_cmsg_len_fds(int count) { return CMSG_LEN(sizeof(int) * (size_t)count); }
+
+void clinux_cmsg_put_fds(void *control, const int *fds, int count) {
+    struct msghdr message;
+    memset(&message, 0, sizeof(message));
+    message.msg_control = control;
+    message.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count);
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)count);
+    memcpy(CMSG_DATA(header), fds, sizeof(int) * (size_t)count);
+}
+
+int clinux_cmsg_get_fds(struct msghdr *message, int *fds, int capacity) {
+    int found = 0;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(message); header != NULL; header = CMSG_NXTHDR(message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS)
+            continue;
+        int count = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int received[count > 0 ? count : 1];
+        memcpy(received, CMSG_DATA(header), sizeof(int) * (size_t)count);
+        for (int i = 0; i < count; i++) {
+            if (found < capacity)
+                fds[found] = received[i];
+            else
+                close(received[i]);
+            found++;
+        }
+    }
+    return found;
+}
+
+int clinux_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+
+int clinux_peer_credentials(int fd, int *pid, unsigned int *uid) {
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0)
+        return -1;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    return 0;
+}
+
+const char *clinux_errno_name(int code) { return strerrorname_np(code); }

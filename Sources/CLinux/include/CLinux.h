@@ -1,0 +1,49 @@
+// The few Linux calls Swift cannot make directly: the variadic syscall() (futex, mbind,
+// memfd_create) and the CMSG_* macros for SCM_RIGHTS. Nothing else belongs here.
+#ifndef FOLIOD_CLINUX_H
+#define FOLIOD_CLINUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+/// memfd_create(2) flags.
+static const unsigned int clinux_mfd_cloexec = 0x0001U;
+static const unsigned int clinux_mfd_hugetlb = 0x0004U;
+
+/// memfd_create(2). Returns the fd or -1 with errno set.
+int clinux_memfd_create(const char *name, unsigned int flags);
+
+/// FUTEX_WAIT on a word that may be shared between processes. Returns 0, or -1 with errno
+/// (EAGAIN when *word != expected, ETIMEDOUT, EINTR).
+int clinux_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *timeout);
+
+/// FUTEX_WAKE: wakes up to `count` waiters. Returns the number woken or -1 with errno.
+int clinux_futex_wake(uint32_t *word, int count);
+
+/// mbind(2) with MPOL_BIND to one node. Returns 0 or -1 with errno.
+int clinux_mbind_node(void *address, unsigned long length, int node);
+
+/// CMSG_SPACE / CMSG_LEN for `count` file descriptors.
+size_t clinux_cmsg_space_fds(int count);
+size_t clinux_cmsg_len_fds(int count);
+
+/// Fills `control` (of clinux_cmsg_space_fds(count) bytes) with one SCM_RIGHTS message.
+void clinux_cmsg_put_fds(void *control, const int *fds, int count);
+
+/// Reads the SCM_RIGHTS fds of a received message into `fds` (at most `capacity`); returns
+/// how many there were (fds beyond capacity are closed).
+int clinux_cmsg_get_fds(struct msghdr *message, int *fds, int capacity);
+
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC).
+int clinux_accept_cloexec(int fd);
+
+/// SO_PEERCRED: the peer's pid and uid. Returns 0 or -1 with errno.
+int clinux_peer_credentials(int fd, int *pid, unsigned int *uid);
+
+/// The errno's symbolic name ("EINVAL"), or NULL if glibc does not know it.
+const char *clinux_errno_name(int code);
+
+#endif

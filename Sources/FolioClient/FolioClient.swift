@@ -1,0 +1,152 @@
+import FolioMemory
+import FolioProtocol
+import SystemPackage
+
+/// A connection to foliod with its address space mapped: allocate folios, reach their bytes
+/// under a pin, migrate them, free them.
+///
+/// Not thread-safe for requests (one socket, one request at a time); pins may be taken from
+/// any thread.
+public final class FolioClient: @unchecked Sendable {
+    /// The daemon's tiers, in its order; a folio's tier is an index into this.
+    public let tiers: [TierInfo]
+    /// The space's number in the daemon.
+    public let spaceID: UInt32
+    private let socket: SeqpacketSocket
+    private let table: UnsafeMutableRawPointer
+    private let tierBases: [UnsafeMutableRawPointer]
+    private var nextRequestID: UInt32 = 1
+
+    /// Connects to `socketPath` and attaches to the space `space` (nil: a new anonymous one).
+    public init(socketPath: String, space: String? = nil) throws(FolioClientError) {
+        do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
+        let (reply, fds) = try Self.roundTrip(socket, .attach(name: space), requestID: 0)
+        guard case .attached(let spaceID, let tiers) = reply, fds.count == tiers.count + 1 else {
+            fds.forEach { try? FileDescriptor(rawValue: $0).close() }
+            throw FolioClientError(errno: .badMessage, message: "attach: unexpected reply")
+        }
+        defer { fds.forEach { try? FileDescriptor(rawValue: $0).close() } }
+        self.spaceID = spaceID
+        self.tiers = tiers
+        do {
+            table = try MemorySystem.mapShared(FileDescriptor(rawValue: fds[0]), length: FolioTableLayout.tableBytes)
+            tierBases = try zip(tiers, fds.dropFirst()).map { (tier, fd) throws(MemorySystemError) in
+                try MemorySystem.mapShared(FileDescriptor(rawValue: fd), length: Int(tier.sizeBytes))
+            }
+        } catch {
+            throw FolioClientError(errno: error.errno, message: error.call)
+        }
+    }
+
+    deinit {
+        MemorySystem.unmap(table, length: FolioTableLayout.tableBytes)
+        for (base, tier) in zip(tierBases, tiers) { MemorySystem.unmap(base, length: Int(tier.sizeBytes)) }
+    }
+
+    /// The index of the tier called `name`; EINVAL if there is none.
+    public func tierIndex(_ name: String) throws(FolioClientError) -> Int {
+        guard let index = tiers.firstIndex(where: { $0.name == name }) else {
+            throw FolioClientError(errno: .invalidArgument, message: "no tier '\(name)' (tiers: \(tiers.map(\.name).joined(separator: ", ")))")
+        }
+        return index
+    }
+
+    /// `count` folios of `order` in `tier`.
+    public func allocate(tier: Int, order: Int, count: Int) throws(FolioClientError) -> [Int] {
+        guard let tier = UInt16(exactly: tier), let order = UInt8(exactly: order), let count = UInt32(exactly: count) else {
+            throw FolioClientError(errno: .invalidArgument, message: "allocate: argument out of range")
+        }
+        guard case .allocated(let handles) = try request(.allocate(tier: tier, order: order, count: count)) else { throw unexpected("allocate") }
+        return handles.map(Int.init)
+    }
+
+    /// Frees `handles`; a status per handle (0 or a negative errno).
+    public func free(_ handles: [Int]) throws(FolioClientError) -> [Int32] {
+        guard case .freed(let status) = try request(.free(handles: try wire(handles))) else { throw unexpected("free") }
+        return status
+    }
+
+    /// Moves `handles` to `tier` for `reason` (`MigrationReason` raw value; 0 is `syscall`).
+    public func migrate(_ handles: [Int], to tier: Int, reason: Int = 0) throws(FolioClientError) -> MigrateReply {
+        guard let tier = UInt16(exactly: tier), let reason = UInt8(exactly: reason) else {
+            throw FolioClientError(errno: .invalidArgument, message: "migrate: argument out of range")
+        }
+        guard case .migrated(let reply) = try request(.migrate(handles: try wire(handles), targetTier: tier, reason: reason)) else { throw unexpected("migrate") }
+        return reply
+    }
+
+    /// The daemon's counters, as `key: value` lines.
+    public func stats() throws(FolioClientError) -> String {
+        guard case .stats(let text) = try request(.stats) else { throw unexpected("stats") }
+        return text
+    }
+
+    /// Destroys the attached space in the daemon; this client can make no request after it.
+    public func destroy() throws(FolioClientError) {
+        guard case .destroyed = try request(.destroy) else { throw unexpected("destroy") }
+    }
+
+    /// Runs `body` with `handle`'s bytes pinned: the folio cannot move while `body` runs.
+    /// ENOENT if the handle names no folio.
+    public func withPinnedFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        guard (0..<FolioTableLayout.capacity).contains(handle) else { throw FolioClientError(errno: .noSuchFileOrDirectory, message: "handle \(handle)") }
+        let entry = FolioEntry(table: table, handle: handle)
+        PinProtocol.pin(entry)
+        defer { PinProtocol.unpin(entry) }
+        guard entry.isAllocated, tierBases.indices.contains(entry.tier) else {
+            throw FolioClientError(errno: .noSuchFileOrDirectory, message: "handle \(handle)")
+        }
+        let bytes = FolioTableLayout.bytes(order: entry.order)
+        return try body(UnsafeMutableRawBufferPointer(start: tierBases[entry.tier] + entry.offset, count: bytes))
+    }
+
+    /// The tier `handle` is in now, from the shared table (nil for no folio).
+    public func tier(of handle: Int) -> Int? {
+        guard (0..<FolioTableLayout.capacity).contains(handle) else { return nil }
+        let entry = FolioEntry(table: table, handle: handle)
+        return entry.isAllocated ? entry.tier : nil
+    }
+
+    private func request(_ request: Request) throws(FolioClientError) -> Reply {
+        let id = nextRequestID
+        nextRequestID &+= 1
+        let (reply, fds) = try Self.roundTrip(socket, request, requestID: id)
+        fds.forEach { try? FileDescriptor(rawValue: $0).close() }
+        return reply
+    }
+
+    private static func roundTrip(_ socket: SeqpacketSocket, _ request: Request, requestID: UInt32) throws(FolioClientError) -> (Reply, [Int32]) {
+        do {
+            try socket.send(request.encode(requestID: requestID))
+            guard let message = try socket.receive() else { throw FolioClientError(errno: .connectionReset, message: "the daemon closed the connection") }
+            let (_, reply) = try decode(message.bytes)
+            if case .error(let code, let text) = reply {
+                message.fds.forEach { try? FileDescriptor(rawValue: $0).close() }
+                throw FolioClientError(errno: Errno(rawValue: code), message: text)
+            }
+            return (reply, message.fds)
+        } catch let error as SocketError {
+            throw FolioClientError(error)
+        } catch let error as FolioClientError {
+            throw error
+        } catch {
+            throw FolioClientError(errno: .ioError, message: "\(error)")
+        }
+    }
+
+    private static func decode(_ bytes: [UInt8]) throws(FolioClientError) -> (UInt32, Reply) {
+        do { return try Reply.decode(bytes) } catch { throw FolioClientError(errno: error, message: "malformed reply") }
+    }
+
+    private func wire(_ handles: [Int]) throws(FolioClientError) -> [UInt32] {
+        guard handles.count <= Request.maxHandles else { throw FolioClientError(errno: .invalidArgument, message: "more than \(Request.maxHandles) handles") }
+        return try handles.map { (handle) throws(FolioClientError) in
+            guard let value = UInt32(exactly: handle) else { throw FolioClientError(errno: .noSuchFileOrDirectory, message: "handle \(handle)") }
+            return value
+        }
+    }
+
+    private func unexpected(_ call: String) -> FolioClientError {
+        FolioClientError(errno: .badMessage, message: "\(call): unexpected reply")
+    }
+}

@@ -1,0 +1,21 @@
+import FolioProtocol
+import SystemPackage
+
+/// A request the daemon refused, or a connection that failed, with the errno either gave.
+public struct FolioClientError: Error, CustomStringConvertible, Equatable {
+    /// The errno: the daemon's answer or the failed call's.
+    public var errno: Errno
+    /// What failed.
+    public var message: String
+
+    public init(errno: Errno, message: String) {
+        self.errno = errno
+        self.message = message
+    }
+
+    public var description: String { "\(message): \(errno)" }
+
+    init(_ error: SocketError) {
+        self.init(errno: error.errno, message: error.call)
+    }
+}

@@ -1,0 +1,55 @@
+import Synchronization
+import SystemPackage
+
+/// One tier's memory inside one address space: a memfd of the tier's size (sparse until
+/// touched), the daemon's mapping of it, and a buddy allocator over it.
+final class Arena: @unchecked Sendable {
+    let tier: Tier
+    let fd: FileDescriptor
+    let base: UnsafeMutableRawPointer
+    let length: Int
+    private let buddy: Mutex<BuddyAllocator>
+
+    init(tier: Tier, spaceID: Int) throws(MemorySystemError) {
+        self.tier = tier
+        length = tier.spec.sizeBytes
+        fd = try MemorySystem.memfd(name: "foliod-\(spaceID)-\(tier.spec.name)", hugetlb: tier.spec.hugePages == .hugetlb)
+        do {
+            try MemorySystem.resize(fd, to: length)
+            base = try MemorySystem.mapShared(fd, length: length)
+        } catch {
+            try? fd.close()
+            throw error
+        }
+        buddy = Mutex(BuddyAllocator(size: length))
+        do {
+            if tier.spec.hugePages == .thp { try MemorySystem.adviseHugePages(base, length: length) }
+            if let node = tier.spec.node { try MemorySystem.bind(base, length: length, node: node) }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// A block of `order`, charged to the tier; ENOMEM when the tier or this arena is full.
+    func allocate(order: Int) throws(Errno) -> Int {
+        try tier.charge(order: order, count: 1)
+        guard let offset = buddy.withLock({ $0.allocate(order: order) }) else {
+            tier.credit(order: order, count: 1)
+            throw .noMemory
+        }
+        return offset
+    }
+
+    /// Returns a block and credits the tier.
+    func release(offset: Int, order: Int) {
+        buddy.withLock { $0.release(offset: offset, order: order) }
+        tier.credit(order: order, count: 1)
+    }
+
+    /// Unmaps and closes; the memory goes when clients' mappings go too.
+    func close() {
+        MemorySystem.unmap(base, length: length)
+        try? fd.close()
+    }
+}

@@ -1,0 +1,55 @@
+import Atomics
+
+/// One entry of a mapped folio table: typed access to the shared words at a pointer.
+///
+/// `seq` and `pins` are atomics on shared memory (`UnsafeAtomic`, since `Synchronization.Atomic`
+/// lives inline in a Swift value). The other fields are written only by the daemon, and only
+/// while `seq` is odd or the entry is free, so a reader holding a pin sees them stable.
+public struct FolioEntry {
+    let base: UnsafeMutableRawPointer
+
+    /// The entry of `handle` in the table mapped at `table`.
+    public init(table: UnsafeMutableRawPointer, handle: Int) {
+        precondition(handle >= 0 && handle < FolioTableLayout.capacity, "handle \(handle) out of range")
+        base = table + handle * FolioTableLayout.entrySize
+    }
+
+    /// The sequence word: odd while the folio migrates.
+    public var seq: UnsafeAtomic<UInt32> {
+        UnsafeAtomic(at: (base + FolioTableLayout.seqOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
+    }
+
+    /// The pin count clients maintain.
+    public var pins: UnsafeAtomic<UInt32> {
+        UnsafeAtomic(at: (base + FolioTableLayout.pinsOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
+    }
+
+    /// The raw futex word (same memory as `seq`).
+    var seqWord: UnsafeMutablePointer<UInt32> {
+        (base + FolioTableLayout.seqOffset).assumingMemoryBound(to: UInt32.self)
+    }
+
+    /// Whether the handle names an allocated folio.
+    public var isAllocated: Bool {
+        get { base.load(fromByteOffset: FolioTableLayout.stateOffset, as: UInt8.self) == 1 }
+        nonmutating set { base.storeBytes(of: newValue ? 1 : 0, toByteOffset: FolioTableLayout.stateOffset, as: UInt8.self) }
+    }
+
+    /// The tier index the folio lives in.
+    public var tier: Int {
+        get { Int(base.load(fromByteOffset: FolioTableLayout.tierOffset, as: UInt8.self)) }
+        nonmutating set { base.storeBytes(of: UInt8(newValue), toByteOffset: FolioTableLayout.tierOffset, as: UInt8.self) }
+    }
+
+    /// The folio's order.
+    public var order: Int {
+        get { Int(base.load(fromByteOffset: FolioTableLayout.orderOffset, as: UInt8.self)) }
+        nonmutating set { base.storeBytes(of: UInt8(newValue), toByteOffset: FolioTableLayout.orderOffset, as: UInt8.self) }
+    }
+
+    /// The folio's byte offset in its tier's memfd.
+    public var offset: Int {
+        get { Int(base.load(fromByteOffset: FolioTableLayout.folioOffsetOffset, as: UInt64.self)) }
+        nonmutating set { base.storeBytes(of: UInt64(newValue), toByteOffset: FolioTableLayout.folioOffsetOffset, as: UInt64.self) }
+    }
+}

@@ -1,0 +1,76 @@
+import CLinux
+import Glibc
+import SystemPackage
+
+/// A system call that failed: its name and errno.
+public struct MemorySystemError: Error, CustomStringConvertible, Equatable {
+    /// The call, e.g. `mmap`.
+    public var call: String
+    /// The errno it set.
+    public var errno: Errno
+
+    public var description: String { "\(call): \(errno)" }
+}
+
+/// The memory calls swift-system lacks, each wrapped once over `check`, which reads errno at
+/// once, retries EINTR and throws with the call's name. The only file here that imports Glibc.
+public enum MemorySystem {
+    /// `memfd_create(name, MFD_CLOEXEC [| MFD_HUGETLB])`.
+    static func memfd(name: String, hugetlb: Bool) throws(MemorySystemError) -> FileDescriptor {
+        let flags = clinux_mfd_cloexec | (hugetlb ? clinux_mfd_hugetlb : 0)
+        return FileDescriptor(rawValue: try check("memfd_create") { clinux_memfd_create(name, flags) })
+    }
+
+    /// `ftruncate(fd, size)`.
+    static func resize(_ fd: FileDescriptor, to size: Int) throws(MemorySystemError) {
+        _ = try check("ftruncate") { ftruncate(fd.rawValue, off_t(size)) }
+    }
+
+    /// `mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED [| MAP_POPULATE], fd, 0)`.
+    public static func mapShared(_ fd: FileDescriptor, length: Int, populate: Bool = false) throws(MemorySystemError) -> UnsafeMutableRawPointer {
+        let flags = MAP_SHARED | (populate ? MAP_POPULATE : 0)
+        while true {
+            let address = mmap(nil, length, PROT_READ | PROT_WRITE, flags, fd.rawValue, 0)
+            if address != MAP_FAILED, let address { return address }
+            let code = Errno(rawValue: Glibc.errno)
+            if code != .interrupted { throw MemorySystemError(call: "mmap", errno: code) }
+        }
+    }
+
+    /// `munmap`; failure means the arguments were wrong, a bug.
+    public static func unmap(_ address: UnsafeMutableRawPointer, length: Int) {
+        let result = munmap(address, length)
+        precondition(result == 0, "munmap(\(address), \(length)) failed: errno \(Glibc.errno)")
+    }
+
+    /// `madvise(MADV_HUGEPAGE)` for a shmem mapping.
+    static func adviseHugePages(_ address: UnsafeMutableRawPointer, length: Int) throws(MemorySystemError) {
+        _ = try check("madvise") { madvise(address, length, MADV_HUGEPAGE) }
+    }
+
+    /// `mbind(MPOL_BIND)` of a mapping to one NUMA node.
+    static func bind(_ address: UnsafeMutableRawPointer, length: Int, node: Int) throws(MemorySystemError) {
+        _ = try check("mbind") { clinux_mbind_node(address, UInt(length), Int32(node)) }
+    }
+
+    /// Waits while `*word == expected` (a shared futex), at most `timeoutNanos`.
+    public static func futexWait(_ word: UnsafeMutablePointer<UInt32>, expected: UInt32, timeoutNanos: Int) {
+        var timeout = timespec(tv_sec: timeoutNanos / 1_000_000_000, tv_nsec: timeoutNanos % 1_000_000_000)
+        // EAGAIN (the word moved), ETIMEDOUT and EINTR all mean "look again".
+        _ = clinux_futex_wait(word, expected, &timeout)
+    }
+
+    /// Wakes every waiter on `word`.
+    public static func futexWakeAll(_ word: UnsafeMutablePointer<UInt32>) {
+        _ = clinux_futex_wake(word, Int32.max)
+    }
+
+    private static func check(_ call: String, _ body: () -> Int32) throws(MemorySystemError) -> Int32 {
+        while true {
+            let result = body()
+            if result != -1 { return result }
+            let code = Errno(rawValue: Glibc.errno)
+            if code != .interrupted { throw MemorySystemError(call: call, errno: code) }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import SystemPackage
+
+/// One tier as a client sees it.
+public struct TierInfo: Equatable, Sendable {
+    public var name: String
+    public var sizeBytes: UInt64
+
+    public init(name: String, sizeBytes: UInt64) {
+        self.name = name
+        self.sizeBytes = sizeBytes
+    }
+}
+
+/// What a migration did, per handle and in time.
+public struct MigrateReply: Equatable, Sendable {
+    /// Per handle: its tier now (>= 0) or a negative errno.
+    public var status: [Int32]
+    public var unmapNanos: UInt64
+    public var copyNanos: UInt64
+    public var moveNanos: UInt64
+    public var batches: UInt32
+
+    public init(status: [Int32], unmapNanos: UInt64, copyNanos: UInt64, moveNanos: UInt64, batches: UInt32) {
+        self.status = status
+        self.unmapNanos = unmapNanos
+        self.copyNanos = copyNanos
+        self.moveNanos = moveNanos
+        self.batches = batches
+    }
+}
+
+/// What the daemon answers. `attached` comes with the table's and the tiers' memfds.
+public enum Reply: Equatable, Sendable {
+    case attached(spaceID: UInt32, tiers: [TierInfo])
+    case allocated(handles: [UInt32])
+    case freed(status: [Int32])
+    case migrated(MigrateReply)
+    case stats(text: String)
+    case destroyed
+    /// The request failed as a whole.
+    case error(errno: Int32, message: String)
+
+    var kind: UInt16 {
+        switch self {
+        case .attached: 0x81
+        case .allocated: 0x82
+        case .freed: 0x83
+        case .migrated: 0x84
+        case .stats: 0x85
+        case .destroyed: 0x86
+        case .error: 0xFF
+        }
+    }
+
+    /// The whole message, header first.
+    public func encode(requestID: UInt32) -> [UInt8] {
+        var payload = WireWriter()
+        switch self {
+        case .attached(let spaceID, let tiers):
+            payload.put(spaceID)
+            payload.put(UInt16(tiers.count))
+            for tier in tiers {
+                payload.put(tier.name)
+                payload.put(tier.sizeBytes)
+            }
+        case .allocated(let handles): payload.put(array: handles)
+        case .freed(let status): payload.put(array: status)
+        case .migrated(let reply):
+            payload.put(reply.unmapNanos)
+            payload.put(reply.copyNanos)
+            payload.put(reply.moveNanos)
+            payload.put(reply.batches)
+            payload.put(array: reply.status)
+        case .stats(let text):
+            payload.put(array: Array(text.utf8))
+        case .destroyed: break
+        case .error(let errno, let message):
+            payload.put(errno)
+            payload.put(message)
+        }
+        return frame(kind: kind, requestID: requestID, payload: payload.bytes)
+    }
+
+    /// Decodes a reply; EBADMSG for anything malformed.
+    public static func decode(_ bytes: [UInt8]) throws(Errno) -> (requestID: UInt32, reply: Reply) {
+        var reader = WireReader(bytes)
+        let header = try MessageHeader.decode(&reader, messageBytes: bytes.count)
+        let reply: Reply
+        switch header.kind {
+        case 0x81:
+            let spaceID: UInt32 = try reader.get()
+            let count = Int(try reader.get(UInt16.self))
+            var tiers: [TierInfo] = []
+            for _ in 0..<count { tiers.append(TierInfo(name: try reader.getString(), sizeBytes: try reader.get())) }
+            reply = .attached(spaceID: spaceID, tiers: tiers)
+        case 0x82: reply = .allocated(handles: try reader.getArray(limit: Request.maxHandles))
+        case 0x83: reply = .freed(status: try reader.getArray(limit: Request.maxHandles))
+        case 0x84:
+            let unmap: UInt64 = try reader.get()
+            let copy: UInt64 = try reader.get()
+            let move: UInt64 = try reader.get()
+            let batches: UInt32 = try reader.get()
+            reply = .migrated(MigrateReply(status: try reader.getArray(limit: Request.maxHandles), unmapNanos: unmap, copyNanos: copy, moveNanos: move, batches: batches))
+        case 0x85: reply = .stats(text: String(decoding: try reader.getArray(UInt8.self, limit: MessageHeader.maxMessageBytes), as: UTF8.self))
+        case 0x86: reply = .destroyed
+        case 0xFF: reply = .error(errno: try reader.get(), message: try reader.getString())
+        default: throw .badMessage
+        }
+        try reader.finish()
+        return (header.requestID, reply)
+    }
+}

@@ -1,0 +1,92 @@
+import SystemPackage
+
+/// What a client asks (DESIGN §7).
+public enum Request: Equatable, Sendable {
+    /// Attach to a new anonymous space (nil) or to the named one, creating it if needed.
+    case attach(name: String?)
+    /// `count` folios of `order` in tier `tier`.
+    case allocate(tier: UInt16, order: UInt8, count: UInt32)
+    /// Free these handles.
+    case free(handles: [UInt32])
+    /// Move these handles to tier `targetTier` for `reason`.
+    case migrate(handles: [UInt32], targetTier: UInt16, reason: UInt8)
+    /// The daemon's counters.
+    case stats
+    /// Destroy the attached named space (and everything in it).
+    case destroy
+
+    /// The most handles one request may carry.
+    public static let maxHandles = 16384
+
+    /// The request's name, for error messages.
+    public var name: String {
+        switch self {
+        case .attach: "attach"
+        case .allocate: "allocate"
+        case .free: "free"
+        case .migrate: "migrate"
+        case .stats: "stats"
+        case .destroy: "destroy"
+        }
+    }
+
+    var kind: UInt16 {
+        switch self {
+        case .attach: 1
+        case .allocate: 2
+        case .free: 3
+        case .migrate: 4
+        case .stats: 5
+        case .destroy: 6
+        }
+    }
+
+    /// The whole message, header first.
+    public func encode(requestID: UInt32) -> [UInt8] {
+        var payload = WireWriter()
+        switch self {
+        case .attach(let name): payload.put(name ?? "")
+        case .allocate(let tier, let order, let count):
+            payload.put(tier)
+            payload.put(order)
+            payload.put(count)
+        case .free(let handles): payload.put(array: handles)
+        case .migrate(let handles, let targetTier, let reason):
+            payload.put(targetTier)
+            payload.put(reason)
+            payload.put(array: handles)
+        case .stats, .destroy: break
+        }
+        return frame(kind: kind, requestID: requestID, payload: payload.bytes)
+    }
+
+    /// Decodes one received message: EBADMSG for anything malformed, truncated or with
+    /// trailing bytes, EPROTONOSUPPORT for another version, EOPNOTSUPP for an unknown kind.
+    public static func decode(_ bytes: [UInt8]) throws(Errno) -> (requestID: UInt32, request: Request) {
+        var reader = WireReader(bytes)
+        let header = try MessageHeader.decode(&reader, messageBytes: bytes.count)
+        let request: Request
+        switch header.kind {
+        case 1:
+            let name = try reader.getString()
+            request = .attach(name: name.isEmpty ? nil : name)
+        case 2: request = .allocate(tier: try reader.get(), order: try reader.get(), count: try reader.get())
+        case 3: request = .free(handles: try reader.getArray(limit: maxHandles))
+        case 4:
+            let tier: UInt16 = try reader.get()
+            let reason: UInt8 = try reader.get()
+            request = .migrate(handles: try reader.getArray(limit: maxHandles), targetTier: tier, reason: reason)
+        case 5: request = .stats
+        case 6: request = .destroy
+        default: throw .notSupportedOnSocket
+        }
+        try reader.finish()
+        return (header.requestID, request)
+    }
+}
+
+func frame(kind: UInt16, requestID: UInt32, payload: [UInt8]) -> [UInt8] {
+    var writer = WireWriter()
+    MessageHeader(kind: kind, requestID: requestID, payloadLength: UInt32(payload.count)).encode(into: &writer)
+    return writer.bytes + payload
+}

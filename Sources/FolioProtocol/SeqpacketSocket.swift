@@ -1,0 +1,157 @@
+import CLinux
+import Glibc
+import SystemPackage
+
+/// A socket call that failed: its name and errno.
+public struct SocketError: Error, CustomStringConvertible, Equatable {
+    /// The call, e.g. `connect`.
+    public var call: String
+    /// The errno it set.
+    public var errno: Errno
+
+    public var description: String { "\(call): \(errno)" }
+}
+
+/// A `SOCK_SEQPACKET` Unix socket: one message per `send`, fds passed with `SCM_RIGHTS`.
+/// Every call is wrapped once here over `check`, which retries EINTR and names the call; the
+/// only file of this target that imports Glibc.
+public final class SeqpacketSocket: @unchecked Sendable {
+    /// The descriptor; -1 once closed.
+    public private(set) var fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    deinit { close() }
+
+    /// A listening socket at `path` with `mode`. A socket file that no daemon answers is
+    /// replaced; one that answers is EADDRINUSE ("already running").
+    public static func listen(path: String, mode: mode_t = 0o660, backlog: Int32 = 64) throws(SocketError) -> SeqpacketSocket {
+        if let probe = try? connect(path: path) {
+            probe.close()
+            throw SocketError(call: "bind \(path) (a daemon already answers there)", errno: .addressInUse)
+        }
+        unlink(path)
+        let socket = SeqpacketSocket(fd: try check("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+        try withAddress(path) { (address, length) throws(SocketError) in
+            _ = try check("bind") { bind(socket.fd, address, length) }
+        }
+        _ = try check("chmod") { chmod(path, mode) }
+        _ = try check("listen") { Glibc.listen(socket.fd, backlog) }
+        return socket
+    }
+
+    /// A connection to the daemon listening at `path`.
+    public static func connect(path: String) throws(SocketError) -> SeqpacketSocket {
+        let socket = SeqpacketSocket(fd: try check("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+        try withAddress(path) { (address, length) throws(SocketError) in
+            _ = try check("connect") { Glibc.connect(socket.fd, address, length) }
+        }
+        return socket
+    }
+
+    /// The next connection; EINVAL once `shutdown()` was called.
+    public func accept() throws(SocketError) -> SeqpacketSocket {
+        SeqpacketSocket(fd: try check("accept") { clinux_accept_cloexec(fd) })
+    }
+
+    /// Sends one message with `fds` attached.
+    public func send(_ bytes: [UInt8], fds: [Int32] = []) throws(SocketError) {
+        let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
+        defer { payload.deallocate() }
+        payload.copyBytes(from: bytes)
+        let controlBytes = fds.isEmpty ? 0 : clinux_cmsg_space_fds(Int32(fds.count))
+        let control = UnsafeMutableRawPointer.allocate(byteCount: max(controlBytes, 1), alignment: 8)
+        defer { control.deallocate() }
+        let vector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
+        defer { vector.deallocate() }
+        vector.initialize(to: iovec(iov_base: payload.baseAddress, iov_len: bytes.count))
+        var message = msghdr()
+        message.msg_iov = vector
+        message.msg_iovlen = 1
+        if !fds.isEmpty {
+            fds.withUnsafeBufferPointer { clinux_cmsg_put_fds(control, $0.baseAddress, Int32($0.count)) }
+            message.msg_control = control
+            message.msg_controllen = controlBytes
+        }
+        _ = try check("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) >= 0 ? 0 : -1 }
+    }
+
+    /// The next message and the fds that came with it; nil when the peer closed. A message
+    /// larger than `MessageHeader.maxMessageBytes` is EMSGSIZE.
+    public func receive(maxFDs: Int = 16) throws(SocketError) -> (bytes: [UInt8], fds: [Int32])? {
+        let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: MessageHeader.maxMessageBytes, alignment: 8)
+        defer { payload.deallocate() }
+        let controlBytes = clinux_cmsg_space_fds(Int32(maxFDs))
+        let control = UnsafeMutableRawPointer.allocate(byteCount: controlBytes, alignment: 8)
+        defer { control.deallocate() }
+        let vector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
+        defer { vector.deallocate() }
+        vector.initialize(to: iovec(iov_base: payload.baseAddress, iov_len: payload.count))
+        var message = msghdr()
+        message.msg_iov = vector
+        message.msg_iovlen = 1
+        message.msg_control = control
+        message.msg_controllen = controlBytes
+        var count = 0
+        _ = try check("recvmsg") {
+            count = recvmsg(fd, &message, Int32(MSG_CMSG_CLOEXEC))
+            return count >= 0 ? 0 : -1
+        }
+        var fds = [Int32](repeating: -1, count: maxFDs)
+        let found = fds.withUnsafeMutableBufferPointer { Int(clinux_cmsg_get_fds(&message, $0.baseAddress, Int32($0.count))) }
+        let received = Array(fds.prefix(min(found, maxFDs)))
+        if message.msg_flags & Int32(MSG_TRUNC) != 0 {
+            received.forEach { _ = Glibc.close($0) }
+            throw SocketError(call: "recvmsg", errno: .messageTooLong)
+        }
+        if count == 0 && received.isEmpty { return nil }
+        return (Array(payload.prefix(count)), received)
+    }
+
+    /// The peer's pid and uid (`SO_PEERCRED`).
+    public func peerCredentials() throws(SocketError) -> (pid: Int32, uid: UInt32) {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        _ = try check("getsockopt(SO_PEERCRED)") { clinux_peer_credentials(fd, &pid, &uid) }
+        return (pid, uid)
+    }
+
+    /// Wakes a thread blocked in `accept` or `receive` on this socket: they return at once.
+    public func shutdown() {
+        _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    /// Closes the descriptor (once).
+    public func close() {
+        if fd >= 0 { _ = Glibc.close(fd) }
+        fd = -1
+    }
+
+    private static func withAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SocketError) -> Void) throws(SocketError) {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard bytes.count < capacity else { throw SocketError(call: "socket path \(path)", errno: .invalidArgument) }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                Result { () throws(SocketError) in try body(address, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+        }
+        try result.get()
+    }
+
+    private static func check(_ call: String, _ body: () -> Int32) throws(SocketError) -> Int32 {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = Errno(rawValue: Glibc.errno)
+            if code != .interrupted { throw SocketError(call: call, errno: code) }
+        }
+    }
+
+    private func check(_ call: String, _ body: () -> Int32) throws(SocketError) -> Int32 {
+        try Self.check(call, body)
+    }
+}

@@ -1,0 +1,65 @@
+import SystemPackage
+
+/// Appends little-endian fields to a message.
+struct WireWriter {
+    private(set) var bytes: [UInt8] = []
+
+    mutating func put<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func put(_ string: String) {
+        let utf8 = Array(string.utf8.prefix(Int(UInt16.max)))
+        put(UInt16(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    mutating func put<T: FixedWidthInteger>(array: [T]) {
+        put(UInt32(array.count))
+        for value in array { put(value) }
+    }
+}
+
+/// Reads little-endian fields; any read past the end, or a count larger than the message can
+/// hold, is EBADMSG.
+struct WireReader {
+    private let bytes: [UInt8]
+    private var position: Int
+
+    init(_ bytes: [UInt8], from position: Int = 0) {
+        self.bytes = bytes
+        self.position = position
+    }
+
+    var isAtEnd: Bool { position == bytes.count }
+
+    mutating func get<T: FixedWidthInteger>(_: T.Type = T.self) throws(Errno) -> T {
+        let size = MemoryLayout<T>.size
+        guard bytes.count - position >= size else { throw .badMessage }
+        var value = T.zero
+        withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes[position..<position + size]) }
+        position += size
+        return T(littleEndian: value)
+    }
+
+    mutating func getString() throws(Errno) -> String {
+        let count = Int(try get(UInt16.self))
+        guard bytes.count - position >= count else { throw .badMessage }
+        defer { position += count }
+        return String(decoding: bytes[position..<position + count], as: UTF8.self)
+    }
+
+    mutating func getArray<T: FixedWidthInteger>(_: T.Type = T.self, limit: Int) throws(Errno) -> [T] {
+        let count = Int(try get(UInt32.self))
+        guard count <= limit, count * MemoryLayout<T>.size <= bytes.count - position else { throw .badMessage }
+        var values: [T] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try get(T.self)) }
+        return values
+    }
+
+    /// Fails unless every byte was read: trailing garbage is a malformed message.
+    func finish() throws(Errno) {
+        guard isAtEnd else { throw .badMessage }
+    }
+}

@@ -1,0 +1,58 @@
+import FolioMemory
+import Foundation
+import Synchronization
+import SystemPackage
+
+/// The batch pipeline of DESIGN §4, after `migrate_pages_batch()`: a request is cut into batches
+/// of at most `batchSize` folios; each batch runs prepare, unmap, flush, copy and move.
+public final class MigrationPipeline: Sendable {
+    /// `NR_MAX_BATCHED_MIGRATION`: the largest batch.
+    public static let maxBatchFolios = 512
+    /// `NR_MAX_MIGRATE_PAGES_RETRY`: passes over pinned folios before they fail with EBUSY.
+    public static let maxUnmapPasses = 10
+
+    let slot: MigratorSlot
+    /// The pipeline's counters.
+    public let statistics = MigrationStatistics()
+    private let batchLimit = Atomic<Int>(MigrationPipeline.maxBatchFolios)
+    private let offloadReasons = Atomic<Int>((1 << MigrationReason.allCases.count) - 1)
+
+    public init(slot: MigratorSlot) {
+        self.slot = slot
+    }
+
+    /// `migration/batch_size`: folios per batch, 1–512.
+    public var batchSize: Int {
+        get { batchLimit.load(ordering: .relaxed) }
+        set {
+            precondition((1...Self.maxBatchFolios).contains(newValue))
+            batchLimit.store(newValue, ordering: .relaxed)
+        }
+    }
+
+    /// `migration/reason_mask`: bit `r` set lets reason `r` use the offload migrator.
+    public var reasonMask: Int {
+        get { offloadReasons.load(ordering: .relaxed) }
+        set { offloadReasons.store(newValue & ((1 << MigrationReason.allCases.count) - 1), ordering: .relaxed) }
+    }
+
+    /// Runs `request` on `space`. Handles that appear twice, or a target that is no tier, are
+    /// EINVAL for the whole request; otherwise each folio gets its own status.
+    public func migrate(_ request: MigrationRequest, in space: AddressSpace) -> Result<MigrationResult, Errno> {
+        guard space.tiers.indices.contains(request.targetTier) else { return .failure(.invalidArgument) }
+        guard !request.handles.isEmpty, Set(request.handles).count == request.handles.count else { return .failure(.invalidArgument) }
+        let offload = reasonMask & (1 << request.reason.rawValue) != 0
+        var result = MigrationResult(status: Array(repeating: 0, count: request.handles.count))
+        let size = batchSize
+        for start in stride(from: 0, to: request.handles.count, by: size) {
+            let indices = start..<min(start + size, request.handles.count)
+            space.locked { metadata in
+                var batch = BatchMigration(request: request, indices: indices, metadata: metadata, offload: offload)
+                batch.run(slot: slot, into: &result)
+                statistics.record(batch.counts)
+            }
+            result.batches += 1
+        }
+        return .success(result)
+    }
+}

@@ -1,0 +1,25 @@
+/// The deterministic bytes `fill` writes and `verify` checks: each 8-byte word is a SplitMix64
+/// of the seed, the handle and the word's index, so a folio moved or swapped is caught.
+struct FolioPattern {
+    let seed: UInt64
+    let handle: Int
+
+    func word(_ index: Int) -> UInt64 {
+        var z = seed &+ UInt64(truncatingIfNeeded: handle) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    func fill(_ folio: UnsafeMutableRawBufferPointer) {
+        let words = folio.bindMemory(to: UInt64.self)
+        for index in words.indices { words[index] = word(index) }
+    }
+
+    /// Bytes that differ from the pattern (counted by word, 8 at a time).
+    func mismatchedBytes(_ folio: UnsafeMutableRawBufferPointer) -> Int {
+        let words = folio.bindMemory(to: UInt64.self)
+        return words.indices.reduce(0) { $0 + (words[$1] == word($1) ? 0 : 8) }
+    }
+}
+

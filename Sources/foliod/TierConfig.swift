@@ -1,0 +1,56 @@
+import FolioMemory
+import TOMLKit
+
+/// The `[[tiers]]` tables of the config file.
+enum TierConfig {
+    static let keys: Set<String> = ["name", "size", "node", "huge_pages"]
+    /// Tier sizes are whole 2 MiB blocks (the largest folio).
+    static let sizeUnit = 2 << 20
+
+    /// Parses and checks every tier: names unique, sizes in whole 2 MiB, a node that exists,
+    /// a huge-page mode this machine can give.
+    static func parse(_ array: TOMLArray, source: ConfigSource) throws(DaemonConfig.Problem) -> [TierSpec] {
+        var specs: [TierSpec] = []
+        for index in 0..<array.count {
+            func fail(_ key: String, _ reason: String) -> DaemonConfig.Problem {
+                let line = source.line(ofKey: key, inArrayTable: "tiers", index: index)
+                return DaemonConfig.Problem(description: "\(source.path):\(line): [[tiers]] \(key): \(reason)")
+            }
+            guard let table = array[index].table else { throw fail("", "expected a table") }
+            for key in table.keys where !keys.contains(key) { throw fail(key, "unknown key") }
+            guard let name = table["name"]?.string, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw fail("name", "expected a name of letters, digits, '_' or '-'")
+            }
+            guard !specs.contains(where: { $0.name == name }) else { throw fail("name", "tier '\(name)' is defined twice") }
+            guard let size = table["size"].flatMap(byteCount), size > 0, size % sizeUnit == 0 else {
+                throw fail("size", "expected a positive multiple of 2 MiB, as bytes or with K, M or G (\"512M\")")
+            }
+            var node: Int?
+            if let value = table["node"] {
+                guard let number = value.int, number >= 0 else { throw fail("node", "expected a node number") }
+                node = number
+            }
+            var mode = HugePageMode.none
+            if let value = table["huge_pages"] {
+                guard let parsed = value.string.flatMap(HugePageMode.init(rawValue:)) else {
+                    throw fail("huge_pages", "expected one of \(HugePageMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                mode = parsed
+            }
+            let spec = TierSpec(name: name, sizeBytes: size, node: node, hugePages: mode)
+            if let reason = spec.unavailability() { throw fail(node != nil && reason.hasPrefix("NUMA") ? "node" : "huge_pages", "tier '\(name)': \(reason)") }
+            specs.append(spec)
+        }
+        guard specs.count <= Int(UInt8.max) else { throw DaemonConfig.Problem(description: "\(source.path): too many tiers") }
+        return specs
+    }
+
+    /// `1073741824`, `"1G"`, `"512M"`, `"64K"`.
+    static func byteCount(_ value: any TOMLValueConvertible) -> Int? {
+        if let bytes = value.int { return bytes }
+        guard let text = value.string, let unit = text.last else { return nil }
+        let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
+        guard let shift = shifts[unit], let number = Int(text.dropLast()), number >= 0, number <= Int.max >> shift else { return Int(text) }
+        return number << shift
+    }
+}
