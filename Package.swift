@@ -117,6 +117,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FolioMemoryTests",
+            dependencies: ["FolioMemory"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FolioProtocolTests",
+            dependencies: ["FolioProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FolioServiceTests",
+            dependencies: ["FolioClient", "FolioProtocol", "FolioService"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SysfsTests",
             dependencies: ["Sysfs"],
             swiftSettings: swiftSettings
@@ -128,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MigrationTests",
-            dependencies: ["Migration", "Sysfs"],
+            dependencies: ["FolioMemory", "Migration", "Sysfs"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -117,8 +117,9 @@ public final class SeqpacketSocket: @unchecked Sendable {
     }
 
     /// Wakes a thread blocked in `accept` or `receive` on this socket: they return at once.
+    /// Sends still work, so a reply being prepared reaches the peer.
     public func shutdown() {
-        _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+        _ = Glibc.shutdown(fd, Int32(SHUT_RD))
     }
 
     /// Closes the descriptor (once).

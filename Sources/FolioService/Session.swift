@@ -43,7 +43,7 @@ final class Session: @unchecked Sendable {
         }
     }
 
-    /// Wakes `serve()` so the session ends.
+    /// Wakes `serve()` so the session ends once the request in hand (if any) is answered.
     func stop() { socket.shutdown() }
 
     private func handle(_ bytes: [UInt8]) {

@@ -29,17 +29,19 @@ enum Daemon {
         } catch {
             return fail("foliod: \(configPath):\(error.setting.line): [knobs] \(error)")
         }
-        let mount: KnobMount
-        do {
-            mount = try KnobMount(tree: tree, at: absolute(config.mount))
-        } catch {
-            return fail("foliod: \(error)")
-        }
+        // The socket first: a daemon already serving it is the likeliest reason to stop, and
+        // its mount would otherwise be reported as a busy mount point.
         let server: FolioServer
         do {
             server = try FolioServer(path: config.socket, core: core, tiers: tiers)
         } catch {
-            mount.unmount()
+            return fail("foliod: \(error)")
+        }
+        let mount: KnobMount
+        do {
+            mount = try KnobMount(tree: tree, at: absolute(config.mount))
+        } catch {
+            server.stop()
             return fail("foliod: \(error)")
         }
         logger.info("serving", metadata: ["mount": "\(mount.mountpoint)", "socket": "\(config.socket)", "migrator": "\(core.slot.active.name)"])

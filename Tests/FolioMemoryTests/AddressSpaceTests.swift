@@ -1,0 +1,74 @@
+import Foundation
+import Synchronization
+import SystemPackage
+import Testing
+@testable import FolioMemory
+
+struct AddressSpaceTests {
+    let fast = Tier(spec: TierSpec(name: "fast", sizeBytes: 8 << 20), index: 0)
+    let slow = Tier(spec: TierSpec(name: "slow", sizeBytes: 4 << 20), index: 1)
+
+    func makeSpace() throws -> AddressSpace {
+        try AddressSpace(id: 1, name: nil, owner: 0, tiers: [fast, slow])
+    }
+
+    @Test func allocate_chargesTheTierAndFillsTheSharedTable() throws {
+        let space = try makeSpace()
+        let handles = try space.allocate(tier: 1, order: 2, count: 3)
+        #expect(handles.count == 3)
+        #expect(slow.freeBytes == (4 << 20) - 3 * 16384)
+        #expect(slow.foliosPerOrder[2] == 3)
+        for handle in handles {
+            let entry = space.entry(handle)
+            #expect(entry.isAllocated && entry.tier == 1 && entry.order == 2)
+            #expect(entry.seq.load(ordering: .relaxed) & 1 == 0)
+        }
+    }
+
+    @Test func allocate_isAllOrNothing() throws {
+        let space = try makeSpace()
+        #expect(throws: Errno.noMemory) { try space.allocate(tier: 1, order: 9, count: 3) }
+        #expect(slow.freeBytes == 4 << 20)
+        #expect(try space.allocate(tier: 1, order: 9, count: 2).count == 2)
+    }
+
+    @Test(arguments: [(0, 10, 1), (2, 0, 1), (0, 0, 0), (-1, 0, 1)])
+    func allocate_withBadArguments_failsWithEINVAL(tier: Int, order: Int, count: Int) throws {
+        let space = try makeSpace()
+        #expect(throws: Errno.invalidArgument) { try space.allocate(tier: tier, order: order, count: count) }
+    }
+
+    @Test func free_creditsTheTierAndReportsEachHandle() throws {
+        let space = try makeSpace()
+        let handles = try space.allocate(tier: 0, order: 0, count: 2)
+        #expect(space.free(handles + [handles[0], 60000]) == [nil, nil, .noSuchFileOrDirectory, .noSuchFileOrDirectory])
+        #expect(fast.freeBytes == 8 << 20)
+    }
+
+    @Test func free_ofAPinnedFolio_failsWithEBUSYAndKeepsIt() throws {
+        let space = try makeSpace()
+        let handle = try space.allocate(tier: 0, order: 0, count: 1)[0]
+        PinProtocol.pin(space.entry(handle))
+        #expect(space.free([handle]) == [.resourceBusy])
+        PinProtocol.unpin(space.entry(handle))
+        #expect(space.free([handle]) == [nil])
+    }
+
+    @Test func destroy_givesEveryByteBack() throws {
+        let space = try makeSpace()
+        _ = try space.allocate(tier: 0, order: 9, count: 2)
+        _ = try space.allocate(tier: 1, order: 3, count: 5)
+        space.destroy()
+        #expect(fast.freeBytes == 8 << 20 && slow.freeBytes == 4 << 20)
+        #expect(fast.foliosPerOrder.allSatisfy { $0 == 0 })
+    }
+
+    @Test func twoSpaces_shareTheTierBudgetButNotMemory() throws {
+        let first = try makeSpace()
+        let second = try AddressSpace(id: 2, name: nil, owner: 0, tiers: [fast, slow])
+        _ = try first.allocate(tier: 1, order: 9, count: 1)
+        _ = try second.allocate(tier: 1, order: 9, count: 1)
+        #expect(throws: Errno.noMemory) { try first.allocate(tier: 1, order: 0, count: 1) }
+        #expect(first.sharedFDs.map(\.rawValue) != second.sharedFDs.map(\.rawValue))
+    }
+}

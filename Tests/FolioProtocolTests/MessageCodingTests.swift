@@ -1,0 +1,72 @@
+import SystemPackage
+import Testing
+@testable import FolioProtocol
+
+struct MessageCodingTests {
+    @Test(arguments: [
+        Request.attach(name: nil), .attach(name: "bench"), .allocate(tier: 1, order: 9, count: 512),
+        .free(handles: [0, 7, 65535]), .migrate(handles: Array(0..<512), targetTier: 1, reason: 2), .stats, .destroy,
+    ])
+    func request_roundTrips(request: Request) throws {
+        let decoded = try Request.decode(request.encode(requestID: 42))
+        #expect(decoded.requestID == 42)
+        #expect(decoded.request == request)
+    }
+
+    @Test(arguments: [
+        Reply.attached(spaceID: 3, tiers: [TierInfo(name: "fast", sizeBytes: 1 << 30), TierInfo(name: "slow", sizeBytes: 2 << 30)]),
+        .allocated(handles: [1, 2, 3]), .freed(status: [0, -2]), .stats(text: "batches: 1\n"), .destroyed,
+        .migrated(MigrateReply(status: [1, -16, -2], unmapNanos: 10, copyNanos: 20, moveNanos: 30, batches: 1)),
+        .error(errno: 22, message: "allocate"),
+    ])
+    func reply_roundTrips(reply: Reply) throws {
+        let decoded = try Reply.decode(reply.encode(requestID: 7))
+        #expect(decoded.requestID == 7)
+        #expect(decoded.reply == reply)
+    }
+
+    @Test func decode_ofEveryTruncation_failsWithEBADMSG() {
+        let message = Request.migrate(handles: [1, 2, 3], targetTier: 0, reason: 0).encode(requestID: 1)
+        for length in 0..<message.count {
+            #expect(throws: Errno.badMessage) { try Request.decode(Array(message.prefix(length))) }
+        }
+    }
+
+    @Test func decode_withTrailingBytes_failsWithEBADMSG() {
+        var message = Request.stats.encode(requestID: 1)
+        message[12] = 1  // payload length 1 …
+        message.append(0)  // … and one stray byte the stats request does not have
+        #expect(throws: Errno.badMessage) { try Request.decode(message) }
+    }
+
+    @Test func decode_ofAnotherVersion_failsWithEPROTONOSUPPORT() {
+        var message = Request.stats.encode(requestID: 1)
+        message[4] = 2
+        #expect(throws: Errno.protocolNotSupported) { try Request.decode(message) }
+    }
+
+    @Test func decode_ofAnUnknownKind_failsWithEOPNOTSUPP() {
+        var message = Request.stats.encode(requestID: 1)
+        message[6] = 99
+        #expect(throws: Errno.notSupportedOnSocket) { try Request.decode(message) }
+    }
+
+    @Test func decode_ofGarbage_failsWithEBADMSG() {
+        var generator = SystemRandomNumberGenerator()
+        for length in [1, 15, 16, 17, 64, 1000] {
+            let garbage = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            #expect(throws: Errno.self) { try Request.decode(garbage) }
+        }
+    }
+
+    @Test func decode_ofAHandleCountLargerThanTheMessage_failsWithEBADMSG() {
+        var message = Request.free(handles: [1]).encode(requestID: 1)
+        message[16] = 0xFF  // claims 255 handles, carries one
+        #expect(throws: Errno.badMessage) { try Request.decode(message) }
+    }
+
+    @Test func errnoNames_areTheSymbolicOnes() {
+        #expect(Errno.resourceBusy.symbolicName == "EBUSY")
+        #expect(Errno.noSuchFileOrDirectory.symbolicName == "ENOENT")
+    }
+}

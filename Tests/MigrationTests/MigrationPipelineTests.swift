@@ -1,0 +1,134 @@
+import FolioMemory
+import Foundation
+import Sysfs
+import SystemPackage
+import Testing
+@testable import Migration
+
+/// The batch pipeline in-process, on real memfd-backed address spaces.
+struct MigrationPipelineTests {
+    let core = MigrationCore()
+    let fast = Tier(spec: TierSpec(name: "fast", sizeBytes: 32 << 20), index: 0)
+    let slow = Tier(spec: TierSpec(name: "slow", sizeBytes: 8 << 20), index: 1)
+
+    func makeSpace() throws -> AddressSpace {
+        try AddressSpace(id: 1, name: nil, owner: 0, tiers: [fast, slow])
+    }
+
+    /// Writes `seed`-derived bytes into each folio, as a client would (under a pin).
+    func fill(_ space: AddressSpace, _ handles: [Int], seed: UInt8) {
+        space.locked { metadata in
+            for handle in handles {
+                let record = metadata.record(handle)!
+                let bytes = metadata.address(tier: record.tier, offset: record.offset).assumingMemoryBound(to: UInt8.self)
+                for index in 0..<record.bytes { bytes[index] = UInt8(truncatingIfNeeded: index &* 31 &+ handle &+ Int(seed)) }
+            }
+        }
+    }
+
+    func intact(_ space: AddressSpace, _ handles: [Int], seed: UInt8) -> Bool {
+        space.locked { metadata in
+            handles.allSatisfy { handle in
+                let record = metadata.record(handle)!
+                let bytes = metadata.address(tier: record.tier, offset: record.offset).assumingMemoryBound(to: UInt8.self)
+                return (0..<record.bytes).allSatisfy { bytes[$0] == UInt8(truncatingIfNeeded: $0 &* 31 &+ handle &+ Int(seed)) }
+            }
+        }
+    }
+
+    @Test(arguments: ["kernel", "mtcopy", "dcbm"])
+    func migrate_foliosOfEveryOrder_backAndForth_keepsEveryByte(migrator: String) throws {
+        try core.slot.switchTo(migrator)
+        let space = try makeSpace()
+        let handles = try (0...9).flatMap { try space.allocate(tier: 0, order: $0, count: 1) }
+        fill(space, handles, seed: 5)
+        for (target, name) in [(1, "slow"), (0, "fast"), (1, "slow")] {
+            let result = try core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: target, reason: .demotion), in: space).get()
+            #expect(result.status == Array(repeating: Int32(target), count: handles.count), "to \(name)")
+            #expect(handles.allSatisfy { space.entry($0).tier == target })
+            #expect(intact(space, handles, seed: 5))
+        }
+        #expect(fast.freeBytes == 32 << 20)
+    }
+
+    @Test func migrate_reportsEachFolioOnItsOwn() throws {
+        let space = try makeSpace()
+        let moving = try space.allocate(tier: 0, order: 0, count: 1)[0]
+        let there = try space.allocate(tier: 1, order: 0, count: 1)[0]
+        let big = try space.allocate(tier: 0, order: 9, count: 4)
+        let result = try core.pipeline.migrate(MigrationRequest(handles: [moving, there, 4000] + big, targetTier: 1, reason: .syscall), in: space).get()
+        let enomem = -Errno.noMemory.rawValue
+        #expect(result.status[0...2] == [1, 1, -Errno.noSuchFileOrDirectory.rawValue])
+        // slow holds 8 MiB, two of it already taken by order-0 folios: three 2 MiB folios fit.
+        #expect(result.status[3...].filter { $0 == enomem }.count == 1)
+        #expect(result.status[3...].filter { $0 == 1 }.count == 3)
+    }
+
+    @Test func migrate_ofAFolioPinnedThroughEveryPass_failsWithEBUSYAndLeavesIt() throws {
+        let space = try makeSpace()
+        let handles = try space.allocate(tier: 0, order: 0, count: 2)
+        fill(space, handles, seed: 9)
+        PinProtocol.pin(space.entry(handles[0]))
+        let result = try core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: 1, reason: .syscall), in: space).get()
+        PinProtocol.unpin(space.entry(handles[0]))
+        #expect(result.status == [-Errno.resourceBusy.rawValue, 1])
+        #expect(space.entry(handles[0]).tier == 0)
+        #expect(intact(space, handles, seed: 9))
+        #expect(slow.freeBytes == (8 << 20) - 4096)
+        #expect(core.pipeline.statistics[.foliosBusy] == 1)
+    }
+
+    @Test func migrate_cutsRequestsIntoBatchesOfBatchSize() throws {
+        core.pipeline.batchSize = 3
+        let space = try makeSpace()
+        let handles = try space.allocate(tier: 0, order: 0, count: 10)
+        let result = try core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: 1, reason: .syscall), in: space).get()
+        #expect(result.batches == 4)
+        #expect(core.pipeline.statistics[.batches] == 4)
+        #expect(core.pipeline.statistics[.bytesCopied] == 10 * 4096)
+    }
+
+    @Test func migrate_forAMaskedOutReason_copiesWithKernel() throws {
+        try core.slot.switchTo("mtcopy")
+        core.pipeline.reasonMask = 1 << MigrationReason.promotion.rawValue
+        let space = try makeSpace()
+        let handles = try space.allocate(tier: 0, order: 0, count: 4)
+        _ = core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: 1, reason: .demotion), in: space)
+        #expect(core.mtcopy.stats.foliosMigrated == 0)
+        #expect(core.kernel.stats.foliosMigrated == 4)
+        _ = core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: 0, reason: .promotion), in: space)
+        #expect(core.mtcopy.stats.foliosMigrated == 4)
+    }
+
+    @Test(arguments: [
+        MigrationRequest(handles: [], targetTier: 1, reason: .syscall),
+        MigrationRequest(handles: [0], targetTier: 2, reason: .syscall),
+        MigrationRequest(handles: [0, 0], targetTier: 1, reason: .syscall),
+    ])
+    func migrate_ofAMalformedRequest_failsWithEINVAL(request: MigrationRequest) throws {
+        let space = try makeSpace()
+        _ = try space.allocate(tier: 0, order: 0, count: 1)
+        #expect(throws: Errno.invalidArgument) { try core.pipeline.migrate(request, in: space).get() }
+    }
+
+    @Test func reasonMaskKnob_takesNamesAllNoneAndNumbers() throws {
+        let tree = SysfsTree()
+        core.registerKnobs(in: tree)
+        let knob = try tree.attribute("migration/reason_mask")
+        func show() -> String { String(decoding: knob.show(), as: UTF8.self) }
+        #expect(show() == "syscall,demotion,promotion,compaction\n")
+        _ = try knob.write("demotion,compaction\n")
+        #expect(show() == "demotion,compaction\n")
+        _ = try knob.write("none")
+        #expect(show() == "none\n")
+        _ = try knob.write("0x3")
+        #expect(show() == "syscall,demotion\n")
+        _ = try knob.write("all")
+        #expect(show() == "syscall,demotion,promotion,compaction\n")
+        for bad in ["16", "bogus", "syscall,", "demotion compaction", ""] where !bad.isEmpty {
+            #expect(throws: Errno.invalidArgument) { try knob.write(bad) }
+        }
+        #expect(show() == "syscall,demotion,promotion,compaction\n")
+        #expect(throws: Errno.invalidArgument) { try tree.attribute("migration/batch_size").write("513") }
+    }
+}

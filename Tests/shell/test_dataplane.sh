@@ -1,0 +1,44 @@
+# The README's session: folios in `fast`, a pattern, mtcopy on, a migration to `slow`, the
+# pattern read back, the counters.
+: "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}"
+write_config '"mtcopy/threads" = 2'
+start_daemon
+ctl() { "$FOLIOCTL" --socket "$SOCK" --space demo "$@"; }
+
+handles=$(ctl alloc --tier fast --order 9 --count 4)
+expect_eq "alloc prints one handle a line" "4" "$(printf '%s\n' "$handles" | wc -l)"
+ctl fill --seed 7 $handles && pass "fill writes the pattern" || fail "fill writes the pattern"
+echo 1 > "$MNT/mtcopy/offloading"
+out=$(ctl migrate --to slow --reason demotion $handles 4242)
+expect_eq "migrate prints HANDLE STATUS, the errno's name for a bad handle" "$(printf '%s slow\n' $handles; echo '4242 ENOENT')" "$out"
+ctl verify --seed 7 $handles && pass "verify after the migration: every byte right" || fail "verify after the migration"
+ctl verify --seed 8 $handles >/dev/null; expect_eq "verify with another seed exits 1" "1" "$?"
+expect_eq "mtcopy/folios_migrated counts the folios" "4" "$(cat "$MNT/mtcopy/folios_migrated")"
+expect_eq "tiers/slow/folios_per_order" "0 0 0 0 0 0 0 0 0 4" "$(cat "$MNT/tiers/slow/folios_per_order")"
+expect_contains "folioctl stat: key: value lines" "folios_migrated: 4" "$("$FOLIOCTL" --socket "$SOCK" stat)"
+
+echo demotion > "$MNT/migration/reason_mask"
+ctl migrate --to fast --reason promotion $handles >/dev/null
+expect_eq "a reason masked out copies with kernel, not mtcopy" "4" "$(cat "$MNT/mtcopy/folios_migrated")"
+err=$( { echo demotion,bogus > "$MNT/migration/reason_mask"; } 2>&1)
+expect_contains "an unknown reason is EINVAL" "Invalid argument" "$err"
+expect_eq "... and the mask is unchanged" "demotion" "$(cat "$MNT/migration/reason_mask")"
+
+out=$(ctl alloc --tier fast --order 10 2>&1); status=$?
+expect_eq "order 10 is refused" "1" "$status"
+expect_contains "... with EINVAL" "EINVAL" "$out"
+out=$(ctl alloc --tier warm 2>&1)
+expect_contains "an unknown tier name is refused" "no tier 'warm'" "$out"
+
+expect_eq "free prints HANDLE freed" "$(printf '%s freed\n' $handles)" "$(ctl free $handles)"
+ctl destroy && pass "destroy" || fail "destroy"
+expect_eq "every byte is back in the tiers" "268435456 268435456" "$(cat "$MNT/tiers/fast/free_bytes") $(cat "$MNT/tiers/slow/free_bytes")"
+
+stop_daemon TERM
+expect_eq "SIGTERM exits 0 with the service up" "0" "$STATUS"
+[ -e "$SOCK" ] && fail "... and removes the socket file" || pass "... and removes the socket file"
+
+start_daemon
+out=$("$FOLIOD" --config "$CONFIG" --mount "$WORK/other" 2>&1)
+expect_contains "a second daemon on the same socket is refused" "already answers" "$out"
+stop_daemon TERM
