@@ -3,14 +3,23 @@ SWIFT ?= swift
 CONFIG ?= Config/foliod.toml
 MOUNT ?= mnt
 DEB_PACKAGES := fuse3 libfuse3-dev pkg-config
+# What only the tests use: systemd-analyze checks the unit.
+TEST_PACKAGES := systemd
 BIN := .build/debug
+RELEASE := .build/release
 
-.PHONY: all build run test test-swift test-shell deps clean
+.PHONY: all build release run test bench install deps test-deps packages clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory packages PACKAGES="$(DEB_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory packages PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
+
+packages:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -19,13 +28,37 @@ deps:
 build: deps
 	$(SWIFT) build
 
-run: build
-	mkdir -p $(MOUNT) run
-	$(BIN)/foliod --config $(CONFIG) --mount $(MOUNT)
+release: deps
+	$(SWIFT) build -c release
 
-test: build
+# The daemon runs optimized: its copy loops are what the benchmark measures.
+run: release
+	mkdir -p $(MOUNT) run
+	$(RELEASE)/foliod --config $(CONFIG) --mount $(MOUNT)
+
+# Against `make run`'s daemon, from another shell.
+bench: release
+	$(RELEASE)/folioctl --socket run/foliod.sock bench --mount $(MOUNT) --plot Documentation/bench.svg
+
+test: test-deps build
 	$(SWIFT) test
 	FOLIOD=$(BIN)/foliod FOLIOCTL=$(BIN)/folioctl bash Tests/shell/run
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+# `make install CONFIGURATION=debug` installs the debug build (the tests do, to skip a release build).
+CONFIGURATION ?= release
+
+# Binaries, the unit (with @PREFIX@ filled in), the config and the operator scripts.
+install: deps
+	$(SWIFT) build -c $(CONFIGURATION)
+	install -D -m 0755 .build/$(CONFIGURATION)/foliod $(DESTDIR)$(PREFIX)/bin/foliod
+	install -D -m 0755 .build/$(CONFIGURATION)/folioctl $(DESTDIR)$(PREFIX)/bin/folioctl
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/etc/foliod $(DESTDIR)$(PREFIX)/share/doc/foliod $(DESTDIR)$(PREFIX)/libexec/foliod
+	sed 's|@PREFIX@|$(PREFIX)|g' Config/foliod.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/foliod.service
+	sed 's|^mount = .*|mount = "/run/foliod/knobs"|; s|^socket = .*|socket = "/run/foliod/foliod.sock"|' Config/foliod.toml > $(DESTDIR)$(PREFIX)/etc/foliod/foliod.toml
+	install -m 0644 README.md Documentation/ABI.md $(DESTDIR)$(PREFIX)/share/doc/foliod/
+	install -m 0755 scripts/use-migrator scripts/watch-migrator scripts/compare-migrators $(DESTDIR)$(PREFIX)/libexec/foliod/
 
 clean:
 	-fusermount3 -u -z $(MOUNT) 2>/dev/null

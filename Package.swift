@@ -95,7 +95,10 @@ let package = Package(
             name: "folioctl",
             dependencies: [
                 "FolioClient",
+                "FolioMemory",
                 "FolioProtocol",
+                "Migration",
+                "Sysfs",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -129,6 +132,11 @@ let package = Package(
         .testTarget(
             name: "FolioServiceTests",
             dependencies: ["FolioClient", "FolioProtocol", "FolioService"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "foliodTests",
+            dependencies: ["FolioClient"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

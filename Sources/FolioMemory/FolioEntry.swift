@@ -24,6 +24,11 @@ public struct FolioEntry {
         UnsafeAtomic(at: (base + FolioTableLayout.pinsOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
     }
 
+    /// Pinners asleep on the futex; a thaw wakes only when it is not zero.
+    public var waiters: UnsafeAtomic<UInt32> {
+        UnsafeAtomic(at: (base + FolioTableLayout.waitersOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
+    }
+
     /// The raw futex word (same memory as `seq`).
     var seqWord: UnsafeMutablePointer<UInt32> {
         (base + FolioTableLayout.seqOffset).assumingMemoryBound(to: UInt32.self)

@@ -5,6 +5,7 @@
 ///
 ///     offset  0  UInt32  seq     even: stable; odd: migrating (the futex word)
 ///     offset  4  UInt32  pins    the client's pin count
+///     offset 12  UInt32  waiters pinners sleeping on the futex (so a thaw can skip the wake)
 ///     offset  8  UInt8   state   0 free, 1 allocated
 ///     offset  9  UInt8   tier    index into the space's tiers
 ///     offset 10  UInt8   order   size is 4 KiB << order
@@ -19,6 +20,7 @@ public enum FolioTableLayout {
 
     static let seqOffset = 0
     static let pinsOffset = 4
+    static let waitersOffset = 12
     static let stateOffset = 8
     static let tierOffset = 9
     static let orderOffset = 10

@@ -21,6 +21,16 @@ public enum MemorySystem {
         return FileDescriptor(rawValue: try check("memfd_create") { clinux_memfd_create(name, flags) })
     }
 
+    /// A new memfd of `bytes` (sparse until touched).
+    public static func anonymousFile(name: String, bytes: Int) throws(MemorySystemError) -> FileDescriptor {
+        let fd = try memfd(name: name, hugetlb: false)
+        do { try resize(fd, to: bytes) } catch {
+            try? fd.close()
+            throw error
+        }
+        return fd
+    }
+
     /// `ftruncate(fd, size)`.
     static func resize(_ fd: FileDescriptor, to size: Int) throws(MemorySystemError) {
         _ = try check("ftruncate") { ftruncate(fd.rawValue, off_t(size)) }

@@ -4,7 +4,7 @@ import Atomics
 ///
 /// Client: seq even → pins += 1 → re-check seq; if it moved, unpin and retry; if odd, wait on
 /// the futex until it is even. Daemon: seq += 1 (odd) → if pins != 0, seq -= 1 and report busy;
-/// after the copy and the table update, seq += 1 (even again) and wake the waiters.
+/// after the copy and the table update, seq += 1 (even again) and wake the waiters, if any.
 public enum PinProtocol {
     /// How long one futex wait lasts before the pinner looks again (a daemon that died while a
     /// folio was odd must not hang its clients forever).
@@ -15,7 +15,11 @@ public enum PinProtocol {
         while true {
             let seq = entry.seq.load(ordering: .acquiring)
             if seq & 1 == 1 {
+                // Announce the sleep before checking seq in the kernel: a thaw that bumps seq
+                // after this either sees the waiter and wakes it, or makes the wait return.
+                entry.waiters.wrappingIncrement(ordering: .sequentiallyConsistent)
                 MemorySystem.futexWait(entry.seqWord, expected: seq, timeoutNanos: waitSliceNanos)
+                entry.waiters.wrappingDecrement(ordering: .relaxed)
                 continue
             }
             entry.pins.wrappingIncrement(ordering: .sequentiallyConsistent)
@@ -35,13 +39,18 @@ public enum PinProtocol {
         entry.seq.wrappingIncrement(ordering: .sequentiallyConsistent)
         if entry.pins.load(ordering: .sequentiallyConsistent) == 0 { return true }
         entry.seq.wrappingDecrement(ordering: .sequentiallyConsistent)
-        MemorySystem.futexWakeAll(entry.seqWord)
+        wakeWaiters(entry)
         return false
     }
 
     /// Ends the migrating state: seq even again, waiters woken.
     public static func thaw(_ entry: FolioEntry) {
-        entry.seq.wrappingIncrement(ordering: .releasing)
-        MemorySystem.futexWakeAll(entry.seqWord)
+        entry.seq.wrappingIncrement(ordering: .sequentiallyConsistent)
+        wakeWaiters(entry)
+    }
+
+    /// One futex wake, only when someone sleeps: most thaws have no waiter and skip the syscall.
+    private static func wakeWaiters(_ entry: FolioEntry) {
+        if entry.waiters.load(ordering: .sequentiallyConsistent) != 0 { MemorySystem.futexWakeAll(entry.seqWord) }
     }
 }

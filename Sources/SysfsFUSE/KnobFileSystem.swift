@@ -15,11 +15,13 @@ final class KnobFileSystem: Sendable {
     static let defaultPollMask = UInt32(POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
 
     let tree: SysfsTree
+    private let onWrite: (@Sendable (KnobWrite) -> Void)?
     private let mountTime = timespec(tv_sec: time(nil), tv_nsec: 0)
     private let openFiles = Mutex<[ObjectIdentifier: OpenKnob]>([:])
 
-    init(tree: SysfsTree) {
+    init(tree: SysfsTree, onWrite: (@Sendable (KnobWrite) -> Void)?) {
         self.tree = tree
+        self.onWrite = onWrite
         for (_, attribute) in tree.allAttributes() {
             attribute.observe { [weak self] changed in self?.attributeChanged(changed) }
         }
@@ -64,7 +66,7 @@ final class KnobFileSystem: Sendable {
         let access = flags & O_ACCMODE
         if access != O_RDONLY && !attribute.isWritable { return .failure(.permissionDenied) }
         if access != O_WRONLY && !attribute.isReadable { return .failure(.permissionDenied) }
-        let file = OpenKnob(attribute)
+        let file = OpenKnob(attribute, path: path.hasPrefix("/") ? String(path.dropFirst()) : path)
         openFiles.withLock { $0[ObjectIdentifier(file)] = file }
         return .success(file)
     }
@@ -78,9 +80,20 @@ final class KnobFileSystem: Sendable {
         Int32(file.read(into: buffer, at: offset))
     }
 
-    /// Every `write(2)` is one `store`, whatever its offset.
-    func write(_ file: OpenKnob, _ bytes: UnsafeRawBufferPointer) -> Int32 {
-        do { return Int32(try file.attribute.write(bytes)) } catch { return -error.rawValue }
+    /// Every `write(2)` is one `store`, whatever its offset; each is reported to `onWrite`
+    /// with the value before and after and the writer's pid and uid.
+    func write(_ file: OpenKnob, _ bytes: UnsafeRawBufferPointer, pid: Int32, uid: UInt32) -> Int32 {
+        let before = onWrite == nil ? [] : file.attribute.show()
+        let result: Result<Int, Errno> = Result { () throws(Errno) in try file.attribute.write(bytes) }
+        if let onWrite {
+            let value = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self).trimmingSuffix("\n") }
+            let refusal: Errno? = if case .failure(let error) = result { error } else { nil }
+            onWrite(KnobWrite(path: file.path, oldValue: value(before), newValue: value(file.attribute.show()), pid: pid, uid: uid, refusal: refusal))
+        }
+        switch result {
+        case .success(let count): return Int32(count)
+        case .failure(let error): return -error.rawValue
+        }
     }
 
     /// `kernfs_fop_poll()`: arm the handle first, then look, so a change in between still wakes.

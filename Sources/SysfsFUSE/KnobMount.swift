@@ -26,13 +26,14 @@ public final class KnobMount: @unchecked Sendable {
     static let options = "default_permissions,allow_other,fsname=foliod,subtype=foliod"
 
     /// Mounts `tree` at `mountpoint`, first detaching a stale mount a killed daemon left there.
-    public init(tree: SysfsTree, at mountpoint: String) throws(MountError) {
+    /// `onWrite` hears of every write through the mount (the daemon logs them).
+    public init(tree: SysfsTree, at mountpoint: String, onWrite: (@Sendable (KnobWrite) -> Void)? = nil) throws(MountError) {
         do { try MountPoint.prepare(mountpoint) } catch { throw MountError(description: error.description) }
         guard FileManager.default.fileExists(atPath: "/dev/fuse") else {
             throw MountError(description: "/dev/fuse is missing: load the fuse module (modprobe fuse)")
         }
         self.mountpoint = mountpoint
-        fileSystem = KnobFileSystem(tree: tree)
+        fileSystem = KnobFileSystem(tree: tree, onWrite: onWrite)
         var operations = KnobOperations.table()
         var arguments = fuse_args(argc: 0, argv: nil, allocated: 0)
         defer { fuse_opt_free_args(&arguments) }

@@ -43,7 +43,10 @@ enum KnobOperations {
         }
         operations.write = { _, buffer, size, _, info in
             guard let buffer, let info else { return -Errno.invalidArgument.rawValue }
-            return KnobOperations.fileSystem.write(KnobOperations.openKnob(info), UnsafeRawBufferPointer(start: buffer, count: size))
+            return KnobOperations.fileSystem.write(
+                KnobOperations.openKnob(info), UnsafeRawBufferPointer(start: buffer, count: size),
+                pid: cfuse_caller_pid(), uid: UInt32(cfuse_caller_uid())
+            )
         }
         operations.poll = { _, info, pollHandle, events in
             guard let info, let events else { return -Errno.invalidArgument.rawValue }

@@ -14,10 +14,13 @@ final class OpenKnob: Sendable {
     }
 
     let attribute: SysfsAttribute
+    /// The knob's path in the tree, for the change log.
+    let path: String
     private let state: Mutex<State>
 
-    init(_ attribute: SysfsAttribute) {
+    init(_ attribute: SysfsAttribute, path: String) {
         self.attribute = attribute
+        self.path = path
         state = Mutex(State(snapshot: nil, seenEvent: attribute.event, pollHandle: nil))
     }
 

@@ -3,91 +3,97 @@ import FolioService
 import Foundation
 import Logging
 import Migration
+import Synchronization
 import Sysfs
 import SysfsFUSE
 
 /// The daemon's life: check the config, build the migration core and its knob tree, apply
-/// `[knobs]`, mount, then wait for a signal and unmount.
+/// `[knobs]`, listen, mount, tell systemd, then serve signals until SIGTERM or SIGINT.
 enum Daemon {
+    /// What the command line asked for.
+    struct Options {
+        var configPath: String
+        /// `--check-config`: validate everything, start nothing.
+        var checkOnly = false
+        var mount: String?
+        var socket: String?
+        var logLevel: String?
+    }
+
     /// Runs until SIGTERM or SIGINT; returns the process's exit status.
-    static func run(configPath: String, mountOverride: String?, socketOverride: String?, logLevelOverride: String?) -> Int32 {
+    static func run(_ options: Options) -> Int32 {
         let signals = SignalWaiter(blocking: SignalWaiter.handled)
-        var config: DaemonConfig
+        let config: DaemonConfig
+        let node: DaemonNode
         do {
-            config = try DaemonConfig.load(configPath)
-            try applyOverrides(to: &config, mount: mountOverride, socket: socketOverride, logLevel: logLevelOverride)
+            config = try DaemonConfig.load(options.configPath).overridden(mount: options.mount, socket: options.socket, logLevel: options.logLevel)
+            node = try DaemonNode(config: config, configPath: options.configPath)
         } catch {
             return fail("foliod: \(error)")
         }
-        let logger = makeLogger(level: config.logLevel)
-        let core = MigrationCore(dmaTimeout: config.dmaTimeout)
-        let tiers = config.tiers.enumerated().map { Tier(spec: $1, index: $0) }
-        let tree = SysfsTree()
-        core.registerKnobs(in: tree, tiers: tiers)
-        do {
-            try KnobApplier.apply(config.knobs, to: tree)
-        } catch {
-            return fail("foliod: \(configPath):\(error.setting.line): [knobs] \(error)")
+        if options.checkOnly {
+            print("\(options.configPath): ok (\(config.tiers.count) tiers, \(config.knobs.count) knob lines)")
+            return 0
         }
+        let logger = makeLogger(level: config.logLevel)
+        let notifier = SystemdNotifier()
         // The socket first: a daemon already serving it is the likeliest reason to stop, and
         // its mount would otherwise be reported as a busy mount point.
         let server: FolioServer
+        let mount: KnobMount
         do {
-            server = try FolioServer(path: config.socket, core: core, tiers: tiers)
+            server = try FolioServer(path: config.socket, core: node.core, tiers: node.tiers)
         } catch {
             return fail("foliod: \(error)")
         }
-        let mount: KnobMount
         do {
-            mount = try KnobMount(tree: tree, at: absolute(config.mount))
+            mount = try KnobMount(tree: node.tree, at: absolute(config.mount)) { write in log(write, to: logger) }
         } catch {
             server.stop()
             return fail("foliod: \(error)")
         }
-        logger.info("serving", metadata: ["mount": "\(mount.mountpoint)", "socket": "\(config.socket)", "migrator": "\(core.slot.active.name)"])
-        waitForStop(signals, configPath: configPath, applied: config.knobs, tree: tree, logger: logger)
+        node.core.slot.onSwap { notifier.status(node.status) }
+        notifier.ready(status: node.status)
+        let running = Atomic<Bool>(true)
+        notifier.startWatchdog { running.load(ordering: .relaxed) }
+        logger.info("serving", metadata: ["mount": "\(mount.mountpoint)", "socket": "\(config.socket)", "migrator": "\(node.core.slot.active.name)"])
+        serveSignals(signals, node: node, logger: logger)
+        notifier.stopping()
+        running.store(false, ordering: .relaxed)
         server.stop()
         let clean = mount.unmount()
         logger.info("stopped", metadata: ["clean": "\(clean)"])
         return 0
     }
 
-    /// Serves signals until SIGTERM or SIGINT; SIGHUP re-reads the file and stores the
-    /// `[knobs]` lines whose value changed since they were last applied.
-    private static func waitForStop(_ signals: SignalWaiter, configPath: String, applied: [KnobSetting], tree: SysfsTree, logger: Logger) {
-        var applied = applied
+    /// Serves signals until SIGTERM or SIGINT; SIGHUP reloads `[knobs]`.
+    private static func serveSignals(_ signals: SignalWaiter, node: DaemonNode, logger: Logger) {
         while true {
             let signal = signals.next()
-            guard signal == SIGHUP else {
+            guard signal == DaemonSystem.hangup else {
                 logger.info("shutting down", metadata: ["signal": "\(signal)"])
                 return
             }
             do {
-                let knobs = try DaemonConfig.load(configPath).knobs
-                let changed = knobs.filter { new in !applied.contains { $0.path == new.path && $0.value == new.value } }
-                try KnobApplier.apply(changed, to: tree)
-                applied = knobs
-                logger.info("SIGHUP: [knobs] reloaded", metadata: ["changed": "\(changed.map(\.path))"])
+                let changed = try node.reloadKnobs()
+                logger.notice("SIGHUP: [knobs] reloaded", metadata: ["changed": "\(changed.map { "\($0.path)=\($0.value)" })"])
             } catch {
-                logger.error("SIGHUP: \(configPath): \(error); keeping the knobs as they are")
+                logger.error("SIGHUP: \(error); the knobs stay as they were")
             }
         }
     }
 
-    private static func applyOverrides(to config: inout DaemonConfig, mount: String?, socket: String?, logLevel: String?) throws(DaemonConfig.Problem) {
-        if let mount { config.mount = mount }
-        if let socket { config.socket = socket }
-        guard !config.tiers.isEmpty else { throw DaemonConfig.Problem(description: "no [[tiers]] in the config: at least one is needed") }
-        if let logLevel {
-            guard let level = Logger.Level(rawValue: logLevel) else {
-                throw DaemonConfig.Problem(description: "--log-level: unknown level '\(logLevel)'")
-            }
-            config.logLevel = level
+    private static func log(_ write: KnobWrite, to logger: Logger) {
+        let metadata: Logger.Metadata = ["knob": "\(write.path)", "old": "\(write.oldValue)", "new": "\(write.newValue)", "pid": "\(write.pid)", "uid": "\(write.uid)"]
+        if let refusal = write.refusal {
+            logger.info("knob write refused: \(refusal.name)", metadata: metadata)
+        } else if write.changed {
+            logger.notice("knob changed", metadata: metadata)
         }
     }
 
     private static func makeLogger(level: Logger.Level) -> Logger {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        LoggingSystem.bootstrap { _ in JournalLogHandler() }
         var logger = Logger(label: "foliod")
         logger.logLevel = level
         return logger

@@ -96,6 +96,19 @@ struct DaemonConfig {
         }
     }
 
+    /// This config with the command line's overrides; at least one tier is needed.
+    func overridden(mount: String?, socket: String?, logLevel: String?) throws(Problem) -> DaemonConfig {
+        var config = self
+        if let mount { config.mount = mount }
+        if let socket { config.socket = socket }
+        if let logLevel {
+            guard let level = Logger.Level(rawValue: logLevel) else { throw Problem(description: "--log-level: unknown level '\(logLevel)'") }
+            config.logLevel = level
+        }
+        guard !config.tiers.isEmpty else { throw Problem(description: "no [[tiers]] in the config: at least one is needed") }
+        return config
+    }
+
     /// What `echo` would write for the value: `true` is `1`, as for a boolean knob.
     private static func knobValue(_ value: (any TOMLValueConvertible)?) -> String? {
         if let string = value?.string { return string }

@@ -9,7 +9,10 @@ struct FoliodCommand: ParsableCommand {
     )
 
     @Option(name: .long, help: "The TOML settings file.")
-    var config: String
+    var config: String?
+
+    @Option(name: .long, help: "Check this settings file (tiers, knob lines) and exit: 0 if it is good.")
+    var checkConfig: String?
 
     @Option(name: .long, help: "Where to mount the knob tree (overrides [daemon] mount).")
     var mount: String?
@@ -20,8 +23,12 @@ struct FoliodCommand: ParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (overrides [daemon] log_level).")
     var logLevel: String?
 
+    func validate() throws {
+        guard (config == nil) != (checkConfig == nil) else { throw ValidationError("give exactly one of --config PATH and --check-config PATH") }
+    }
+
     mutating func run() throws {
-        let status = Daemon.run(configPath: config, mountOverride: mount, socketOverride: socket, logLevelOverride: logLevel)
-        throw ExitCode(status)
+        let options = Daemon.Options(configPath: config ?? checkConfig ?? "", checkOnly: checkConfig != nil, mount: mount, socket: socket, logLevel: logLevel)
+        throw ExitCode(Daemon.run(options))
     }
 }

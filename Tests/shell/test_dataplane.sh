@@ -42,3 +42,15 @@ start_daemon
 out=$("$FOLIOD" --config "$CONFIG" --mount "$WORK/other" 2>&1)
 expect_contains "a second daemon on the same socket is refused" "already answers" "$out"
 stop_daemon TERM
+
+# The benchmark, as a smoke test of its output (speed is measured, never asserted).
+start_daemon
+csv=$("$FOLIOCTL" --socket "$SOCK" bench --mount "$MNT" --sizes 4K,16K --count 8 --migrators kernel,mtcopy:2,dcbm:2 --reps 2 --verify --format csv --plot "$WORK/bench.svg" 2>/dev/null)
+expect_eq "bench --verify exits 0" "0" "$?"
+expect_eq "bench --format csv: the header" "size,count,migrator,gbps,stddev,ceiling_1t_gbps,ceiling_all_gbps,copy_fraction" "$(printf '%s\n' "$csv" | head -n 1)"
+expect_eq "bench --format csv: one row per size and setting" "4K,8,kernel 4K,8,mtcopy:2 4K,8,dcbm:2 16K,8,kernel 16K,8,mtcopy:2 16K,8,dcbm:2" "$(printf '%s\n' "$csv" | tail -n +2 | cut -d, -f1-3 | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "bench switched migrators through the knobs" "kernel mtcopy [dcbm]" "$(cat "$MNT/migration/offload_migrator")"
+expect_eq "bench --plot draws a line per setting and the ceiling" "4" "$(grep -c '<polyline' "$WORK/bench.svg")"
+table=$("$FOLIOCTL" --socket "$SOCK" bench --in-process --sizes 4K --count 4 --migrators kernel --reps 1 2>/dev/null)
+expect_contains "bench --in-process prints the table with its targets" "verify: 0 folios wrong" "$table"
+stop_daemon TERM

@@ -1,0 +1,56 @@
+import ArgumentParser
+import FolioClient
+import Foundation
+
+/// `folioctl bench`: the kernel series' throughput tables, measured on this machine next to
+/// its own memcpy ceiling.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure migration throughput by folio size and migrator setting, next to the machine's memcpy ceiling."
+    )
+    enum Format: String, ExpressibleByArgument { case table, csv }
+
+    @ParentCommand var folioctl: Folioctl
+    @Option(help: "Folio sizes, comma-separated.", transform: { try list($0) })
+    var sizes: [ByteSize] = ["4K", "16K", "64K", "128K", "256K", "512K", "1M", "2M"].compactMap(ByteSize.init(argument:))
+    @Option(help: "Bytes moved per size (or what fits the tiers).") var total = ByteSize(bytes: 1 << 30)
+    @Option(help: "A fixed number of folios per size, instead of --total.") var count: Int?
+    @Option(help: "Settings, comma-separated: kernel, mtcopy:N, dcbm:N.", transform: { try list($0) })
+    var migrators: [MigratorSetting] = ["kernel", "mtcopy:1", "mtcopy:2", "mtcopy:4", "dcbm:1", "dcbm:2", "dcbm:4"].compactMap(MigratorSetting.init(argument:))
+    @Option(help: "Timed repetitions per cell.") var reps = 5
+    @Flag(help: "Check every byte after each move.") var verify = false
+    @Option(help: "The daemon's knob tree, to switch migrators as an operator would.") var mount = "mnt"
+    @Flag(help: "Run the migration core in this process instead of through the daemon.") var inProcess = false
+    @Option(help: "table or csv.") var format = Format.table
+    @Option(help: "Also draw GB/s against folio size into this SVG file.") var plot: String?
+
+    func validate() throws {
+        guard reps >= 1 else { throw ValidationError("--reps must be at least 1") }
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+    }
+
+    func run() throws {
+        do {
+            let target: any BenchTarget = inProcess
+                ? try InProcessBenchTarget(tierBytes: max(total.bytes, (count ?? 0) * (sizes.map(\.bytes).max() ?? 0)) / 2 * 2 + (64 << 20))
+                : try DaemonBenchTarget(socket: folioctl.options.socket, mount: mount)
+            let cells = try BenchRun(target: target, sizes: sizes, settings: migrators, totalBytes: total.bytes, fixedCount: count, reps: reps, verify: verify).run()
+            print(format == .csv ? BenchReport.csv(cells) : BenchReport.table(cells), terminator: "")
+            if let plot { try BenchPlot.svg(cells).write(toFile: plot, atomically: true, encoding: .utf8) }
+            if cells.contains(where: { $0.verifyErrors > 0 }) { throw ExitCode.failure }
+        } catch let error as FolioClientError {
+            print("folioctl bench: \(error)", to: &standardError)
+            throw ExitCode.failure
+        } catch let error as BenchError {
+            print("folioctl bench: \(error)", to: &standardError)
+            throw ExitCode.failure
+        }
+    }
+
+    static func list<T: ExpressibleByArgument>(_ text: String) throws -> [T] {
+        try text.split(separator: ",").map { item in
+            guard let value = T(argument: String(item)) else { throw ValidationError("'\(item)' is not a valid value") }
+            return value
+        }
+    }
+}

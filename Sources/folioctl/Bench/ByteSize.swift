@@ -1,0 +1,57 @@
+import ArgumentParser
+
+/// A size written as bytes or with a binary suffix: `4096`, `4K`, `2M`, `1G`.
+struct ByteSize: ExpressibleByArgument, Comparable, CustomStringConvertible {
+    let bytes: Int
+
+    init(bytes: Int) { self.bytes = bytes }
+
+    init?(argument: String) {
+        let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30]
+        if let unit = argument.last.map({ Character($0.uppercased()) }), let shift = shifts[unit] {
+            guard let number = Int(argument.dropLast()), number > 0 else { return nil }
+            bytes = number << shift
+        } else {
+            guard let number = Int(argument), number > 0 else { return nil }
+            bytes = number
+        }
+    }
+
+    /// `4K`, `2M`: the largest unit that divides it.
+    var description: String {
+        for (unit, shift) in [("G", 30), ("M", 20), ("K", 10)] where bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift)\(unit)"
+        }
+        return "\(bytes)"
+    }
+
+    static func < (lhs: ByteSize, rhs: ByteSize) -> Bool { lhs.bytes < rhs.bytes }
+}
+
+/// One migrator setting of a bench run: `kernel`, `mtcopy:2`, `dcbm:4`.
+struct MigratorSetting: ExpressibleByArgument, CustomStringConvertible, Hashable {
+    let name: String
+    let width: Int?
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
+        guard ["kernel", "mtcopy", "dcbm"].contains(String(parts[0])), parts.count <= 2 else { return nil }
+        name = String(parts[0])
+        if parts.count == 2 {
+            guard name != "kernel", let width = Int(parts[1]), width >= 1 else { return nil }
+            self.width = width
+        } else {
+            width = nil
+        }
+    }
+
+    var description: String { width.map { "\(name):\($0)" } ?? name }
+
+    /// The knob lines an operator would write to select it.
+    var knobWrites: [(path: String, value: String)] {
+        var writes: [(String, String)] = []
+        if let width { writes.append((name == "mtcopy" ? "mtcopy/threads" : "dcbm/nr_dma_chan", String(width))) }
+        writes.append(("migration/offload_migrator", name))
+        return writes
+    }
+}

@@ -1,0 +1,47 @@
+import FolioMemory
+import Migration
+import Sysfs
+import SystemPackage
+
+/// The migration core embedded in this process: the same pipeline and knobs, no socket.
+final class InProcessBenchTarget: BenchTarget {
+    private let core = MigrationCore()
+    private let tree = SysfsTree()
+    private let space: AddressSpace
+    private let tiers: [Tier]
+
+    init(tierBytes: Int) throws {
+        tiers = ["fast", "slow"].enumerated().map { Tier(spec: TierSpec(name: $1, sizeBytes: tierBytes), index: $0) }
+        core.registerKnobs(in: tree, tiers: tiers)
+        space = try AddressSpace(id: 1, name: nil, owner: 0, tiers: tiers)
+    }
+
+    var tierSizes: [(name: String, bytes: Int)] { tiers.map { ($0.spec.name, $0.spec.sizeBytes) } }
+
+    func setKnob(_ path: String, _ value: String) throws {
+        _ = try tree.attribute(path).write(value + "\n")
+    }
+
+    func allocate(tier: Int, order: Int, count: Int) throws -> [Int] {
+        try space.allocate(tier: tier, order: order, count: count)
+    }
+
+    func migrate(_ handles: [Int], to tier: Int) throws -> (status: [Int32], copyNanos: UInt64) {
+        let result = try core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: tier, reason: .syscall), in: space).get()
+        return (result.status, result.copyNanos)
+    }
+
+    func withFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        let entry = space.entry(handle)
+        PinProtocol.pin(entry)
+        defer { PinProtocol.unpin(entry) }
+        let record = space.locked { $0.record(handle) }
+        guard let record else { throw Errno.noSuchFileOrDirectory }
+        let base = space.locked { $0.address(tier: record.tier, offset: record.offset) }
+        return try body(UnsafeMutableRawBufferPointer(start: base, count: record.bytes))
+    }
+
+    func free(_ handles: [Int]) throws {
+        _ = space.free(handles)
+    }
+}

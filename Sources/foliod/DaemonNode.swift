@@ -1,0 +1,48 @@
+import FolioMemory
+import Migration
+import Synchronization
+import Sysfs
+
+/// Everything the daemon serves, built from a checked config: the tiers, the migration core
+/// and its knob tree with `[knobs]` applied. `--check-config` builds one and stops there.
+final class DaemonNode: Sendable {
+    let tiers: [Tier]
+    let core: MigrationCore
+    let tree = SysfsTree()
+    private let configPath: String
+    private let applied: Mutex<[KnobSetting]>
+
+    /// Builds the node; a `[knobs]` line the tree refuses fails with the file and line.
+    init(config: DaemonConfig, configPath: String) throws(DaemonConfig.Problem) {
+        self.configPath = configPath
+        tiers = config.tiers.enumerated().map { Tier(spec: $1, index: $0) }
+        core = MigrationCore(dmaTimeout: config.dmaTimeout)
+        core.registerKnobs(in: tree, tiers: tiers)
+        do {
+            try KnobApplier.apply(config.knobs, to: tree)
+        } catch {
+            throw DaemonConfig.Problem(description: "\(configPath):\(error.setting.line): [knobs] \(error)")
+        }
+        applied = Mutex(config.knobs)
+    }
+
+    /// The `STATUS=` line systemd shows.
+    var status: String {
+        let stats = core.pipeline.statistics
+        return "migrator \(core.slot.active.name); \(stats[.batches]) batches, \(stats[.foliosMigrated]) folios migrated"
+    }
+
+    /// Re-reads the file and stores the `[knobs]` lines whose value changed; returns them.
+    func reloadKnobs() throws -> [KnobSetting] {
+        let knobs = try DaemonConfig.load(configPath).knobs
+        let previous = applied.withLock { $0 }
+        let changed = knobs.filter { new in !previous.contains { $0.path == new.path && $0.value == new.value } }
+        do {
+            try KnobApplier.apply(changed, to: tree)
+        } catch {
+            throw DaemonConfig.Problem(description: "\(configPath):\(error.setting.line): [knobs] \(error)")
+        }
+        applied.withLock { $0 = knobs }
+        return changed
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Synchronization
+
+/// The systemd notify protocol, spoken directly: datagrams to `$NOTIFY_SOCKET` (a path or an
+/// `@abstract` name). Without the variable, every call is a no-op, so the daemon runs the same
+/// under systemd and from a shell.
+final class SystemdNotifier: Sendable {
+    private let socketPath: String?
+    private let watchdogInterval: Duration?
+    private let watchdogRunning = Atomic<Bool>(false)
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        socketPath = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
+        // WATCHDOG_USEC applies to this process only if WATCHDOG_PID is unset or is us.
+        let forUs = environment["WATCHDOG_PID"].map { $0 == String(ProcessInfo.processInfo.processIdentifier) } ?? true
+        watchdogInterval = environment["WATCHDOG_USEC"].flatMap(Int.init).flatMap { forUs && $0 > 0 ? .microseconds($0 / 2) : nil }
+    }
+
+    /// `READY=1` with a status line.
+    func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
+
+    /// A new `STATUS=` line.
+    func status(_ text: String) { send("STATUS=\(text)") }
+
+    /// `STOPPING=1`.
+    func stopping() { send("STOPPING=1\nSTATUS=stopping") }
+
+    /// Sends `WATCHDOG=1` every half `WatchdogSec=` from an OS thread, while `alive()` says so.
+    func startWatchdog(alive: @escaping @Sendable () -> Bool) {
+        guard let interval = watchdogInterval, socketPath != nil, !watchdogRunning.exchange(true, ordering: .relaxed) else { return }
+        let (seconds, attoseconds) = interval.components
+        let sleep = Double(seconds) + Double(attoseconds) / 1e18
+        let thread = Thread { [self] in
+            while alive() {
+                send("WATCHDOG=1")
+                Thread.sleep(forTimeInterval: sleep)
+            }
+        }
+        thread.name = "foliod-watchdog"
+        thread.start()
+    }
+
+    private func send(_ message: String) {
+        guard let socketPath else { return }
+        _ = DaemonSystem.sendDatagram(message, to: socketPath)
+    }
+}
