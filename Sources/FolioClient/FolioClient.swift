@@ -89,15 +89,39 @@ public final class FolioClient: @unchecked Sendable {
     /// Runs `body` with `handle`'s bytes pinned: the folio cannot move while `body` runs.
     /// ENOENT if the handle names no folio.
     public func withPinnedFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
-        guard (0..<FolioTableLayout.capacity).contains(handle) else { throw FolioClientError(errno: .noSuchFileOrDirectory, message: "handle \(handle)") }
-        let entry = FolioEntry(table: table, handle: handle)
+        let entry = try entry(handle)
         PinProtocol.pin(entry)
         defer { PinProtocol.unpin(entry) }
-        guard entry.isAllocated, tierBases.indices.contains(entry.tier) else {
+        return try body(try bytes(of: entry, handle: handle))
+    }
+
+    /// For a client whose daemon died: runs `body` on the bytes the table points at, whatever
+    /// the folio's migration state says. The daemon repoints a folio in one store and only
+    /// after its copy is complete, so this is the folio's data even if the daemon was killed
+    /// mid-batch. Not for use while a daemon can still move folios.
+    public func withSalvagedFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        let entry = try entry(handle)
+        return try body(try bytes(of: entry, handle: handle))
+    }
+
+    private func entry(_ handle: Int) throws(FolioClientError) -> FolioEntry {
+        guard (0..<FolioTableLayout.capacity).contains(handle) else { throw FolioClientError(errno: .noSuchFileOrDirectory, message: "handle \(handle)") }
+        return FolioEntry(table: table, handle: handle)
+    }
+
+    private func bytes(of entry: FolioEntry, handle: Int) throws(FolioClientError) -> UnsafeMutableRawBufferPointer {
+        let (tier, offset) = entry.placement
+        let size = FolioTableLayout.bytes(order: entry.order)
+        guard entry.isAllocated, tierBases.indices.contains(tier), offset + size <= Int(tiers[tier].sizeBytes) else {
             throw FolioClientError(errno: .noSuchFileOrDirectory, message: "handle \(handle)")
         }
-        let bytes = FolioTableLayout.bytes(order: entry.order)
-        return try body(UnsafeMutableRawBufferPointer(start: tierBases[entry.tier] + entry.offset, count: bytes))
+        return UnsafeMutableRawBufferPointer(start: tierBases[tier] + offset, count: size)
+    }
+
+    /// Whether `handle`'s folio is in the middle of a migration (its sequence word is odd).
+    public func isMigrating(_ handle: Int) -> Bool {
+        guard let entry = try? entry(handle) else { return false }
+        return entry.seq.load(ordering: .acquiring) & 1 == 1
     }
 
     /// The tier `handle` is in now, from the shared table (nil for no folio).

@@ -123,13 +123,12 @@ public final class AddressSpace: @unchecked Sendable {
         }
 
         /// Points `handle` at its new block in the authoritative and the shared table. The
-        /// caller holds the folio frozen (seq odd), so no pinned client reads the fields.
+        /// caller holds the folio frozen (seq odd), so no pinned client reads the entry; the
+        /// shared entry changes in one store, so a crash leaves it on one block or the other.
         public func repoint(_ handle: Int, tier: Int, offset: Int) {
             space.records[handle]?.tier = tier
             space.records[handle]?.offset = offset
-            let entry = space.entry(handle)
-            entry.tier = tier
-            entry.offset = offset
+            space.entry(handle).repoint(tier: tier, offset: offset)
         }
 
         func allocate(tier: Int, order: Int, count: Int) throws(Errno) -> [Int] {
@@ -145,9 +144,8 @@ public final class AddressSpace: @unchecked Sendable {
                 let handle = space.freeHandles.removeLast()
                 space.records[handle] = FolioRecord(tier: tier, offset: offset, order: order)
                 let entry = space.entry(handle)
-                entry.tier = tier
+                entry.repoint(tier: tier, offset: offset)
                 entry.order = order
-                entry.offset = offset
                 entry.isAllocated = true
                 return handle
             }

@@ -40,21 +40,32 @@ public struct FolioEntry {
         nonmutating set { base.storeBytes(of: newValue ? 1 : 0, toByteOffset: FolioTableLayout.stateOffset, as: UInt8.self) }
     }
 
+    /// The folio's tier and offset in one word, stored with one atomic write.
+    var location: UnsafeAtomic<UInt64> {
+        UnsafeAtomic(at: (base + FolioTableLayout.locationOffset).assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self))
+    }
+
+    /// The folio's tier and byte offset, from one load of the word.
+    public var placement: (tier: Int, offset: Int) {
+        let word = location.load(ordering: .acquiring)
+        return (Int(word >> UInt64(FolioTableLayout.offsetBits)), Int(word & ((1 << UInt64(FolioTableLayout.offsetBits)) - 1)))
+    }
+
     /// The tier index the folio lives in.
-    public var tier: Int {
-        get { Int(base.load(fromByteOffset: FolioTableLayout.tierOffset, as: UInt8.self)) }
-        nonmutating set { base.storeBytes(of: UInt8(newValue), toByteOffset: FolioTableLayout.tierOffset, as: UInt8.self) }
+    public var tier: Int { placement.tier }
+
+    /// The folio's byte offset in its tier's memfd.
+    public var offset: Int { placement.offset }
+
+    /// Points the entry at `offset` in `tier`, in one store.
+    public func repoint(tier: Int, offset: Int) {
+        precondition(offset < 1 << FolioTableLayout.offsetBits && tier < 256)
+        location.store(UInt64(tier) << UInt64(FolioTableLayout.offsetBits) | UInt64(offset), ordering: .releasing)
     }
 
     /// The folio's order.
     public var order: Int {
         get { Int(base.load(fromByteOffset: FolioTableLayout.orderOffset, as: UInt8.self)) }
         nonmutating set { base.storeBytes(of: UInt8(newValue), toByteOffset: FolioTableLayout.orderOffset, as: UInt8.self) }
-    }
-
-    /// The folio's byte offset in its tier's memfd.
-    public var offset: Int {
-        get { Int(base.load(fromByteOffset: FolioTableLayout.folioOffsetOffset, as: UInt64.self)) }
-        nonmutating set { base.storeBytes(of: UInt64(newValue), toByteOffset: FolioTableLayout.folioOffsetOffset, as: UInt64.self) }
     }
 }

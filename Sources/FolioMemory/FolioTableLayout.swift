@@ -7,9 +7,11 @@
 ///     offset  4  UInt32  pins    the client's pin count
 ///     offset 12  UInt32  waiters pinners sleeping on the futex (so a thaw can skip the wake)
 ///     offset  8  UInt8   state   0 free, 1 allocated
-///     offset  9  UInt8   tier    index into the space's tiers
 ///     offset 10  UInt8   order   size is 4 KiB << order
-///     offset 16  UInt64  offset  byte offset of the folio in its tier's memfd
+///     offset 16  UInt64  where   tier << 56 | byte offset in the tier's memfd
+///
+/// `where` is one word so that a folio is repointed with one store: a daemon killed at any
+/// instant leaves every entry naming either the old block or the complete new one.
 public enum FolioTableLayout {
     /// Bytes per entry.
     public static let entrySize = 64
@@ -22,9 +24,10 @@ public enum FolioTableLayout {
     static let pinsOffset = 4
     static let waitersOffset = 12
     static let stateOffset = 8
-    static let tierOffset = 9
     static let orderOffset = 10
-    static let folioOffsetOffset = 16
+    static let locationOffset = 16
+    /// Bits of `where` that hold the byte offset; the tier sits above them.
+    static let offsetBits = 56
 
     /// Largest folio order: 2 MiB.
     public static let maxOrder = 9

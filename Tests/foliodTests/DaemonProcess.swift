@@ -49,6 +49,14 @@ final class DaemonProcess: @unchecked Sendable {
             process.terminate()
             process.waitUntilExit()
         }
+        // A killed daemon leaves its mount behind (as the kernel does for any FUSE server).
+        if isMounted {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = ["-l", mountpoint]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
