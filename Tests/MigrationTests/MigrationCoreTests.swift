@@ -29,8 +29,8 @@ struct MigrationCoreTests {
             "migration/offload_migrator", "migration/reason_mask", "migration/batch_size",
         ] + stats.map { "migration/stats/\($0)" } + [
             "mtcopy/offloading", "mtcopy/threads", "mtcopy/folios_migrated", "mtcopy/folios_failures",
-            "dcbm/offloading", "dcbm/nr_dma_chan", "dcbm/engine", "dcbm/folios_migrated", "dcbm/folios_failures",
-            "debug/fail_dma/probability", "debug/fail_dma/times",
+            "dcbm/offloading", "dcbm/nr_dma_chan", "dcbm/engine", "dcbm/folios_migrated", "dcbm/folios_failures", "dcbm/timeouts",
+            "debug/fail_dma/probability", "debug/fail_dma/times", "debug/fail_dma/stall",
             "tiers/fast/node", "tiers/fast/size", "tiers/fast/huge_pages", "tiers/fast/free_bytes", "tiers/fast/folios_per_order",
         ])
     }

@@ -13,7 +13,7 @@ final class DaemonProcess: @unchecked Sendable {
     var socket: String { directory + "/foliod.sock" }
     let process = Process()
 
-    init(environment: [String: String] = [:], tierBytes: Int = 512 << 20) throws {
+    init(environment: [String: String] = [:], tierBytes: Int = 512 << 20, extraConfig: String = "") throws {
         guard getuid() == 0, FileManager.default.fileExists(atPath: "/dev/fuse") else {
             Issue.record("daemon tests need root and /dev/fuse")
             throw Unavailable()
@@ -35,6 +35,8 @@ final class DaemonProcess: @unchecked Sendable {
             [[tiers]]
             name = "slow"
             size = \(tierBytes)
+
+            \(extraConfig)
             """
         FileManager.default.createFile(atPath: directory + "/foliod.toml", contents: Data(config.utf8))
         process.executableURL = URL(fileURLWithPath: Self.binary)
@@ -63,6 +65,18 @@ final class DaemonProcess: @unchecked Sendable {
     /// Whether the knob tree answers a read now.
     var mountAnswers: Bool {
         (try? String(contentsOfFile: mountpoint + "/migration/offload_migrator", encoding: .utf8)) != nil
+    }
+
+    /// A knob's value without its newline ("" if unreadable).
+    func knob(_ path: String) -> String {
+        ((try? String(contentsOfFile: mountpoint + "/" + path, encoding: .utf8)) ?? "").trimmingCharacters(in: .newlines)
+    }
+
+    /// Writes a knob as `echo` does; throws what the write failed with.
+    func setKnob(_ path: String, _ value: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: mountpoint + "/" + path))
+        defer { try? handle.close() }
+        try handle.write(contentsOf: Data((value + "\n").utf8))
     }
 
     /// Whether the mount point is still in the mount table.

@@ -1,10 +1,12 @@
 import Synchronization
 
 /// The kernel's `fault_attr` for DMA descriptors: fail with `probability` percent, at most
-/// `times` times (-1: no limit), as `debug/fail_dma/{probability,times}` set it.
+/// `times` times (-1: no limit), as `debug/fail_dma/{probability,times}` set it; and a switch
+/// that wedges the channels (`debug/fail_dma/stall`).
 public final class FaultInjector: Sendable {
     private let percent = Atomic<Int>(0)
     private let remaining = Atomic<Int>(1)
+    private let stalled = Atomic<Bool>(false)
 
     public init() {}
 
@@ -18,6 +20,13 @@ public final class FaultInjector: Sendable {
     public var times: Int {
         get { remaining.load(ordering: .relaxed) }
         set { remaining.store(newValue, ordering: .relaxed) }
+    }
+
+    /// `stall`: channels stop completing their lists until dcbm's timeout terminates them, as a
+    /// wedged hardware channel would.
+    public var stallChannels: Bool {
+        get { stalled.load(ordering: .relaxed) }
+        set { stalled.store(newValue, ordering: .relaxed) }
     }
 
     /// `should_fail()`: draws once, and spends one of `times` on a failure.

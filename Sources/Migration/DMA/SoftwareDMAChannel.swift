@@ -51,6 +51,11 @@ final class SoftwareDMAChannel: @unchecked Sendable {
     }
 
     private func process(_ list: DMADescriptorList) {
+        if faults.stallChannels {
+            // Wedged: touch nothing until the driver gives up and terminates the list.
+            while !list.isCancelled { usleep(1000) }
+            return
+        }
         for index in list.descriptors.indices {
             if list.isCancelled { return }
             if faults.shouldFail() {

@@ -8,6 +8,7 @@ extension DCBMDriver {
         directory.add(.unsigned("nr_dma_chan", range: Self.channelRange, get: { UInt32(self.channels) }, set: { self.channels = Int($0) }))
         directory.add(.readOnly("engine", show: { "\(self.engine.name)\n" }))
         for counter in stats.counterAttributes() { directory.add(counter) }
+        directory.add(.readOnly("timeouts") { "\(self.timedOutBatches)\n" })
         return offloading
     }
 }

@@ -3,7 +3,7 @@ import SystemPackage
 
 extension FaultInjector {
     /// `probability` (percent, 0–100) and `times` (-1 for no limit), as the kernel's
-    /// fault-injection attributes.
+    /// fault-injection attributes, and `stall` (a boolean) that wedges every channel.
     func registerKnobs(in directory: SysfsDirectory) {
         directory.add(.unsigned("probability", range: 0...100, get: { UInt32(self.probability) }, set: { self.probability = Int($0) }))
         directory.add(SysfsAttribute(
@@ -16,5 +16,8 @@ extension FaultInjector {
                 self.times = Int(value)
             }
         ))
+        directory.add(SysfsAttribute("stall", mode: .knob, show: { self.stallChannels ? "1\n" : "0\n" }) { (input) throws(Errno) in
+            self.stallChannels = try kstrtobool(input)
+        })
     }
 }
