@@ -8,7 +8,7 @@ TEST_PACKAGES := systemd
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release run test bench install deps test-deps packages clean
+.PHONY: all build release run test bench fuzz soak install deps test-deps packages clean
 
 all: build
 
@@ -43,6 +43,11 @@ bench: release
 test: test-deps build
 	$(SWIFT) test
 	FOLIOD=$(BIN)/foliod FOLIOCTL=$(BIN)/folioctl bash Tests/shell/run
+
+# Longer fuzzing than `make test` runs (FUZZ_ITERATIONS per fuzz test).
+FUZZ_ITERATIONS ?= 2000000
+fuzz: build
+	FOLIOD_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(SWIFT) test --filter 'Fuzz(Tests)?\.mutated'
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -119,6 +119,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "FuzzSupport",
+            path: "Tests/FuzzSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FolioMemoryTests",
             dependencies: ["FolioMemory"],
@@ -126,7 +131,8 @@ let package = Package(
         ),
         .testTarget(
             name: "FolioProtocolTests",
-            dependencies: ["FolioProtocol"],
+            dependencies: ["FolioProtocol", "FuzzSupport"],
+            exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -141,7 +147,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SysfsTests",
-            dependencies: ["Sysfs"],
+            dependencies: ["FuzzSupport", "Sysfs"],
+            exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
