@@ -47,7 +47,13 @@ test: test-deps build
 # Longer fuzzing than `make test` runs (FUZZ_ITERATIONS per fuzz test).
 FUZZ_ITERATIONS ?= 2000000
 fuzz: build
-	FOLIOD_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(SWIFT) test --filter 'Fuzz(Tests)?\.mutated'
+	FOLIOD_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(SWIFT) test --filter 'FuzzTests/mutated'
+
+# A bounded load run against its own daemon (release build): SOAK_SECONDS, SOAK_SESSIONS.
+SOAK_SECONDS ?= 60
+SOAK_SESSIONS ?= 64
+soak: release
+	FOLIOD=$(RELEASE)/foliod FOLIOCTL=$(RELEASE)/folioctl bash Tests/shell/soak $(SOAK_SECONDS) $(SOAK_SESSIONS)
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -6,7 +6,7 @@ struct Folioctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "folioctl",
         abstract: "Allocate, fill, migrate and check folios in a running foliod.",
-        subcommands: [Alloc.self, Fill.self, Verify.self, Migrate.self, Free.self, Destroy.self, Stat.self, Exercise.self, Bench.self, Watch.self]
+        subcommands: [Alloc.self, Fill.self, Verify.self, Migrate.self, Free.self, Destroy.self, Stat.self, Exercise.self, Bench.self, Watch.self, Soak.self]
     )
 
     @OptionGroup var options: ClientOptions

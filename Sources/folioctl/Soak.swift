@@ -1,0 +1,149 @@
+import ArgumentParser
+import FolioClient
+import Foundation
+import Synchronization
+
+/// `folioctl soak`: many sessions migrating at once while the knobs change under them, for a
+/// bounded time; reports what was served, the latency of each request and every error.
+struct Soak: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run many client sessions migrating concurrently while knobs change; exits 1 on any error."
+    )
+    @ParentCommand var folioctl: Folioctl
+    @Option(help: "Concurrent sessions (one connection and address space each).") var sessions = 64
+    @Option(help: "How long to run.") var seconds = 10.0
+    @Option(help: "Folios per session.") var folios = 8
+    @Option(help: "The knob tree to change while running (omit to leave the knobs alone).") var mount: String?
+
+    func run() throws {
+        let run = SoakRun(socket: folioctl.options.socket, sessions: sessions, folios: folios, seconds: seconds)
+        let report = try run.start(mount: mount)
+        print(report.text)
+        if report.errors > 0 { throw ExitCode.failure }
+    }
+}
+
+/// One soak run: `sessions` OS threads, each a client moving its folios back and forth and
+/// checking their bytes, and one thread switching migrators.
+final class SoakRun: Sendable {
+    struct Report {
+        var sessions = 0
+        var requests = 0
+        var batches: UInt64 = 0
+        var latencies: [UInt64] = []
+        var errors = 0
+        var bytesVerified = 0
+
+        var text: String {
+            let sorted = latencies.sorted()
+            func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000 }
+            return """
+                sessions: \(sessions)
+                requests: \(requests)
+                batches_served: \(batches)
+                p50_batch_latency_us: \(String(format: "%.1f", percentile(0.50)))
+                p99_batch_latency_us: \(String(format: "%.1f", percentile(0.99)))
+                bytes_verified: \(bytesVerified)
+                errors: \(errors)
+                """
+        }
+    }
+
+    private let socket: String
+    private let sessions: Int
+    private let folios: Int
+    private let seconds: Double
+    private let report = Mutex(Report())
+    private let running = Atomic<Bool>(true)
+
+    init(socket: String, sessions: Int, folios: Int, seconds: Double) {
+        self.socket = socket
+        self.sessions = sessions
+        self.folios = folios
+        self.seconds = seconds
+    }
+
+    func start(mount: String?) throws -> Report {
+        let before = try batchesServed()
+        let group = DispatchGroup()
+        for session in 0..<sessions {
+            group.enter()
+            Thread { [self] in
+                defer { group.leave() }
+                serve(session)
+            }.start()
+        }
+        if let mount {
+            group.enter()
+            Thread { [self] in
+                defer { group.leave() }
+                switchKnobs(mount)
+            }.start()
+        }
+        Thread.sleep(forTimeInterval: seconds)
+        running.store(false, ordering: .relaxed)
+        group.wait()
+        var result = report.withLock { $0 }
+        result.batches = try batchesServed() - before
+        return result
+    }
+
+    private func serve(_ session: Int) {
+        guard let client = try? FolioClient(socketPath: socket),
+              let handles = try? client.allocate(tier: 0, order: session % 5, count: folios) else {
+            report.withLock { $0.errors += 1 }
+            return
+        }
+        report.withLock { $0.sessions += 1 }
+        var local = Report()
+        do {
+            for handle in handles { try client.withPinnedFolio(handle) { FolioPattern(seed: UInt64(session), handle: handle).fill($0) } }
+            var target = 1
+            while running.load(ordering: .relaxed) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let status = try client.migrate(handles, to: target).status
+                local.latencies.append(DispatchTime.now().uptimeNanoseconds - start)
+                local.requests += 1
+                local.errors += status.count { $0 != Int32(target) }
+                for handle in handles {
+                    let wrong = try client.withPinnedFolio(handle) { folio in
+                        local.bytesVerified += folio.count
+                        return FolioPattern(seed: UInt64(session), handle: handle).mismatchedBytes(folio)
+                    }
+                    if wrong > 0 { local.errors += 1 }
+                }
+                target = 1 - target
+            }
+        } catch {
+            local.errors += 1
+        }
+        report.withLock { report in
+            report.requests += local.requests
+            report.errors += local.errors
+            report.bytesVerified += local.bytesVerified
+            report.latencies += local.latencies
+        }
+    }
+
+    private func switchKnobs(_ mount: String) {
+        let writes = [("mtcopy/threads", "3"), ("migration/offload_migrator", "mtcopy"), ("dcbm/nr_dma_chan", "2"),
+                      ("migration/offload_migrator", "dcbm"), ("migration/batch_size", "3"), ("migration/offload_migrator", "kernel"),
+                      ("migration/batch_size", "512")]
+        var index = 0
+        while running.load(ordering: .relaxed) {
+            let (path, value) = writes[index % writes.count]
+            if let handle = FileHandle(forWritingAtPath: mount + "/" + path) {
+                handle.write(Data((value + "\n").utf8))
+                try? handle.close()
+            }
+            index += 1
+            usleep(20_000)
+        }
+    }
+
+    private func batchesServed() throws -> UInt64 {
+        let stats = try FolioClient(socketPath: socket).stats()
+        let line = stats.split(separator: "\n").first { $0.hasPrefix("batches: ") }
+        return line.flatMap { UInt64($0.dropFirst("batches: ".count)) } ?? 0
+    }
+}
