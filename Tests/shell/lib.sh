@@ -3,6 +3,7 @@
 
 : "${FOLIOD:?FOLIOD must name the foliod binary}"
 FOLIOD=$(cd "$(dirname "$FOLIOD")" && pwd)/$(basename "$FOLIOD")
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=$(mktemp -d /tmp/foliod-shell.XXXXXX)
 chmod 755 "$WORK"
 MNT=$WORK/mnt

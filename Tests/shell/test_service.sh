@@ -1,6 +1,5 @@
 # foliod as a system service: the installed unit, --check-config, journald lines, the knob
 # change log, and the operator scripts under dash.
-REPO=$(cd "$(dirname "$FOLIOD")/../.." && pwd)
 make -s -C "$REPO" install PREFIX="$WORK/prefix" CONFIGURATION=debug >/dev/null 2>&1
 expect_eq "make install puts binaries, unit, config and scripts in place" "ok" \
     "$(cd "$WORK/prefix" && [ -x bin/foliod ] && [ -x bin/folioctl ] && [ -f lib/systemd/system/foliod.service ] && [ -f etc/foliod/foliod.toml ] && [ -x libexec/foliod/use-migrator ] && echo ok)"

@@ -1,5 +1,5 @@
 # A short soak: 64 sessions migrating and verifying while migrators switch.
-out=$(bash "$(dirname "$FOLIOD")/../../Tests/shell/soak" 3 64 2>&1)
+out=$(bash "$REPO/Tests/shell/soak" 3 64 2>&1)
 expect_eq "soak exits 0" "0" "$?"
 expect_contains "soak holds 64 sessions" "sessions: 64" "$out"
 expect_contains "soak finds no error" "errors: 0" "$out"
