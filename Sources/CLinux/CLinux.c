@@ -3,6 +3,7 @@
 
 #include <linux/futex.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <string.h>
@@ -68,14 +69,28 @@ int clinux_cmsg_get_fds(struct msghdr *message, int *fds, int capacity) {
 
 int clinux_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
 
-int clinux_peer_credentials(int fd, int *pid, unsigned int *uid) {
+int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid) {
     struct ucred credentials;
     socklen_t length = sizeof(credentials);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0)
         return -1;
     *pid = credentials.pid;
     *uid = credentials.uid;
+    *gid = credentials.gid;
     return 0;
 }
 
 const char *clinux_errno_name(int code) { return strerrorname_np(code); }
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
+int clinux_peer_groups(int fd, unsigned int *groups, int capacity) {
+    socklen_t length = (socklen_t)(sizeof(gid_t) * (size_t)capacity);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &length) != 0) {
+        if (errno != ERANGE)
+            return -1;
+    }
+    return (int)(length / sizeof(gid_t));
+}

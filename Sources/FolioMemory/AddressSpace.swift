@@ -14,6 +14,19 @@ public struct FolioRecord: Sendable, Equatable {
     public var bytes: Int { FolioTableLayout.bytes(order: order) }
 }
 
+/// What one address space may hold: past either, allocation fails with EDQUOT.
+public struct SpaceLimits: Sendable, Equatable {
+    /// Folios at once.
+    public var folios: Int
+    /// Bytes of folios at once, across all tiers.
+    public var bytes: Int
+
+    public init(folios: Int = FolioTableLayout.capacity, bytes: Int = .max) {
+        self.folios = folios
+        self.bytes = bytes
+    }
+}
+
 /// One client's memory: a memfd per tier, and a folio table in a shared memfd that clients map.
 ///
 /// Locking: `lock` guards `records` and `freeHandles`, and is held across a whole migration
@@ -28,6 +41,8 @@ public final class AddressSpace: @unchecked Sendable {
     public let owner: UInt32
     /// The tiers, in config order.
     public let tiers: [Tier]
+    /// What the space may hold.
+    public let limits: SpaceLimits
     private let arenas: [Arena]
     /// The shared folio table.
     public let tableFD: FileDescriptor
@@ -35,11 +50,13 @@ public final class AddressSpace: @unchecked Sendable {
     private let lock = Mutex<Void>(())
     private var records: [FolioRecord?]
     private var freeHandles: [Int]
+    private var bytesHeld = 0
     private var destroyed = false
 
     /// A new, empty space with an arena in each tier.
-    public init(id: Int, name: String?, owner: UInt32, tiers: [Tier]) throws(MemorySystemError) {
+    public init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits()) throws(MemorySystemError) {
         self.id = id
+        self.limits = limits
         self.name = name
         self.owner = owner
         self.tiers = tiers
@@ -69,7 +86,8 @@ public final class AddressSpace: @unchecked Sendable {
         try lock.withLock { (_) throws(E) -> R in try body(Metadata(space: self)) }
     }
 
-    /// Allocates `count` folios of `order` in tier `tier`; all or none (ENOMEM, EINVAL).
+    /// Allocates `count` folios of `order` in tier `tier`; all or none (ENOMEM when the tier is
+    /// full, EDQUOT past the space's limits, EINVAL for bad arguments).
     public func allocate(tier: Int, order: Int, count: Int) throws(Errno) -> [Int] {
         guard tiers.indices.contains(tier), (0...FolioTableLayout.maxOrder).contains(order), count > 0 else { throw .invalidArgument }
         return try locked { (metadata) throws(Errno) in try metadata.allocate(tier: tier, order: order, count: count) }
@@ -132,6 +150,9 @@ public final class AddressSpace: @unchecked Sendable {
         }
 
         func allocate(tier: Int, order: Int, count: Int) throws(Errno) -> [Int] {
+            let bytes = FolioTableLayout.bytes(order: order) * count
+            let held = FolioTableLayout.capacity - space.freeHandles.count
+            guard held + count <= space.limits.folios, space.bytesHeld + bytes <= space.limits.bytes else { throw .diskQuotaExceeded }
             guard space.freeHandles.count >= count else { throw .noMemory }
             var offsets: [Int] = []
             do {
@@ -140,6 +161,7 @@ public final class AddressSpace: @unchecked Sendable {
                 for offset in offsets { release(tier: tier, offset: offset, order: order) }
                 throw error
             }
+            space.bytesHeld += bytes
             return offsets.map { offset in
                 let handle = space.freeHandles.removeLast()
                 space.records[handle] = FolioRecord(tier: tier, offset: offset, order: order)
@@ -158,6 +180,7 @@ public final class AddressSpace: @unchecked Sendable {
             entry.isAllocated = false
             space.records[handle] = nil
             release(tier: record.tier, offset: record.offset, order: record.order)
+            space.bytesHeld -= record.bytes
             space.freeHandles.append(handle)
             PinProtocol.thaw(entry)
             return nil

@@ -10,6 +10,11 @@ public struct SocketError: Error, CustomStringConvertible, Equatable {
     public var errno: Errno
 
     public var description: String { "\(call): \(errno)" }
+
+    public init(call: String, errno: Errno) {
+        self.call = call
+        self.errno = errno
+    }
 }
 
 /// A `SOCK_SEQPACKET` Unix socket: one message per `send`, fds passed with `SCM_RIGHTS`.
@@ -108,12 +113,25 @@ public final class SeqpacketSocket: @unchecked Sendable {
         return (Array(payload.prefix(count)), received)
     }
 
-    /// The peer's pid and uid (`SO_PEERCRED`).
-    public func peerCredentials() throws(SocketError) -> (pid: Int32, uid: UInt32) {
+    /// The peer's pid, uid and gid (`SO_PEERCRED`).
+    public func peerCredentials() throws(SocketError) -> (pid: Int32, uid: UInt32, gid: UInt32) {
         var pid: Int32 = 0
         var uid: UInt32 = 0
-        _ = try check("getsockopt(SO_PEERCRED)") { clinux_peer_credentials(fd, &pid, &uid) }
-        return (pid, uid)
+        var gid: UInt32 = 0
+        _ = try check("getsockopt(SO_PEERCRED)") { clinux_peer_credentials(fd, &pid, &uid, &gid) }
+        return (pid, uid, gid)
+    }
+
+    /// The peer process's supplementary groups (`SO_PEERGROUPS`), as they were when it
+    /// connected.
+    public func peerGroups() throws(SocketError) -> [UInt32] {
+        var groups = [UInt32](repeating: 0, count: 256)
+        var count: Int32 = 0
+        _ = try check("getsockopt(SO_PEERGROUPS)") {
+            count = clinux_peer_groups(fd, &groups, Int32(groups.count))
+            return count
+        }
+        return Array(groups.prefix(Int(min(count, Int32(groups.count)))))
     }
 
     /// Wakes a thread blocked in `accept` or `receive` on this socket: they return at once.

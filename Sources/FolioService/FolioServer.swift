@@ -3,6 +3,20 @@ import FolioProtocol
 import Foundation
 import Migration
 import Synchronization
+import SystemPackage
+
+/// How much the service gives out.
+public struct ServiceLimits: Sendable {
+    /// Sessions at once; one more is answered EUSERS and closed.
+    public var sessions: Int
+    /// What each address space may hold.
+    public var space: SpaceLimits
+
+    public init(sessions: Int = 256, space: SpaceLimits = SpaceLimits()) {
+        self.sessions = sessions
+        self.space = space
+    }
+}
 
 /// The socket server: accepts clients on an OS thread and serves each session on its own,
 /// so a slow or stuck client never holds up another.
@@ -12,16 +26,23 @@ public final class FolioServer: Sendable {
     private let listener: SeqpacketSocket
     private let registry: SpaceRegistry
     private let core: MigrationCore
+    private let policy: AccessPolicy
+    private let limits: ServiceLimits
     private let sessions = Mutex<[ObjectIdentifier: Session]>([:])
     private let acceptorDone = DispatchSemaphore(value: 0)
 
-    /// Listens at `path` (mode 0660). A stale socket file is replaced; a live daemon's is
-    /// EADDRINUSE.
-    public init(path: String, core: MigrationCore, tiers: [Tier]) throws(SocketError) {
+    /// Listens at `path` (mode 0660, group from `policy`). A stale socket file is replaced; a
+    /// live daemon's is EADDRINUSE.
+    public init(path: String, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits()) throws(SocketError) {
         self.path = path
         self.core = core
-        registry = SpaceRegistry(tiers: tiers)
+        self.policy = policy
+        self.limits = limits
+        registry = SpaceRegistry(tiers: tiers, limits: limits.space)
         listener = try SeqpacketSocket.listen(path: path)
+        do { try policy.secure(socketPath: path) } catch {
+            throw SocketError(call: "\(error)", errno: .notPermitted)
+        }
         let thread = Thread { [self] in
             acceptLoop()
             acceptorDone.signal()
@@ -44,14 +65,28 @@ public final class FolioServer: Sendable {
     private func acceptLoop() {
         while let connection = try? listener.accept() {
             guard let session = try? Session(socket: connection, registry: registry, core: core) else { continue }
+            if let refusal = admit(session) {
+                Thread { session.refuse(refusal) }.start()
+                continue
+            }
             let key = ObjectIdentifier(session)
-            sessions.withLock { $0[key] = session }
             let thread = Thread { [self] in
                 session.serve()
                 _ = sessions.withLock { $0.removeValue(forKey: key) }
             }
             thread.name = "foliod-session"
             thread.start()
+        }
+    }
+
+    /// Why `session` may not start (EACCES for a peer outside the policy, EUSERS past the
+    /// session limit), or nil; an admitted session is counted at once.
+    private func admit(_ session: Session) -> (Errno, String)? {
+        guard policy.permits(uid: session.peer.uid, gid: session.peer.gid, groups: session.peerGroups) else { return (.permissionDenied, "not in the service's group") }
+        return sessions.withLock { sessions in
+            guard sessions.count < limits.sessions else { return (.tooManyUsers, "too many sessions (\(limits.sessions))") }
+            sessions[ObjectIdentifier(session)] = session
+            return nil
         }
     }
 }

@@ -14,7 +14,10 @@ final class Session: @unchecked Sendable {
     }
 
     private let socket: SeqpacketSocket
-    private let peer: (pid: Int32, uid: UInt32)
+    /// Who is at the other end (`SO_PEERCRED`).
+    let peer: (pid: Int32, uid: UInt32, gid: UInt32)
+    /// The peer process's supplementary groups.
+    let peerGroups: [UInt32]
     private let registry: SpaceRegistry
     private let core: MigrationCore
     private var state = State.connected  // touched only by the session's own thread
@@ -24,6 +27,7 @@ final class Session: @unchecked Sendable {
         self.registry = registry
         self.core = core
         peer = try socket.peerCredentials()
+        peerGroups = try socket.peerGroups()
     }
 
     /// Serves until the peer closes or `stop()` shuts the socket.
@@ -41,6 +45,15 @@ final class Session: @unchecked Sendable {
             for fd in message.fds { try? FileDescriptor(rawValue: fd).close() }
             handle(message.bytes)
         }
+    }
+
+    /// Answers the client's first request with `reason` and closes: the session never starts.
+    /// (Waiting for that request first means the client reads the answer, not a reset.)
+    func refuse(_ reason: (Errno, String)) {
+        let request = (try? socket.receive()) ?? nil
+        for fd in request?.fds ?? [] { try? FileDescriptor(rawValue: fd).close() }
+        reply(.error(errno: reason.0.rawValue, message: reason.1), to: request.map { Self.requestID(of: $0.bytes) } ?? 0)
+        close()
     }
 
     /// Wakes `serve()` so the session ends once the request in hand (if any) is answered.

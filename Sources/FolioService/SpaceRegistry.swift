@@ -15,10 +15,12 @@ final class SpaceRegistry: Sendable {
     }
 
     let tiers: [Tier]
+    private let limits: SpaceLimits
     private let state = Mutex(State())
 
-    init(tiers: [Tier]) {
+    init(tiers: [Tier], limits: SpaceLimits) {
         self.tiers = tiers
+        self.limits = limits
     }
 
     /// A space for a session of `uid`: a new anonymous one, or the named one (created if
@@ -32,7 +34,7 @@ final class SpaceRegistry: Sendable {
             }
             let space: AddressSpace
             do throws(MemorySystemError) {
-                space = try AddressSpace(id: state.nextID, name: name, owner: uid, tiers: tiers)
+                space = try AddressSpace(id: state.nextID, name: name, owner: uid, tiers: tiers, limits: limits)
             } catch {
                 throw error.errno
             }

@@ -42,7 +42,7 @@ enum Daemon {
         let server: FolioServer
         let mount: KnobMount
         do {
-            server = try FolioServer(path: config.socket, core: node.core, tiers: node.tiers)
+            server = try FolioServer(path: config.socket, core: node.core, tiers: node.tiers, policy: node.policy, limits: config.limits)
         } catch {
             return fail("foliod: \(error)")
         }

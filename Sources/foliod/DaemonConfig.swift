@@ -1,4 +1,5 @@
 import FolioMemory
+import FolioService
 import Foundation
 import Logging
 import Sysfs
@@ -17,6 +18,10 @@ struct DaemonConfig {
     var socket = "run/foliod.sock"
     /// The tiers, in order (at least one).
     var tiers: [TierSpec] = []
+    /// The group whose members may use the socket (besides root), if any.
+    var group: String?
+    /// Sessions at once, and what each address space may hold.
+    var limits = ServiceLimits()
     /// The least severe log level printed.
     var logLevel = Logger.Level.info
     /// How long dcbm waits for its DMA channels before it terminates them.
@@ -25,7 +30,8 @@ struct DaemonConfig {
     var knobs: [KnobSetting] = []
 
     private static let sections: [String: Set<String>] = [
-        "daemon": ["mount", "socket", "log_level"],
+        "daemon": ["mount", "socket", "log_level", "group"],
+        "limits": ["sessions", "folios_per_space", "bytes_per_space"],
         "tiers": [],
         "dcbm": ["timeout_ms"],
         "knobs": [],
@@ -76,6 +82,26 @@ struct DaemonConfig {
                     throw fail("log_level", in: "daemon", "expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 logLevel = level
+            }
+        }
+        if let value = table["daemon"]?.table?["group"] {
+            guard let group = value.string, !group.isEmpty else { throw fail("group", in: "daemon", "expected a group name") }
+            self.group = group
+        }
+        if let limits = table["limits"]?.table {
+            if let value = limits["sessions"] {
+                guard let sessions = value.int, sessions >= 1 else { throw fail("sessions", in: "limits", "expected a positive integer") }
+                self.limits.sessions = sessions
+            }
+            if let value = limits["folios_per_space"] {
+                guard let folios = value.int, (1...FolioTableLayout.capacity).contains(folios) else {
+                    throw fail("folios_per_space", in: "limits", "expected an integer from 1 to \(FolioTableLayout.capacity)")
+                }
+                self.limits.space.folios = folios
+            }
+            if let value = limits["bytes_per_space"] {
+                guard let bytes = TierConfig.byteCount(value), bytes > 0 else { throw fail("bytes_per_space", in: "limits", "expected a positive size (\"4G\")") }
+                self.limits.space.bytes = bytes
             }
         }
         if let value = table["dcbm"]?.table?["timeout_ms"] {

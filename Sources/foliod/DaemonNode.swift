@@ -1,4 +1,5 @@
 import FolioMemory
+import FolioService
 import Migration
 import Synchronization
 import Sysfs
@@ -9,12 +10,17 @@ final class DaemonNode: Sendable {
     let tiers: [Tier]
     let core: MigrationCore
     let tree = SysfsTree()
+    /// Who may attach.
+    let policy: AccessPolicy
     private let configPath: String
     private let applied: Mutex<[KnobSetting]>
 
     /// Builds the node; a `[knobs]` line the tree refuses fails with the file and line.
     init(config: DaemonConfig, configPath: String) throws(DaemonConfig.Problem) {
         self.configPath = configPath
+        do { policy = try AccessPolicy(group: config.group) } catch {
+            throw DaemonConfig.Problem(description: "\(configPath): [daemon] group: \(error)")
+        }
         tiers = config.tiers.enumerated().map { Tier(spec: $1, index: $0) }
         core = MigrationCore(dmaTimeout: config.dmaTimeout)
         core.registerKnobs(in: tree, tiers: tiers)

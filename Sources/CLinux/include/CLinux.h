@@ -40,8 +40,12 @@ int clinux_cmsg_get_fds(struct msghdr *message, int *fds, int capacity);
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC).
 int clinux_accept_cloexec(int fd);
 
-/// SO_PEERCRED: the peer's pid and uid. Returns 0 or -1 with errno.
-int clinux_peer_credentials(int fd, int *pid, unsigned int *uid);
+/// SO_PEERCRED: the peer's pid, uid and gid. Returns 0 or -1 with errno.
+int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid);
+
+/// SO_PEERGROUPS: the peer process's supplementary groups, at most `capacity` of them. Returns
+/// how many it has (more than `capacity` means the list was cut), or -1 with errno.
+int clinux_peer_groups(int fd, unsigned int *groups, int capacity);
 
 /// The errno's symbolic name ("EINVAL"), or NULL if glibc does not know it.
 const char *clinux_errno_name(int code);

@@ -1,0 +1,39 @@
+import Glibc
+
+/// Who may use the service: root, the daemon's own uid, and processes in the configured group
+/// (as primary or supplementary group, as the kernel reports them for the connecting process). The socket's mode (0660) and group already keep others
+/// from connecting; this check holds even for an fd handed to someone else. The only file of
+/// this target that imports Glibc.
+public struct AccessPolicy: Sendable {
+    /// Why the policy could not be set up.
+    public struct Problem: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The group allowed in, if one is configured.
+    public let groupID: UInt32?
+    private let daemonUID = geteuid()
+
+    /// A policy for `group` (nil: root and the daemon's uid only). An unknown group is an error.
+    public init(group: String?) throws(Problem) {
+        guard let group else {
+            groupID = nil
+            return
+        }
+        guard let entry = getgrnam(group) else { throw Problem(description: "group '\(group)' does not exist") }
+        groupID = entry.pointee.gr_gid
+    }
+
+    /// Whether a peer with these credentials may attach.
+    func permits(uid: UInt32, gid: UInt32, groups: [UInt32]) -> Bool {
+        if uid == 0 || uid == daemonUID { return true }
+        guard let groupID else { return false }
+        return gid == groupID || groups.contains(groupID)
+    }
+
+    /// Gives the socket file to the configured group (mode stays 0660).
+    func secure(socketPath path: String) throws(Problem) {
+        guard let groupID else { return }
+        guard chown(path, daemonUID, groupID) == 0 else { throw Problem(description: "chown \(path): errno \(errno)") }
+    }
+}

@@ -1,0 +1,38 @@
+# Who may use the service, and how much one session may take.
+: "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}"
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+getent group foliodtest >/dev/null || groupadd foliodtest
+
+write_config ''
+sed -i "s|^log_level = \"info\"|log_level = \"info\"\ngroup = \"foliodtest\"|" "$CONFIG"
+printf '\n[limits]\nsessions = 3\nfolios_per_space = 10\nbytes_per_space = "64K"\n' >> "$CONFIG"
+start_daemon
+expect_eq "the socket is 0660, owned by the configured group" "660 foliodtest" "$(stat -c '%a %G' "$SOCK")"
+out=$(as_nobody "$FOLIOCTL" --socket "$SOCK" stat 2>&1)
+expect_contains "a user outside the group cannot connect" "EACCES" "$out"
+out=$(setpriv --reuid=nobody --regid=nogroup --groups=foliodtest "$FOLIOCTL" --socket "$SOCK" alloc --tier fast --count 2 2>&1)
+expect_eq "a member of the group is served" "0 1" "$(printf '%s' "$out" | tr '\n' ' ')"
+chmod 0666 "$SOCK"  # as if the socket leaked: the daemon still checks the peer
+out=$(as_nobody "$FOLIOCTL" --socket "$SOCK" stat 2>&1)
+expect_contains "a peer outside the group is refused by the daemon too" "not in the service's group: Permission denied (EACCES)" "$out"
+chmod 0660 "$SOCK"
+
+out=$("$FOLIOCTL" --socket "$SOCK" alloc --tier fast --count 11 2>&1)
+expect_contains "more folios than folios_per_space is EDQUOT" "EDQUOT" "$out"
+out=$("$FOLIOCTL" --socket "$SOCK" alloc --tier fast --order 5 2>&1)
+expect_contains "more bytes than bytes_per_space is EDQUOT" "EDQUOT" "$out"
+out=$("$FOLIOCTL" --socket "$SOCK" alloc --tier fast --count 10 2>&1)
+expect_eq "exactly folios_per_space is allowed" "10" "$(printf '%s\n' "$out" | wc -l)"
+
+holders=
+for _ in 1 2 3; do "$FOLIOCTL" --socket "$SOCK" exercise --tier fast --other slow --order 0 --count 4 --seconds 3 >/dev/null 2>&1 & holders="$holders $!"; done
+sleep 1
+out=$("$FOLIOCTL" --socket "$SOCK" stat 2>&1)
+expect_contains "a session past [limits] sessions is refused with EUSERS" "too many sessions (3): Too many users (EUSERS)" "$out"
+wait $holders
+expect_contains "... and served again once sessions end" "migrator: kernel" "$("$FOLIOCTL" --socket "$SOCK" stat 2>&1)"
+stop_daemon TERM
+
+sed -i 's|^group = "foliodtest"|group = "nosuchgroup"|' "$CONFIG"
+out=$("$FOLIOD" --config "$CONFIG" 2>&1)
+expect_contains "an unknown group is a start-up error" "group 'nosuchgroup' does not exist" "$out"
