@@ -120,8 +120,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "FuzzSupport",
-            path: "Tests/FuzzSupport",
+            name: "TestSupport",
+            dependencies: ["FolioClient"],
+            path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -131,23 +132,23 @@ let package = Package(
         ),
         .testTarget(
             name: "FolioProtocolTests",
-            dependencies: ["FolioProtocol", "FuzzSupport"],
+            dependencies: ["FolioProtocol", "TestSupport"],
             exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FolioServiceTests",
-            dependencies: ["FolioClient", "FolioProtocol", "FolioService"],
+            dependencies: ["FolioClient", "FolioProtocol", "FolioService", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "foliodTests",
-            dependencies: ["FolioClient"],
+            dependencies: ["FolioClient", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SysfsTests",
-            dependencies: ["FuzzSupport", "Sysfs"],
+            dependencies: ["TestSupport", "Sysfs"],
             exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),

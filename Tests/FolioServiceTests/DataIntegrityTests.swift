@@ -1,4 +1,5 @@
 import FolioClient
+import TestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,5 @@
 import Foundation
-import FuzzSupport
+import TestSupport
 import SystemPackage
 import Testing
 @testable import Sysfs

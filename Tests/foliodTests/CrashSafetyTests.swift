@@ -1,4 +1,5 @@
 import FolioClient
+import TestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -22,7 +23,7 @@ struct CrashSafetyTests {
         var caughtMidBatch = 0
         var survived = 0
         for round in 0..<Self.rounds {
-            let daemon = try DaemonProcess(tierBytes: 64 << 20)
+            let daemon = try RunningDaemon(tierBytes: 64 << 20)
             let client = try daemon.client()
             let handles = try (0...9).flatMap { try client.allocate(tier: 0, order: $0, count: 2) } + client.allocate(tier: 0, order: 0, count: 64)
             for handle in handles {

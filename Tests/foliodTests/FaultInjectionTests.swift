@@ -1,4 +1,5 @@
 import FolioClient
+import TestSupport
 import Foundation
 import SystemPackage
 import Testing
@@ -16,7 +17,7 @@ struct FaultInjectionTests {
     }
 
     @Test func failingDescriptors_fallBackAndAreCountedOnce() throws {
-        let daemon = try DaemonProcess(tierBytes: 64 << 20)
+        let daemon = try RunningDaemon(tierBytes: 64 << 20)
         let client = try daemon.client()
         let handles = try client.allocate(tier: 0, order: 2, count: 200)
         try fill(client, handles, seed: 3)
@@ -33,7 +34,7 @@ struct FaultInjectionTests {
     }
 
     @Test func aWedgedChannel_timesOutAndEveryFolioArrivesThroughTheFallback() throws {
-        let daemon = try DaemonProcess(tierBytes: 64 << 20, extraConfig: "[dcbm]\ntimeout_ms = 100\n")
+        let daemon = try RunningDaemon(tierBytes: 64 << 20, extraConfig: "[dcbm]\ntimeout_ms = 100\n")
         let client = try daemon.client()
         let handles = try client.allocate(tier: 0, order: 4, count: 16)
         try fill(client, handles, seed: 9)
@@ -53,7 +54,7 @@ struct FaultInjectionTests {
     }
 
     @Test func aFullDestinationTier_isENOMEMPerFolioAndLeavesThemWhereTheyWere() throws {
-        let daemon = try DaemonProcess(tierBytes: 64 << 20)
+        let daemon = try RunningDaemon(tierBytes: 64 << 20)
         let client = try daemon.client()
         _ = try client.allocate(tier: 1, order: 9, count: 30)  // 60 of slow's 64 MiB
         let handles = try client.allocate(tier: 0, order: 9, count: 4)

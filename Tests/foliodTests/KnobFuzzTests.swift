@@ -1,4 +1,5 @@
 import FolioClient
+import TestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -54,7 +55,7 @@ struct KnobFuzzTests {
     }
 
     @Test func randomWritesToEveryKnob_storeOrFailWithAKernelErrnoAndLeaveValidValues() throws {
-        let daemon = try DaemonProcess(tierBytes: 64 << 20)
+        let daemon = try RunningDaemon(tierBytes: 64 << 20)
         #expect(daemon.waitUntilServing())
         let knobs = Self.valid.keys.sorted()
         let unexpected = Mutex<[String]>([])

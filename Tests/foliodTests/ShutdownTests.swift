@@ -1,4 +1,5 @@
 import FolioClient
+import TestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -7,7 +8,7 @@ import Testing
 @Suite(.serialized)
 struct ShutdownTests {
     @Test func sigterm_duringALongMigration_answersInFullAndLeavesNothingBehind() throws {
-        let daemon = try DaemonProcess()
+        let daemon = try RunningDaemon(tierBytes: 512 << 20)
         #expect(daemon.waitUntilServing())
         let client = try daemon.client()
         let handles = try (0..<4).flatMap { _ in try client.allocate(tier: 0, order: 0, count: 16384) }
@@ -30,12 +31,5 @@ struct ShutdownTests {
         for handle in handles.prefix(64) {
             #expect(try client.withPinnedFolio(handle) { $0.allSatisfy { $0 == UInt8(handle % 251) } })
         }
-    }
-}
-
-extension DaemonProcess {
-    func client() throws -> FolioClient {
-        #expect(waitUntilServing())
-        return try FolioClient(socketPath: socket)
     }
 }

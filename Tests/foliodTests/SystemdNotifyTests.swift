@@ -1,4 +1,5 @@
 import FolioClient
+import TestSupport
 import Foundation
 import Testing
 
@@ -10,7 +11,7 @@ struct SystemdNotifyTests {
     func notify_readyAfterTheMountAnswers_watchdog_thenStoppingOnSIGTERM(kind: String) throws {
         let name = kind == "path" ? "/tmp/foliod-notify-\(UUID().uuidString.prefix(8))" : "@foliod-notify-\(UUID().uuidString.prefix(8))"
         let notify = try NotifySocket(name: name)
-        let daemon = try DaemonProcess(environment: ["NOTIFY_SOCKET": name, "WATCHDOG_USEC": "200000"])
+        let daemon = try RunningDaemon(environment: ["NOTIFY_SOCKET": name, "WATCHDOG_USEC": "200000"], waitForStart: false)
         var messages: [String] = []
         var mountAnsweredAtReady = false
         while let message = notify.receive(timeout: 10) {

@@ -1,0 +1,144 @@
+import FolioClient
+import Foundation
+import Testing
+
+/// A real foliod in its own process, with its own directory, mount, socket and two tiers
+/// (`fast`, `slow`), for the tests that drive the daemon from this process and from `folioctl`.
+public final class RunningDaemon: @unchecked Sendable {
+    /// Thrown (after recording why) where the daemon cannot run: no root, no /dev/fuse, no build.
+    public struct Unavailable: Error {}
+
+    /// The binaries `make test` built (`FOLIOD`, `FOLIOCTL`), or the debug build's.
+    public static let foliod = ProcessInfo.processInfo.environment["FOLIOD"] ?? ".build/debug/foliod"
+    public static let folioctl = ProcessInfo.processInfo.environment["FOLIOCTL"] ?? ".build/debug/folioctl"
+
+    public let directory = "/tmp/foliod-test-\(UUID().uuidString.prefix(8))"
+    public var mountpoint: String { directory + "/mnt" }
+    public var socket: String { directory + "/foliod.sock" }
+    public let process = Process()
+
+    /// Starts the daemon; with `waitForStart` (the default) returns once the tree and the
+    /// socket answer. `extraConfig` is appended to the config file.
+    public init(tierBytes: Int = 64 << 20, environment: [String: String] = [:], extraConfig: String = "", waitForStart: Bool = true) throws {
+        guard getuid() == 0, FileManager.default.fileExists(atPath: "/dev/fuse") else {
+            Issue.record("daemon tests need root and /dev/fuse")
+            throw Unavailable()
+        }
+        guard FileManager.default.isExecutableFile(atPath: Self.foliod), FileManager.default.isExecutableFile(atPath: Self.folioctl) else {
+            Issue.record("build foliod and folioctl first (swift build), or set FOLIOD and FOLIOCTL")
+            throw Unavailable()
+        }
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
+        let config = """
+            [daemon]
+            mount = "\(mountpoint)"
+            socket = "\(socket)"
+            log_level = "warning"
+
+            [[tiers]]
+            name = "fast"
+            size = \(tierBytes)
+
+            [[tiers]]
+            name = "slow"
+            size = \(tierBytes)
+
+            \(extraConfig)
+            """
+        FileManager.default.createFile(atPath: directory + "/foliod.toml", contents: Data(config.utf8))
+        process.executableURL = URL(fileURLWithPath: Self.foliod)
+        process.arguments = ["--config", directory + "/foliod.toml"]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        if waitForStart && !waitUntilServing() {
+            Issue.record("foliod did not come up")
+            throw Unavailable()
+        }
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        // A killed daemon leaves its mount behind, as any FUSE server does.
+        if isMounted {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = ["-l", mountpoint]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Whether the knob tree answers a read now.
+    public var mountAnswers: Bool { (try? String(contentsOfFile: mountpoint + "/migration/offload_migrator", encoding: .utf8)) != nil }
+
+    /// Whether the mount point is still in the mount table.
+    public var isMounted: Bool {
+        ((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "").contains(" \(mountpoint) ")
+    }
+
+    /// Waits (at most 5 s) until the tree and the socket answer.
+    public func waitUntilServing() -> Bool {
+        for _ in 0..<200 {
+            if mountAnswers, (try? FolioClient(socketPath: socket)) != nil { return true }
+            usleep(25_000)
+        }
+        return false
+    }
+
+    /// SIGTERM, then the exit status (nil if it did not exit within `seconds`).
+    public func terminate(within seconds: Double = 10) -> Int32? {
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// A knob's value without its newline ("" if it cannot be read).
+    public func knob(_ path: String) -> String {
+        ((try? String(contentsOfFile: mountpoint + "/" + path, encoding: .utf8)) ?? "").trimmingCharacters(in: .newlines)
+    }
+
+    /// Writes a knob as `echo` does; throws what the write failed with.
+    public func setKnob(_ path: String, _ value: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: mountpoint + "/" + path))
+        defer { try? handle.close() }
+        try handle.write(contentsOf: Data((value + "\n").utf8))
+    }
+
+    /// A new client of this daemon.
+    public func client(space: String? = nil) throws -> FolioClient {
+        try FolioClient(socketPath: socket, space: space)
+    }
+
+    /// Starts `folioctl ARGUMENTS` against this daemon (as `nobody` if asked).
+    public func folioctl(_ arguments: [String], asNobody: Bool = false) throws -> Process {
+        let process = Process()
+        let command = [Self.folioctl, "--socket", socket] + arguments
+        if asNobody {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"] + command
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.folioctl)
+            process.arguments = Array(command.dropFirst())
+        }
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        return process
+    }
+
+    /// Runs `folioctl ARGUMENTS` to the end: its status, standard output and standard error.
+    public func runFolioctl(_ arguments: [String], asNobody: Bool = false) throws -> (status: Int32, output: String, errors: String) {
+        let process = try folioctl(arguments, asNobody: asNobody)
+        let output = (process.standardOutput as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
+        let errors = (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    }
+}
