@@ -8,7 +8,7 @@ TEST_PACKAGES := systemd
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release run test bench fuzz soak install deps test-deps packages clean
+.PHONY: all build release run test bench fuzz libfuzzer soak install deps test-deps packages clean
 
 all: build
 
@@ -43,6 +43,9 @@ bench: release
 test: test-deps build
 	$(SWIFT) test
 	FOLIOD=$(BIN)/foliod FOLIOCTL=$(BIN)/folioctl bash Tests/shell/run
+	@echo "libFuzzer, $(TEST_FUZZ_SECONDS) s per target (make libfuzzer runs longer):"
+	@$(MAKE) --no-print-directory libfuzzer FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) > .build-fuzz.log 2>&1 || { tail -n 40 .build-fuzz.log; exit 1; }
+	@grep -E '^Done [0-9]+ runs' .build-fuzz.log
 
 # Longer fuzzing than `make test` runs (FUZZ_ITERATIONS per fuzz test).
 FUZZ_ITERATIONS ?= 2000000
@@ -54,6 +57,17 @@ SOAK_SECONDS ?= 60
 SOAK_SESSIONS ?= 64
 soak: release
 	FOLIOD=$(RELEASE)/foliod FOLIOCTL=$(RELEASE)/folioctl bash Tests/shell/soak $(SOAK_SECONDS) $(SOAK_SESSIONS)
+
+# Coverage-guided fuzzing with libFuzzer (FUZZ_SECONDS per target), seeded from the committed
+# corpora; new interesting inputs go to .build-fuzz/corpus-*, crashes to .build-fuzz/crash-*.
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 10
+libfuzzer: deps
+	$(SWIFT) build --scratch-path .build-fuzz -c release --sanitize=fuzzer -Xswiftc -DLIBFUZZER --product fuzz-knobs
+	$(SWIFT) build --scratch-path .build-fuzz -c release --sanitize=fuzzer -Xswiftc -DLIBFUZZER --product fuzz-wire
+	mkdir -p .build-fuzz/corpus-knobs .build-fuzz/corpus-wire
+	.build-fuzz/release/fuzz-knobs -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=.build-fuzz/crash-knobs- .build-fuzz/corpus-knobs Tests/SysfsTests/Corpus
+	.build-fuzz/release/fuzz-wire -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=.build-fuzz/crash-wire- .build-fuzz/corpus-wire Tests/FolioProtocolTests/Corpus
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -119,6 +119,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libFuzzer targets, built by `make libfuzzer` with --sanitize=fuzzer -DLIBFUZZER.
+        .executableTarget(
+            name: "fuzz-knobs",
+            dependencies: ["Sysfs"],
+            path: "Tests/Fuzzers/fuzz-knobs",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fuzz-wire",
+            dependencies: ["FolioProtocol"],
+            path: "Tests/Fuzzers/fuzz-wire",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["FolioClient"],
