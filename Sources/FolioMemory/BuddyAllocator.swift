@@ -1,51 +1,96 @@
 /// A binary buddy allocator over `size` bytes in 4 KiB pages, orders 0–9 (4 KiB–2 MiB), as the
-/// kernel's zone allocator: a free list per order, blocks split on allocation and merged with
+/// kernel's zone allocator: free lists per order, blocks split on allocation and merged with
 /// their buddy on free. Not thread-safe; its arena locks around it.
+///
+/// The range is a row of 2 MiB page blocks. A whole free block sits on the order-9 stack; a
+/// block that has been split gets a 512-byte map (per page: 0, or 1 + the order of the free
+/// block starting there) that answers "is my buddy free?" in O(1) without hashing, and gives
+/// its map up when it merges back whole. Stacks of smaller orders may hold stale entries (a
+/// block merged away since); `allocate` skips those by checking the map.
 struct BuddyAllocator {
     static let maxOrder = FolioTableLayout.maxOrder
     static let pageSize = FolioTableLayout.pageSize
+    static let blockBytes = pageSize << maxOrder
+    static let pagesPerBlock = 1 << maxOrder
 
-    /// Free block offsets per order.
-    private var free: [Set<Int>]
     /// Bytes the allocator manages (a multiple of the largest block).
     let size: Int
+    /// Free block offsets per order (0–8 may be stale; 9 never is).
+    private var stacks: [[Int]]
+    /// Per 2 MiB block, its page map while it is split (nil while whole).
+    private var maps: [[UInt8]?]
+    private(set) var freeBytes: Int
 
     /// An allocator whose whole range is free; `size` is rounded down to 2 MiB blocks.
     init(size: Int) {
-        let block = Self.pageSize << Self.maxOrder
-        self.size = size / block * block
-        free = Array(repeating: [], count: Self.maxOrder + 1)
-        for offset in stride(from: 0, to: self.size, by: block) { free[Self.maxOrder].insert(offset) }
+        self.size = size / Self.blockBytes * Self.blockBytes
+        stacks = Array(repeating: [], count: Self.maxOrder + 1)
+        maps = Array(repeating: nil, count: self.size / Self.blockBytes)
+        // Lowest addresses on top, so a space fills its arena from the start.
+        stacks[Self.maxOrder] = Array(stride(from: 0, to: self.size, by: Self.blockBytes).reversed())
+        freeBytes = self.size
     }
 
     /// The offset of a free block of `order`, or nil when none is left.
     mutating func allocate(order: Int) -> Int? {
         precondition((0...Self.maxOrder).contains(order))
-        guard let source = (order...Self.maxOrder).first(where: { !free[$0].isEmpty }),
-              let block = free[source].popFirst() else { return nil }
-        // Split down to the wanted order, keeping the lower half and freeing the upper.
-        for split in stride(from: source, to: order, by: -1) {
-            free[split - 1].insert(block + (Self.pageSize << (split - 1)))
+        for source in order...Self.maxOrder {
+            guard let block = popFree(order: source) else { continue }
+            // Split down to the wanted order, keeping the lower half and freeing the upper.
+            for split in stride(from: source, to: order, by: -1) {
+                pushFree(block + (Self.pageSize << (split - 1)), order: split - 1)
+            }
+            freeBytes -= Self.pageSize << order
+            return block
         }
-        return block
+        return nil
     }
 
     /// Returns a block; merges it with its free buddy as far as possible.
     mutating func release(offset: Int, order: Int) {
         precondition(offset % (Self.pageSize << order) == 0, "misaligned block \(offset) of order \(order)")
+        freeBytes += Self.pageSize << order
         var block = offset
         var current = order
         while current < Self.maxOrder {
             let buddy = block ^ (Self.pageSize << current)
-            guard free[current].remove(buddy) != nil else { break }
+            guard mapEntry(buddy) == UInt8(current + 1) else { break }
+            setMapEntry(buddy, 0)  // its stack entry goes stale
             block = min(block, buddy)
             current += 1
         }
-        free[current].insert(block)
+        pushFree(block, order: current)
     }
 
-    /// Free bytes.
-    var freeBytes: Int {
-        free.indices.reduce(0) { $0 + free[$1].count * (Self.pageSize << $1) }
+    private mutating func popFree(order: Int) -> Int? {
+        while let block = stacks[order].popLast() {
+            if order == Self.maxOrder { return block }
+            if mapEntry(block) == UInt8(order + 1) {
+                setMapEntry(block, 0)
+                return block
+            }
+        }
+        return nil
+    }
+
+    private mutating func pushFree(_ block: Int, order: Int) {
+        stacks[order].append(block)
+        if order == Self.maxOrder {
+            maps[block / Self.blockBytes] = nil
+        } else {
+            setMapEntry(block, UInt8(order + 1))
+        }
+    }
+
+    private func mapEntry(_ offset: Int) -> UInt8 {
+        maps[offset / Self.blockBytes]?[offset % Self.blockBytes / Self.pageSize] ?? 0
+    }
+
+    private mutating func setMapEntry(_ offset: Int, _ value: UInt8) {
+        let block = offset / Self.blockBytes
+        // Taken out and put back, so the map is mutated in place, not copied.
+        var map = maps[block].take() ?? [UInt8](repeating: 0, count: Self.pagesPerBlock)
+        map[offset % Self.blockBytes / Self.pageSize] = value
+        maps[block] = map
     }
 }

@@ -51,15 +51,21 @@ public final class FolioServer: Sendable {
         thread.start()
     }
 
-    /// Stops accepting, ends every session, frees every space and removes the socket file.
+    /// How long `stop()` lets the requests in flight finish.
+    public static let drainTimeout = Duration.seconds(10)
+
+    /// Stops accepting, lets each session answer the request it is serving (for at most
+    /// `drainTimeout`), frees every space and removes the socket file.
     public func stop() {
         listener.shutdown()
         acceptorDone.wait()
         listener.close()
         unlink(path)
         for session in sessions.withLock({ Array($0.values) }) { session.stop() }
-        while !sessions.withLock({ $0.isEmpty }) { usleep(1000) }
-        registry.destroyAll()
+        let deadline = ContinuousClock.now + Self.drainTimeout
+        while !sessions.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline { usleep(1000) }
+        // A session still inside a batch keeps its space mapped; the process exit frees it.
+        if sessions.withLock({ $0.isEmpty }) { registry.destroyAll() }
     }
 
     private func acceptLoop() {

@@ -36,11 +36,17 @@ public final class MigrationPipeline: Sendable {
         set { offloadReasons.store(newValue & ((1 << MigrationReason.allCases.count) - 1), ordering: .relaxed) }
     }
 
+    /// Whether a handle appears twice (sorting: no hashing on the per-request path).
+    private static func hasDuplicates(_ handles: [Int]) -> Bool {
+        let sorted = handles.sorted()
+        return zip(sorted, sorted.dropFirst()).contains { $0 == $1 }
+    }
+
     /// Runs `request` on `space`. Handles that appear twice, or a target that is no tier, are
     /// EINVAL for the whole request; otherwise each folio gets its own status.
     public func migrate(_ request: MigrationRequest, in space: AddressSpace) -> Result<MigrationResult, Errno> {
         guard space.tiers.indices.contains(request.targetTier) else { return .failure(.invalidArgument) }
-        guard !request.handles.isEmpty, Set(request.handles).count == request.handles.count else { return .failure(.invalidArgument) }
+        guard !request.handles.isEmpty, !Self.hasDuplicates(request.handles) else { return .failure(.invalidArgument) }
         let offload = reasonMask & (1 << request.reason.rawValue) != 0
         var result = MigrationResult(status: Array(repeating: 0, count: request.handles.count))
         let size = batchSize
