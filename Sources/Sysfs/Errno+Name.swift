@@ -6,12 +6,6 @@ extension Errno {
         Errno.names[rawValue] ?? "E\(rawValue)"
     }
 
-    /// The errno whose symbolic name is `name`, if foliod uses it.
-    public init?(name: String) {
-        guard let code = Errno.names.first(where: { $0.value == name })?.key else { return nil }
-        self.init(rawValue: code)
-    }
-
     private static let names: [CInt: String] = [
         Errno.notPermitted.rawValue: "EPERM",
         Errno.noSuchFileOrDirectory.rawValue: "ENOENT",

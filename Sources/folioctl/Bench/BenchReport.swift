@@ -14,11 +14,19 @@ enum BenchReport {
 
     static func table(_ cells: [BenchCell]) -> String {
         let header = ["size", "count", "migrator", "GB/s", "±", "memcpy 1t", "all cores", "of 1t", "of all", "copy F", "other ns/folio"]
-        let rows = cells.map { cell in
-            [ByteSize(bytes: cell.size).description, String(cell.count), cell.setting.description, fixed(cell.mean, 2),
-             fixed(cell.standardDeviation, 2), fixed(cell.ceiling.oneThreadGBps, 2), fixed(cell.ceiling.allThreadsGBps, 2),
-             fixed(cell.mean / cell.ceiling.oneThreadGBps, 2), fixed(cell.mean / cell.ceiling.allThreadsGBps, 2),
-             fixed(cell.copyFraction, 2), fixed(cell.overheadNanosPerFolio, 0)]
+        var rows: [[String]] = []
+        for (index, cell) in cells.enumerated() {
+            let size = ByteSize(bytes: cell.size).description
+            // Each size opens with its ceiling rows: what plain memcpy does with the same bytes.
+            if index == 0 || cells[index - 1].size != cell.size {
+                for (name, gbps) in [("memcpy 1t", cell.ceiling.oneThreadGBps), ("memcpy all", cell.ceiling.allThreadsGBps)] {
+                    rows.append([size, String(cell.count), name, fixed(gbps, 2), "", "", "", fixed(gbps / cell.ceiling.oneThreadGBps, 2), fixed(gbps / cell.ceiling.allThreadsGBps, 2), "", ""])
+                }
+            }
+            rows.append([size, String(cell.count), cell.setting.description, fixed(cell.mean, 2),
+                         fixed(cell.standardDeviation, 2), fixed(cell.ceiling.oneThreadGBps, 2), fixed(cell.ceiling.allThreadsGBps, 2),
+                         fixed(cell.mean / cell.ceiling.oneThreadGBps, 2), fixed(cell.mean / cell.ceiling.allThreadsGBps, 2),
+                         fixed(cell.copyFraction, 2), fixed(cell.overheadNanosPerFolio, 0)])
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         let lines = ([header] + rows).map { row in
