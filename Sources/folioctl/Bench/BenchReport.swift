@@ -32,7 +32,7 @@ enum BenchReport {
         let lines = ([header] + rows).map { row in
             row.enumerated().map { column, text in
                 column < 3 ? text.padding(toLength: widths[column], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[column] - text.count) + text
-            }.joined(separator: "  ").replacing(/ +$/, with: "")
+            }.joined(separator: "  ").replacing(/\s+$/, with: "")
         }
         return (lines + [""] + targets(cells)).joined(separator: "\n") + "\n"
     }
