@@ -88,6 +88,7 @@ public final class FolioClient: @unchecked Sendable {
 
     /// Runs `body` with `handle`'s bytes pinned: the folio cannot move while `body` runs.
     /// ENOENT if the handle names no folio.
+    @discardableResult
     public func withPinnedFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         let entry = try entry(handle)
         PinProtocol.pin(entry)
@@ -99,6 +100,7 @@ public final class FolioClient: @unchecked Sendable {
     /// the folio's migration state says. The daemon repoints a folio in one store and only
     /// after its copy is complete, so this is the folio's data even if the daemon was killed
     /// mid-batch. Not for use while a daemon can still move folios.
+    @discardableResult
     public func withSalvagedFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         let entry = try entry(handle)
         return try body(try bytes(of: entry, handle: handle))

@@ -30,6 +30,7 @@ enum MountSystem {
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
+            // d_name is a fixed 256-byte array, so its buffer always has a base address.
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
             if name != "." && name != ".." { names.append(name) }
         }

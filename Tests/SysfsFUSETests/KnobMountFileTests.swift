@@ -96,7 +96,7 @@ struct KnobMountFileTests {
         let directory = "/tmp/foliod-nonempty-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        FileManager.default.createFile(atPath: directory + "/file", contents: Data())
+        _ = FileManager.default.createFile(atPath: directory + "/file", contents: Data())
         #expect {
             try KnobMount(tree: .init(), at: directory)
         } throws: { "\($0)".contains("is not empty") }

@@ -46,7 +46,7 @@ public final class RunningDaemon: @unchecked Sendable {
 
             \(extraConfig)
             """
-        FileManager.default.createFile(atPath: directory + "/foliod.toml", contents: Data(config.utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/foliod.toml", contents: Data(config.utf8))
         process.executableURL = URL(fileURLWithPath: Self.foliod)
         process.arguments = ["--config", directory + "/foliod.toml"]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -14,9 +14,8 @@ enum BenchPlot {
         let plotWidth = width - margin.left - margin.right
         let plotHeight = height - margin.top - margin.bottom
         func x(_ size: Int) -> Double {
-            guard sizes.count > 1 else { return margin.left + plotWidth / 2 }
-            let span = log2(Double(sizes.last!)) - log2(Double(sizes.first!))
-            return margin.left + (log2(Double(size)) - log2(Double(sizes.first!))) / span * plotWidth
+            guard let first = sizes.first, let last = sizes.last, last > first else { return margin.left + plotWidth / 2 }
+            return margin.left + (log2(Double(size)) - log2(Double(first))) / (log2(Double(last)) - log2(Double(first))) * plotWidth
         }
         func y(_ gbps: Double) -> Double { margin.top + plotHeight * (1 - gbps / top) }
         var parts = [
