@@ -55,7 +55,7 @@ enum Daemon {
         node.core.slot.onSwap { notifier.status(node.status) }
         notifier.ready(status: node.status)
         let running = Atomic<Bool>(true)
-        notifier.startWatchdog { running.load(ordering: .relaxed) }
+        notifier.startHeartbeat(status: { node.status }) { running.load(ordering: .relaxed) }
         logger.info("serving", metadata: ["mount": "\(mount.mountpoint)", "socket": "\(config.socket)", "migrator": "\(node.core.slot.active.name)"])
         serveSignals(signals, node: node, logger: logger)
         notifier.stopping()

@@ -7,7 +7,7 @@ import Synchronization
 final class SystemdNotifier: Sendable {
     private let socketPath: String?
     private let watchdogInterval: Duration?
-    private let watchdogRunning = Atomic<Bool>(false)
+    private let heartbeatRunning = Atomic<Bool>(false)
 
     init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         socketPath = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
@@ -25,18 +25,21 @@ final class SystemdNotifier: Sendable {
     /// `STOPPING=1`.
     func stopping() { send("STOPPING=1\nSTATUS=stopping") }
 
-    /// Sends `WATCHDOG=1` every half `WatchdogSec=` from an OS thread, while `alive()` says so.
-    func startWatchdog(alive: @escaping @Sendable () -> Bool) {
-        guard let interval = watchdogInterval, socketPath != nil, !watchdogRunning.exchange(true, ordering: .relaxed) else { return }
-        let (seconds, attoseconds) = interval.components
+    /// While `alive()` says so, refreshes `STATUS=` (the counts move with every batch) and,
+    /// when `WatchdogSec=` is set, sends `WATCHDOG=1`: every half watchdog interval, or every
+    /// 5 s without one. Runs on its own OS thread; a no-op outside systemd.
+    func startHeartbeat(status: @escaping @Sendable () -> String, alive: @escaping @Sendable () -> Bool) {
+        guard socketPath != nil, !heartbeatRunning.exchange(true, ordering: .relaxed) else { return }
+        let (seconds, attoseconds) = (watchdogInterval ?? .seconds(5)).components
         let sleep = Double(seconds) + Double(attoseconds) / 1e18
+        let watchdog = watchdogInterval != nil
         let thread = Thread { [self] in
             while alive() {
-                send("WATCHDOG=1")
+                send((watchdog ? "WATCHDOG=1\n" : "") + "STATUS=\(status())")
                 Thread.sleep(forTimeInterval: sleep)
             }
         }
-        thread.name = "foliod-watchdog"
+        thread.name = "foliod-heartbeat"
         thread.start()
     }
 
