@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import Synchronization
 import SystemPackage
 
 /// A socket call that failed: its name and errno.
@@ -20,11 +21,15 @@ public struct SocketError: Error, CustomStringConvertible, Equatable {
 /// A `SOCK_SEQPACKET` Unix socket: one message per `send`, fds passed with `SCM_RIGHTS`.
 /// Every call is wrapped once here over `check`, which retries EINTR and names the call; the
 /// only file of this target that imports Glibc.
-public final class SeqpacketSocket: @unchecked Sendable {
-    /// The descriptor; -1 once closed.
-    public private(set) var fd: Int32
+public final class SeqpacketSocket: Sendable {
+    // Guarded so that `shutdown()` from another thread never races `close()` onto a
+    // descriptor number the process has already reused.
+    private let descriptor: Mutex<Int32>
 
-    init(fd: Int32) { self.fd = fd }
+    /// The descriptor; -1 once closed.
+    public var fd: Int32 { descriptor.withLock { $0 } }
+
+    init(fd: Int32) { descriptor = Mutex(fd) }
 
     deinit { close() }
 
@@ -137,13 +142,17 @@ public final class SeqpacketSocket: @unchecked Sendable {
     /// Wakes a thread blocked in `accept` or `receive` on this socket: they return at once.
     /// Sends still work, so a reply being prepared reaches the peer.
     public func shutdown() {
-        _ = Glibc.shutdown(fd, Int32(SHUT_RD))
+        descriptor.withLock { fd in
+            if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) }
+        }
     }
 
     /// Closes the descriptor (once).
     public func close() {
-        if fd >= 0 { _ = Glibc.close(fd) }
-        fd = -1
+        descriptor.withLock { fd in
+            if fd >= 0 { _ = Glibc.close(fd) }
+            fd = -1
+        }
     }
 
     private static func withAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SocketError) -> Void) throws(SocketError) {
