@@ -29,6 +29,11 @@ public final class SeqpacketSocket: Sendable {
     /// The descriptor; -1 once closed.
     public var fd: Int32 { descriptor.withLock { $0 } }
 
+    // Allocated once per socket: a request must not cost a 128 KiB allocation (glibc serves
+    // that size with mmap) or the page faults of a fresh buffer.
+    private let sendBuffer = MessageBuffer()
+    private let receiveBuffer = MessageBuffer()
+
     init(fd: Int32) { descriptor = Mutex(fd) }
 
     deinit { close() }
@@ -64,58 +69,36 @@ public final class SeqpacketSocket: Sendable {
         SeqpacketSocket(fd: try check("accept") { clinux_accept_cloexec(fd) })
     }
 
-    /// Sends one message with `fds` attached.
+    /// Sends one message with `fds` attached. One thread at a time may send on a socket.
     public func send(_ bytes: [UInt8], fds: [Int32] = []) throws(SocketError) {
-        let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
-        defer { payload.deallocate() }
-        payload.copyBytes(from: bytes)
-        let controlBytes = fds.isEmpty ? 0 : clinux_cmsg_space_fds(Int32(fds.count))
-        let control = UnsafeMutableRawPointer.allocate(byteCount: max(controlBytes, 1), alignment: 8)
-        defer { control.deallocate() }
-        let vector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
-        defer { vector.deallocate() }
-        vector.initialize(to: iovec(iov_base: payload.baseAddress, iov_len: bytes.count))
-        var message = msghdr()
-        message.msg_iov = vector
-        message.msg_iovlen = 1
-        if !fds.isEmpty {
-            fds.withUnsafeBufferPointer { clinux_cmsg_put_fds(control, $0.baseAddress, Int32($0.count)) }
-            message.msg_control = control
-            message.msg_controllen = controlBytes
+        guard bytes.count <= MessageHeader.maxMessageBytes, fds.count <= MessageBuffer.maxFDs else {
+            throw SocketError(call: "sendmsg", errno: .messageTooLong)
         }
+        sendBuffer.payload.copyBytes(from: bytes)
+        if !fds.isEmpty { fds.withUnsafeBufferPointer { clinux_cmsg_put_fds(sendBuffer.control, $0.baseAddress, Int32($0.count)) } }
+        var message = sendBuffer.header(length: bytes.count, controlLength: fds.isEmpty ? 0 : clinux_cmsg_space_fds(Int32(fds.count)))
         _ = try check("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) >= 0 ? 0 : -1 }
     }
 
     /// The next message and the fds that came with it; nil when the peer closed. A message
-    /// larger than `MessageHeader.maxMessageBytes` is EMSGSIZE.
-    public func receive(maxFDs: Int = 16) throws(SocketError) -> (bytes: [UInt8], fds: [Int32])? {
-        let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: MessageHeader.maxMessageBytes, alignment: 8)
-        defer { payload.deallocate() }
-        let controlBytes = clinux_cmsg_space_fds(Int32(maxFDs))
-        let control = UnsafeMutableRawPointer.allocate(byteCount: controlBytes, alignment: 8)
-        defer { control.deallocate() }
-        let vector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
-        defer { vector.deallocate() }
-        vector.initialize(to: iovec(iov_base: payload.baseAddress, iov_len: payload.count))
-        var message = msghdr()
-        message.msg_iov = vector
-        message.msg_iovlen = 1
-        message.msg_control = control
-        message.msg_controllen = controlBytes
+    /// larger than `MessageHeader.maxMessageBytes` is EMSGSIZE. One thread at a time may
+    /// receive on a socket.
+    public func receive() throws(SocketError) -> (bytes: [UInt8], fds: [Int32])? {
+        var message = receiveBuffer.header(length: receiveBuffer.payload.count, controlLength: receiveBuffer.controlBytes)
         var count = 0
         _ = try check("recvmsg") {
             count = recvmsg(fd, &message, Int32(MSG_CMSG_CLOEXEC))
             return count >= 0 ? 0 : -1
         }
-        var fds = [Int32](repeating: -1, count: maxFDs)
+        var fds = [Int32](repeating: -1, count: MessageBuffer.maxFDs)
         let found = fds.withUnsafeMutableBufferPointer { Int(clinux_cmsg_get_fds(&message, $0.baseAddress, Int32($0.count))) }
-        let received = Array(fds.prefix(min(found, maxFDs)))
+        let received = Array(fds.prefix(min(found, MessageBuffer.maxFDs)))
         if message.msg_flags & Int32(MSG_TRUNC) != 0 {
             received.forEach { _ = Glibc.close($0) }
             throw SocketError(call: "recvmsg", errno: .messageTooLong)
         }
         if count == 0 && received.isEmpty { return nil }
-        return (Array(payload.prefix(count)), received)
+        return (Array(receiveBuffer.payload.prefix(count)), received)
     }
 
     /// The peer's pid, uid and gid (`SO_PEERCRED`).
@@ -181,5 +164,39 @@ public final class SeqpacketSocket: Sendable {
 
     private func check(_ call: String, _ body: () -> Int32) throws(SocketError) -> Int32 {
         try Self.check(call, body)
+    }
+}
+
+/// The memory one `sendmsg`/`recvmsg` uses: payload, control space for fds, and the iovec.
+private final class MessageBuffer: @unchecked Sendable {
+    /// The most fds one message carries (a table and up to 15 tiers).
+    static let maxFDs = 16
+
+    let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: MessageHeader.maxMessageBytes, alignment: 8)
+    let controlBytes = clinux_cmsg_space_fds(Int32(maxFDs))
+    let control: UnsafeMutableRawPointer
+    private let vector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
+
+    init() {
+        control = UnsafeMutableRawPointer.allocate(byteCount: controlBytes, alignment: 8)
+    }
+
+    deinit {
+        payload.deallocate()
+        control.deallocate()
+        vector.deallocate()
+    }
+
+    /// A message header over the first `length` payload bytes and `controlLength` control bytes.
+    func header(length: Int, controlLength: Int) -> msghdr {
+        vector.pointee = iovec(iov_base: payload.baseAddress, iov_len: length)
+        var message = msghdr()
+        message.msg_iov = vector
+        message.msg_iovlen = 1
+        if controlLength > 0 {
+            message.msg_control = control
+            message.msg_controllen = controlLength
+        }
+        return message
     }
 }
