@@ -40,12 +40,13 @@ run: release
 bench: release
 	$(RELEASE)/folioctl --socket run/foliod.sock bench --mount $(MOUNT) --plot Documentation/bench.svg
 
+# The shell tests go last, so their "N passed, N failed" line closes the output.
 test: test-deps build
 	$(SWIFT) test
-	FOLIOD=$(BIN)/foliod FOLIOCTL=$(BIN)/folioctl bash Tests/shell/run
 	@echo "libFuzzer, $(TEST_FUZZ_SECONDS) s per target (make libfuzzer runs longer):"
 	@$(MAKE) --no-print-directory libfuzzer FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) > .build-fuzz.log 2>&1 || { tail -n 40 .build-fuzz.log; exit 1; }
 	@grep -E '^Done [0-9]+ runs' .build-fuzz.log
+	FOLIOD=$(BIN)/foliod FOLIOCTL=$(BIN)/folioctl bash Tests/shell/run
 
 # Longer fuzzing than `make test` runs (FUZZ_ITERATIONS per fuzz test).
 FUZZ_ITERATIONS ?= 2000000
