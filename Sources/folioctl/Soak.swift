@@ -33,16 +33,24 @@ final class SoakRun: Sendable {
         var latencies: [UInt64] = []
         var errors = 0
         var bytesVerified = 0
+        /// How long each migrator switch (a write to offload_migrator) took: the grace period.
+        var switchLatencies: [UInt64] = []
 
         var text: String {
-            let sorted = latencies.sorted()
-            func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000 }
+            func percentile(_ values: [UInt64], _ p: Double) -> Double {
+                let sorted = values.sorted()
+                return sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
+            }
             return """
                 sessions: \(sessions)
                 requests: \(requests)
                 batches_served: \(batches)
-                p50_batch_latency_us: \(String(format: "%.1f", percentile(0.50)))
-                p99_batch_latency_us: \(String(format: "%.1f", percentile(0.99)))
+                p50_batch_latency_us: \(String(format: "%.1f", percentile(latencies, 0.50)))
+                p99_batch_latency_us: \(String(format: "%.1f", percentile(latencies, 0.99)))
+                max_batch_latency_us: \(String(format: "%.1f", Double(latencies.max() ?? 0) / 1000))
+                migrator_switches: \(switchLatencies.count)
+                p50_switch_us: \(String(format: "%.1f", percentile(switchLatencies, 0.50)))
+                max_switch_us: \(String(format: "%.1f", Double(switchLatencies.max() ?? 0) / 1000))
                 bytes_verified: \(bytesVerified)
                 errors: \(errors)
                 """
@@ -133,7 +141,10 @@ final class SoakRun: Sendable {
         while running.load(ordering: .relaxed) {
             let (path, value) = writes[index % writes.count]
             if let handle = FileHandle(forWritingAtPath: mount + "/" + path) {
+                let start = DispatchTime.now().uptimeNanoseconds
                 handle.write(Data((value + "\n").utf8))
+                let took = DispatchTime.now().uptimeNanoseconds - start
+                if path == "migration/offload_migrator" { report.withLock { $0.switchLatencies.append(took) } }
                 try? handle.close()
             }
             index += 1
