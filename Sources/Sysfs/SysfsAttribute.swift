@@ -47,23 +47,40 @@ public final class SysfsAttribute: Sendable {
         return text.count > Self.pageSize ? Array(text.prefix(Self.pageSize)) : text
     }
 
+    /// What one write did: the bytes it consumed or the errno it failed with, and what the
+    /// attribute showed before and after (equal when nothing was stored).
+    public struct WriteOutcome: Sendable {
+        public var consumed: Result<Int, Errno>
+        public var before: String
+        public var after: String
+    }
+
     /// One `write(2)`, as `kernfs_fop_write_iter()` handles it: at most `pageSize` bytes reach
     /// `store`, the value ends at its first NUL, and a zero-length write stores nothing. A
-    /// store that changes the shown value notifies.
-    /// Returns how many bytes the write consumed.
+    /// store that changes the shown value notifies. Returns how many bytes the write consumed.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int {
-        guard let storeBody else { throw .permissionDenied }
-        let consumed = min(bytes.count, Self.pageSize)
-        guard consumed > 0 else { return 0 }
-        let capped = UnsafeRawBufferPointer(rebasing: bytes[..<consumed])
-        let value = capped.firstIndex(of: 0).map { capped[..<$0] } ?? capped[...]
+        try writeReporting(bytes).consumed.get()
+    }
+
+    /// `write(_:)`, also telling what the attribute showed before and after (for a change log).
+    public func writeReporting(_ bytes: UnsafeRawBufferPointer) -> WriteOutcome {
         // A store that changes what `show` reports wakes pollers, as drivers that call
         // sysfs_notify() from their store do; comparing the two shows keeps knobs from
         // having to remember to.
         let before = showBody()
-        try storeBody(String(decoding: value, as: UTF8.self))
-        if showBody() != before { notify() }
-        return consumed
+        guard let storeBody else { return WriteOutcome(consumed: .failure(.permissionDenied), before: before, after: before) }
+        let consumed = min(bytes.count, Self.pageSize)
+        guard consumed > 0 else { return WriteOutcome(consumed: .success(0), before: before, after: before) }
+        let capped = UnsafeRawBufferPointer(rebasing: bytes[..<consumed])
+        let value = capped.firstIndex(of: 0).map { capped[..<$0] } ?? capped[...]
+        do {
+            try storeBody(String(decoding: value, as: UTF8.self))
+        } catch {
+            return WriteOutcome(consumed: .failure(error), before: before, after: before)
+        }
+        let after = showBody()
+        if after != before { notify() }
+        return WriteOutcome(consumed: .success(consumed), before: before, after: after)
     }
 
     /// A string write, for callers that are not a file descriptor (the config applier).

@@ -83,14 +83,12 @@ final class KnobFileSystem: Sendable {
     /// Every `write(2)` is one `store`, whatever its offset; each is reported to `onWrite`
     /// with the value before and after and the writer's pid and uid.
     func write(_ file: OpenKnob, _ bytes: UnsafeRawBufferPointer, pid: Int32, uid: UInt32) -> Int32 {
-        let before = onWrite == nil ? [] : file.attribute.show()
-        let result: Result<Int, Errno> = Result { () throws(Errno) in try file.attribute.write(bytes) }
+        let outcome = file.attribute.writeReporting(bytes)
         if let onWrite {
-            let value = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self).trimmingSuffix("\n") }
-            let refusal: Errno? = if case .failure(let error) = result { error } else { nil }
-            onWrite(KnobWrite(path: file.path, oldValue: value(before), newValue: value(file.attribute.show()), pid: pid, uid: uid, refusal: refusal))
+            let refusal: Errno? = if case .failure(let error) = outcome.consumed { error } else { nil }
+            onWrite(KnobWrite(path: file.path, oldValue: outcome.before.trimmingSuffix("\n"), newValue: outcome.after.trimmingSuffix("\n"), pid: pid, uid: uid, refusal: refusal))
         }
-        switch result {
+        switch outcome.consumed {
         case .success(let count): return Int32(count)
         case .failure(let error): return -error.rawValue
         }
