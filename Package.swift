@@ -96,7 +96,6 @@ let package = Package(
             dependencies: [
                 "FolioClient",
                 "FolioMemory",
-                "FolioProtocol",
                 "Migration",
                 "Sysfs",
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -80,8 +80,6 @@ int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *g
     return 0;
 }
 
-const char *clinux_errno_name(int code) { return strerrorname_np(code); }
-
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
 #endif

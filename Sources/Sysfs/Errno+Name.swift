@@ -1,13 +1,20 @@
 import SystemPackage
 
 extension Errno {
-    /// The symbolic name (`EINVAL`), as status lines and logs print it.
+    /// The symbolic name (`EINVAL`), as knob errors, logs and `folioctl`'s status lines print it.
     public var name: String {
         Errno.names[rawValue] ?? "E\(rawValue)"
     }
 
     private static let names: [CInt: String] = [
         Errno.notPermitted.rawValue: "EPERM",
+        Errno.brokenPipe.rawValue: "EPIPE",
+        Errno.addressInUse.rawValue: "EADDRINUSE",
+        Errno.connectionRefused.rawValue: "ECONNREFUSED",
+        Errno.connectionReset.rawValue: "ECONNRESET",
+        Errno.socketIsConnected.rawValue: "EISCONN",
+        Errno.diskQuotaExceeded.rawValue: "EDQUOT",
+        Errno.tooManyUsers.rawValue: "EUSERS",
         Errno.noSuchFileOrDirectory.rawValue: "ENOENT",
         Errno.interrupted.rawValue: "EINTR",
         Errno.ioError.rawValue: "EIO",

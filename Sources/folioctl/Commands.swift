@@ -1,6 +1,6 @@
 import ArgumentParser
 import FolioClient
-import FolioProtocol
+import Sysfs
 import SystemPackage
 
 /// Runs `body` with a connected client; a refusal prints `folioctl: …` and exits 1.
@@ -8,7 +8,7 @@ func withClient(_ options: ClientOptions, _ body: (FolioClient) throws -> Void) 
     do {
         try body(try FolioClient(socketPath: options.socket, space: options.space))
     } catch let error as FolioClientError {
-        print("folioctl: \(error.message): \(error.errno) (\(error.errno.symbolicName))", to: &standardError)
+        print("folioctl: \(error.message): \(error.errno) (\(error.errno.name))", to: &standardError)
         throw ExitCode.failure
     }
 }
@@ -76,7 +76,7 @@ struct Migrate: ParsableCommand {
         try withClient(folioctl.options) { client in
             let reply = try client.migrate(handles, to: try client.tierIndex(to), reason: reasonIndex)
             for (handle, status) in zip(handles, reply.status) {
-                print("\(handle) \(status >= 0 ? client.tiers[Int(status)].name : Errno(rawValue: -status).symbolicName)")
+                print("\(handle) \(status >= 0 ? client.tiers[Int(status)].name : Errno(rawValue: -status).name)")
             }
         }
     }
@@ -90,7 +90,7 @@ struct Free: ParsableCommand {
     func run() throws {
         try withClient(folioctl.options) { client in
             for (handle, status) in zip(handles, try client.free(handles)) {
-                print("\(handle) \(status == 0 ? "freed" : Errno(rawValue: -status).symbolicName)")
+                print("\(handle) \(status == 0 ? "freed" : Errno(rawValue: -status).name)")
             }
         }
     }

@@ -64,9 +64,4 @@ struct MessageCodingTests {
         message[16] = 0xFF  // claims 255 handles, carries one
         #expect(throws: Errno.badMessage) { try Request.decode(message) }
     }
-
-    @Test func errnoNames_areTheSymbolicOnes() {
-        #expect(Errno.resourceBusy.symbolicName == "EBUSY")
-        #expect(Errno.noSuchFileOrDirectory.symbolicName == "ENOENT")
-    }
 }

@@ -26,4 +26,11 @@ struct KnobApplierTests {
         let error = KnobError(setting: KnobSetting(path: "dcbm/offloading", value: "x", line: 7), errno: .invalidArgument)
         #expect(error.description == "dcbm/offloading = \"x\": Invalid argument (EINVAL)")
     }
+
+    @Test func errnoNames_areTheSymbolicOnes() {
+        #expect(Errno.resourceBusy.name == "EBUSY")
+        #expect(Errno.noSuchFileOrDirectory.name == "ENOENT")
+        #expect(Errno.diskQuotaExceeded.name == "EDQUOT")
+        #expect(Errno(rawValue: 4095).name == "E4095")
+    }
 }

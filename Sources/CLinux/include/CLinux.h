@@ -47,7 +47,4 @@ int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *g
 /// how many it has (more than `capacity` means the list was cut), or -1 with errno.
 int clinux_peer_groups(int fd, unsigned int *groups, int capacity);
 
-/// The errno's symbolic name ("EINVAL"), or NULL if glibc does not know it.
-const char *clinux_errno_name(int code);
-
 #endif
