@@ -139,7 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FolioMemoryTests",
-            dependencies: ["FolioMemory"],
+            dependencies: ["FolioMemory", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -171,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MigrationTests",
-            dependencies: ["FolioMemory", "Migration", "Sysfs"],
+            dependencies: ["FolioMemory", "Migration", "Sysfs", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 @testable import FolioMemory
 
@@ -54,10 +55,9 @@ struct PinProtocolTests {
         let frozen = Atomic<Bool>(false)
         let accessing = Atomic<Int>(0)
         let done = Atomic<Bool>(false)
-        let group = DispatchGroup()
-        for _ in 0..<2 {
-            group.enter()
-            Thread {
+        let freezes = Atomic<Int>(0)
+        onThreads(3) { thread in
+            guard thread == 0 else {
                 while !done.load(ordering: .acquiring) {
                     PinProtocol.pin(table.entry)
                     accessing.add(1, ordering: .sequentiallyConsistent)
@@ -65,23 +65,21 @@ struct PinProtocolTests {
                     accessing.subtract(1, ordering: .sequentiallyConsistent)
                     PinProtocol.unpin(table.entry)
                 }
-                group.leave()
-            }.start()
+                return
+            }
+            for _ in 0..<200_000 where PinProtocol.freeze(table.entry) {
+                frozen.store(true, ordering: .sequentiallyConsistent)
+                // Stay frozen a little, so a pinner that slipped in would be seen.
+                for _ in 0..<50 where accessing.load(ordering: .relaxed) == 0 {}
+                if accessing.load(ordering: .sequentiallyConsistent) != 0 { overlaps.add(1, ordering: .relaxed) }
+                frozen.store(false, ordering: .sequentiallyConsistent)
+                PinProtocol.thaw(table.entry)
+                freezes.add(1, ordering: .relaxed)
+            }
+            done.store(true, ordering: .releasing)
         }
-        var freezes = 0
-        for _ in 0..<200_000 where PinProtocol.freeze(table.entry) {
-            frozen.store(true, ordering: .sequentiallyConsistent)
-            // Stay frozen a little, so a pinner that slipped in would be seen.
-            for _ in 0..<50 where accessing.load(ordering: .relaxed) == 0 {}
-            if accessing.load(ordering: .sequentiallyConsistent) != 0 { overlaps.add(1, ordering: .relaxed) }
-            frozen.store(false, ordering: .sequentiallyConsistent)
-            PinProtocol.thaw(table.entry)
-            freezes += 1
-        }
-        done.store(true, ordering: .releasing)
-        group.wait()
         #expect(overlaps.load(ordering: .relaxed) == 0)
-        #expect(freezes > 0)
+        #expect(freezes.load(ordering: .relaxed) > 0)
     }
 
     @Test func entries_sitOnTheirOwnCacheLines() {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import Migration
 
 /// Source and destination memory for a batch of folios, with a guard page after each
@@ -68,31 +69,4 @@ final class FolioBuffers: @unchecked Sendable {
     func withBatch<R>(_ body: (UnsafeBufferPointer<FolioCopy>) -> R) -> R {
         copies.withUnsafeBufferPointer(body)
     }
-}
-
-/// A small deterministic generator, so a failing case can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Runs `body(i)` on `count` OS threads at once and waits for all of them.
-func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let group = DispatchGroup()
-    for index in 0..<count {
-        group.enter()
-        let thread = Thread {
-            body(index)
-            group.leave()
-        }
-        thread.start()
-    }
-    group.wait()
 }

@@ -2,6 +2,7 @@ import FolioMemory
 import Synchronization
 import Sysfs
 import SystemPackage
+import TestSupport
 import Testing
 @testable import Migration
 

@@ -4,11 +4,11 @@ import Foundation
 /// mutated with byte flips, interesting bytes, dictionary tokens, deletions, duplications and
 /// truncations. Deterministic for a seed, so a failure can be replayed.
 public struct Mutator {
-    private var state: UInt64
+    private var generator: SplitMix64
     private let dictionary: [[UInt8]]
 
     public init(seed: UInt64, dictionary: [String] = []) {
-        state = seed
+        generator = SplitMix64(seed: seed)
         self.dictionary = dictionary.map { Array($0.utf8) }
     }
 
@@ -23,13 +23,7 @@ public struct Mutator {
         return names.sorted().compactMap { FileManager.default.contents(atPath: directory.appendingPathComponent($0).path).map(Array.init) }
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private mutating func next() -> UInt64 { generator.next() }
 
     private mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
 

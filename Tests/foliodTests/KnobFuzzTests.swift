@@ -60,33 +60,27 @@ struct KnobFuzzTests {
         let knobs = Self.valid.keys.sorted()
         let unexpected = Mutex<[String]>([])
         let tried = Atomic<Int>(0)
-        let group = DispatchGroup()
-        for writer in 0..<Self.writers {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                var generator = SystemRandomNumberGenerator()
-                for round in 0..<Self.writesPerThread {
-                    let knob = knobs[(round * 7 + writer) % knobs.count]
-                    let fd = open(daemon.mountpoint + "/" + knob, O_WRONLY | O_TRUNC)
-                    guard fd >= 0 else { unexpected.withLock { $0.append("open \(knob): errno \(errno)") }; continue }
-                    let bytes = Self.input(using: &generator)
-                    let parts = bytes.count > 1 && Bool.random(using: &generator) ? [Array(bytes.prefix(bytes.count / 2)), Array(bytes.dropFirst(bytes.count / 2))] : [bytes]
-                    for part in parts {
-                        let written = part.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                        let code = errno
-                        tried.add(1, ordering: .relaxed)
-                        if written < 0 {
-                            if ![EINVAL, ERANGE, EBUSY].contains(code) { unexpected.withLock { $0.append("\(knob) \(part.prefix(16)): errno \(code)") } }
-                        } else if written != min(part.count, 4096) {
-                            unexpected.withLock { $0.append("\(knob): wrote \(written) of \(part.count)") }
-                        }
+        onThreads(Self.writers) { writer in
+            var generator = SystemRandomNumberGenerator()
+            for round in 0..<Self.writesPerThread {
+                let knob = knobs[(round * 7 + writer) % knobs.count]
+                let fd = open(daemon.mountpoint + "/" + knob, O_WRONLY | O_TRUNC)
+                guard fd >= 0 else { unexpected.withLock { $0.append("open \(knob): errno \(errno)") }; continue }
+                let bytes = Self.input(using: &generator)
+                let parts = bytes.count > 1 && Bool.random(using: &generator) ? [Array(bytes.prefix(bytes.count / 2)), Array(bytes.dropFirst(bytes.count / 2))] : [bytes]
+                for part in parts {
+                    let written = part.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    let code = errno
+                    tried.add(1, ordering: .relaxed)
+                    if written < 0 {
+                        if ![EINVAL, ERANGE, EBUSY].contains(code) { unexpected.withLock { $0.append("\(knob) \(part.prefix(16)): errno \(code)") } }
+                    } else if written != min(part.count, 4096) {
+                        unexpected.withLock { $0.append("\(knob): wrote \(written) of \(part.count)") }
                     }
-                    close(fd)
                 }
-            }.start()
+                close(fd)
+            }
         }
-        group.wait()
         #expect(unexpected.withLock { $0 }.isEmpty, "\(unexpected.withLock { $0.prefix(5) })")
         #expect(daemon.process.isRunning)
         for knob in knobs {
