@@ -1,74 +1,52 @@
 /// The text of a TOML file, kept to point errors at lines: TOMLKit reports where a parse
-/// failed but not where a parsed key stands.
+/// failed but not where a parsed key stands. The text is cut once into its tables.
 struct ConfigSource {
+    /// One `[name]` or `[[name]]` table: where its header is, and where each key is set.
+    private struct Table {
+        var name: String
+        var isArray: Bool
+        var headerLine: Int
+        var keyLines: [String: Int] = [:]
+    }
+
     let path: String
-    let lines: [Substring]
+    private var tables = [Table(name: "", isArray: false, headerLine: 1)]
 
     init(path: String, text: String) {
         self.path = path
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.drop(while: \.isWhitespace)
+            if line.hasPrefix("[") {
+                let isArray = line.hasPrefix("[[")
+                let name = line.dropFirst(isArray ? 2 : 1).prefix { $0 != "]" }.filter { !$0.isWhitespace }
+                tables.append(Table(name: name, isArray: isArray, headerLine: index + 1))
+            } else if let equals = line.firstIndex(of: "=") {
+                var key = line[..<equals]
+                while let last = key.last, last.isWhitespace { key = key.dropLast() }
+                let bare = key.count >= 2 && (key.first == "\"" || key.first == "'") && key.last == key.first ? key.dropFirst().dropLast() : key
+                tables[tables.count - 1].keyLines[String(bare)] = tables[tables.count - 1].keyLines[String(bare)] ?? index + 1
+            }
+        }
     }
 
     /// The 1-based line of the `[table]` header (1 if there is none).
     func line(ofTable table: String) -> Int {
-        let index = lines.firstIndex { line in
-            let text = line.drop(while: \.isWhitespace)
-            return text.hasPrefix("[") && text.dropFirst().prefix { $0 != "]" }.filter { !$0.isWhitespace } == table
-        }
-        return index.map { $0 + 1 } ?? 1
+        tables.first { $0.name == table && !$0.isArray }?.headerLine ?? 1
     }
 
-    /// The 1-based line on which `key` is assigned in the `index`-th `[[table]]` (or that
-    /// table's header line when the key is not there).
-    func line(ofKey key: String, inArrayTable table: String, index: Int) -> Int {
-        var seen = -1
-        var header = 1
-        for (number, raw) in lines.enumerated() {
-            let line = raw.drop(while: \.isWhitespace)
-            if line.hasPrefix("[") {
-                if line.hasPrefix("[[") && line.dropFirst(2).prefix(while: { $0 != "]" }).filter({ !$0.isWhitespace }) == table {
-                    seen += 1
-                    if seen == index { header = number + 1 }
-                } else if seen == index {
-                    break
-                }
-                continue
-            }
-            guard seen == index, let equals = line.firstIndex(of: "=") else { continue }
-            let name = line[..<equals].trimmingSuffix(while: \.isWhitespace)
-            if name == key || name == "\"\(key)\"" { return number + 1 }
-        }
-        return header
-    }
-
-    /// The 1-based line on which `key` is assigned inside `[table]`, or the table's header
-    /// line when the key is not found there.
+    /// The 1-based line on which `key` is set inside `[table]`, or the header's line.
     func line(ofKey key: String, inTable table: String) -> Int {
-        var current = ""
-        var header = 1
-        for (index, raw) in lines.enumerated() {
-            let line = raw.trimmingPrefix(while: \.isWhitespace)
-            if line.hasPrefix("[") {
-                current = String(line.dropFirst().prefix { $0 != "]" }).filter { !$0.isWhitespace }
-                if current == table { header = index + 1 }
-                continue
-            }
-            guard current == table, let equals = line.firstIndex(of: "=") else { continue }
-            let name = line[..<equals].trimmingSuffix(while: \.isWhitespace)
-            if name == key || name == "\"\(key)\"" || name == "'\(key)'" { return index + 1 }
-        }
-        return header
-    }
-}
-
-private extension Substring {
-    func trimmingPrefix(while predicate: (Character) -> Bool) -> Substring {
-        drop(while: predicate)
+        line(of: key, in: tables.first { $0.name == table && !$0.isArray })
     }
 
-    func trimmingSuffix(while predicate: (Character) -> Bool) -> Substring {
-        var result = self
-        while let last = result.last, predicate(last) { result = result.dropLast() }
-        return result
+    /// The 1-based line on which `key` is set in the `index`-th `[[table]]`, or its header's line.
+    func line(ofKey key: String, inArrayTable table: String, index: Int) -> Int {
+        let matching = tables.filter { $0.name == table && $0.isArray }
+        return line(of: key, in: matching.indices.contains(index) ? matching[index] : nil)
+    }
+
+    private func line(of key: String, in table: Table?) -> Int {
+        guard let table else { return 1 }
+        return table.keyLines[key] ?? table.headerLine
     }
 }
