@@ -54,9 +54,6 @@ public struct FolioEntry {
     /// The tier index the folio lives in.
     public var tier: Int { placement.tier }
 
-    /// The folio's byte offset in its tier's memfd.
-    public var offset: Int { placement.offset }
-
     /// Points the entry at `offset` in `tier`, in one store.
     public func repoint(tier: Int, offset: Int) {
         precondition(offset < 1 << FolioTableLayout.offsetBits && tier < 256)
