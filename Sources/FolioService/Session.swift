@@ -78,7 +78,9 @@ final class Session: @unchecked Sendable {
             switch request {
             case .attach: throw .socketIsConnected
             case .allocate(let tier, let order, let count): return (try allocate(space, tier: tier, order: order, count: count), [])
-            case .free(let handles): return (.freed(status: space.free(handles.map(Int.init)).map { -($0?.rawValue ?? 0) }), [])
+            case .free(let handles):
+                guard !handles.isEmpty else { throw .invalidArgument }
+                return (.freed(status: space.free(handles.map(Int.init)).map { -($0?.rawValue ?? 0) }), [])
             case .migrate(let handles, let tier, let reason): return (try migrate(space, handles: handles, tier: tier, reason: reason), [])
             case .stats: return (.stats(text: StatsReport.text(core: core, tiers: registry.tiers)), [])
             case .destroy:

@@ -17,6 +17,11 @@ struct Exercise: ParsableCommand {
     @Option(help: "How many folios.") var count = 16
     @Option(help: "How long to run.") var seconds = 3.0
 
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
     func run() throws {
         var failures = 0
         try withClient(folioctl.options) { client in

@@ -15,6 +15,12 @@ struct Soak: ParsableCommand {
     @Option(help: "Folios per session.") var folios = 8
     @Option(help: "The knob tree to change while running (omit to leave the knobs alone).") var mount: String?
 
+    func validate() throws {
+        guard sessions >= 1 else { throw ValidationError("--sessions must be at least 1") }
+        guard (1...16384).contains(folios) else { throw ValidationError("--folios must be 1 to 16384") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
     func run() throws {
         let run = SoakRun(socket: folioctl.options.socket, sessions: sessions, folios: folios, seconds: seconds)
         let report = try run.start(mount: mount)

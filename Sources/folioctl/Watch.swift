@@ -11,6 +11,11 @@ struct Watch: ParsableCommand {
     @Option(help: "Stop after this many changes.") var count: Int?
     @Argument(help: "Knob paths; the first is watched.") var knobs: [String] = ["migration/offload_migrator"]
 
+    func validate() throws {
+        if let count, count < 0 { throw ValidationError("--count must not be negative") }
+        guard !knobs.isEmpty else { throw ValidationError("name at least one knob") }
+    }
+
     func run() throws {
         let descriptors = try knobs.map { knob in
             let fd = open(mount + "/" + knob, O_RDONLY)

@@ -28,6 +28,7 @@ struct BadInputTests {
         #expect(try errno(after: Request.allocate(tier: 5, order: 0, count: 1).encode(requestID: 5), on: socket) == .invalidArgument)
         #expect(try errno(after: Request.allocate(tier: 0, order: 0, count: 0).encode(requestID: 6), on: socket) == .invalidArgument)
         #expect(try errno(after: Request.migrate(handles: [], targetTier: 1, reason: 0).encode(requestID: 7), on: socket) == .invalidArgument)
+        #expect(try errno(after: Request.free(handles: []).encode(requestID: 7), on: socket) == .invalidArgument)
         #expect(try errno(after: Request.migrate(handles: [0], targetTier: 9, reason: 0).encode(requestID: 8), on: socket) == .invalidArgument)
         #expect(try errno(after: Request.migrate(handles: [0], targetTier: 1, reason: 9).encode(requestID: 9), on: socket) == .invalidArgument)
         let full = Request.free(handles: [1, 2, 3]).encode(requestID: 10)
