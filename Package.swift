@@ -78,6 +78,8 @@ let package = Package(
                 "FolioMemory",
                 "FolioProtocol",
                 "Migration",
+                "Sysfs",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
@@ -96,6 +98,7 @@ let package = Package(
             dependencies: [
                 "FolioClient",
                 "FolioMemory",
+                "FolioProtocol",
                 "Migration",
                 "Sysfs",
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -107,6 +110,7 @@ let package = Package(
             name: "foliod",
             dependencies: [
                 "FolioMemory",
+                "FolioProtocol",
                 "FolioService",
                 "Migration",
                 "Sysfs",

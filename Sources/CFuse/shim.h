@@ -8,6 +8,8 @@
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <poll.h>
+#include <sys/stat.h>
+#include <time.h>
 
 static inline struct fuse *cfuse_new(struct fuse_args *args,
                                      const struct fuse_operations *ops,
@@ -59,6 +61,17 @@ static inline void cfuse_config_init(struct fuse_config *cfg) {
     cfg->entry_timeout = 1.0;
     cfg->attr_timeout = 1.0;
     cfg->negative_timeout = 0.0;
+}
+
+/// utimensat(2)'s special nanosecond values (macros in <sys/stat.h>).
+static const long cfuse_utime_now = UTIME_NOW;
+static const long cfuse_utime_omit = UTIME_OMIT;
+
+/// The current time, for ctime and `UTIME_NOW`.
+static inline struct timespec cfuse_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now;
 }
 
 static inline int cfuse_fill_dir(fuse_fill_dir_t filler, void *buf, const char *name) {

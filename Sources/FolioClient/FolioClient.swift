@@ -14,6 +14,9 @@ public final class FolioClient: @unchecked Sendable {
     public let spaceID: UInt32
     private let socket: SeqpacketSocket
     private let table: UnsafeMutableRawPointer
+    // This attachment's pin counters: the daemon counts them while the connection is open and
+    // drops them when it closes, so a client killed while pinning leaves no pin behind.
+    private let pins: PinTable
     private let tierBases: [UnsafeMutableRawPointer]
     private var nextRequestID: UInt32 = 1
 
@@ -21,7 +24,8 @@ public final class FolioClient: @unchecked Sendable {
     public init(socketPath: String, space: String? = nil) throws(FolioClientError) {
         do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
         let (reply, fds) = try Self.roundTrip(socket, .attach(name: space), requestID: 0)
-        guard case .attached(let spaceID, let tiers) = reply, fds.count == tiers.count + 1 else {
+        // The table, the pin table, then one memfd per tier.
+        guard case .attached(let spaceID, let tiers) = reply, fds.count == tiers.count + 2 else {
             fds.forEach { try? FileDescriptor(rawValue: $0).close() }
             throw FolioClientError(errno: .badMessage, message: "attach: unexpected reply")
         }
@@ -30,7 +34,8 @@ public final class FolioClient: @unchecked Sendable {
         self.tiers = tiers
         do {
             table = try MemorySystem.mapShared(FileDescriptor(rawValue: fds[0]), length: FolioTableLayout.tableBytes)
-            tierBases = try zip(tiers, fds.dropFirst()).map { (tier, fd) throws(MemorySystemError) in
+            pins = try PinTable.mapped(FileDescriptor(rawValue: fds[1]))
+            tierBases = try zip(tiers, fds.dropFirst(2)).map { (tier, fd) throws(MemorySystemError) in
                 try MemorySystem.mapShared(FileDescriptor(rawValue: fd), length: Int(tier.sizeBytes))
             }
         } catch {
@@ -81,18 +86,32 @@ public final class FolioClient: @unchecked Sendable {
         return text
     }
 
+    /// The counters of the daemon at `socketPath`, read without attaching to any space.
+    public static func stats(socketPath: String) throws(FolioClientError) -> String {
+        let socket: SeqpacketSocket
+        do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
+        let (reply, fds) = try roundTrip(socket, .stats, requestID: 1)
+        fds.forEach { try? FileDescriptor(rawValue: $0).close() }
+        guard case .stats(let text) = reply else { throw FolioClientError(errno: .badMessage, message: "stats: unexpected reply") }
+        return text
+    }
+
     /// Destroys the attached space in the daemon; this client can make no request after it.
     public func destroy() throws(FolioClientError) {
         guard case .destroyed = try request(.destroy) else { throw unexpected("destroy") }
     }
 
     /// Runs `body` with `handle`'s bytes pinned: the folio cannot move while `body` runs.
-    /// ENOENT if the handle names no folio.
+    /// ENOENT if the handle names no folio; ENOTCONN if the daemon died while the folio was
+    /// migrating (`withSalvagedFolio` reads it then).
     @discardableResult
     public func withPinnedFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         let entry = try entry(handle)
-        PinProtocol.pin(entry)
-        defer { PinProtocol.unpin(entry) }
+        // Asked only while the folio stays frozen past a wait slice: no syscall on the fast path.
+        guard PinProtocol.pin(entry, in: pins, keepWaiting: { !socket.peerHungUp() }) else {
+            throw FolioClientError(errno: .socketNotConnected, message: "handle \(handle): the daemon is gone while the folio was migrating")
+        }
+        defer { PinProtocol.unpin(entry, in: pins) }
         return try body(try bytes(of: entry, handle: handle))
     }
 
@@ -142,22 +161,40 @@ public final class FolioClient: @unchecked Sendable {
     }
 
     private static func roundTrip(_ socket: SeqpacketSocket, _ request: Request, requestID: UInt32) throws(FolioClientError) -> (Reply, [Int32]) {
+        let message: (bytes: [UInt8], fds: [Int32])
         do {
             try socket.send(request.encode(requestID: requestID))
-            guard let message = try socket.receive() else { throw FolioClientError(errno: .connectionReset, message: "the daemon closed the connection") }
-            let (_, reply) = try decode(message.bytes)
-            if case .error(let code, let text) = reply {
-                message.fds.forEach { try? FileDescriptor(rawValue: $0).close() }
-                throw FolioClientError(errno: Errno(rawValue: code), message: text)
-            }
-            return (reply, message.fds)
+            guard let received = try socket.receive() else { throw FolioClientError(errno: .connectionReset, message: "the daemon closed the connection") }
+            message = received
         } catch let error as SocketError {
-            throw FolioClientError(error)
+            // A refusing daemon answers at once and closes, perhaps before this request
+            // arrived: its answer is still queued here.
+            throw refusal(on: socket) ?? FolioClientError(error)
         } catch let error as FolioClientError {
-            throw error
+            throw refusal(on: socket) ?? error
         } catch {
             throw FolioClientError(errno: .ioError, message: "\(error)")
         }
+        let (_, reply) = try decode(message.bytes)
+        if case .error(let code, let text) = reply {
+            message.fds.forEach { try? FileDescriptor(rawValue: $0).close() }
+            throw FolioClientError(errno: Errno(rawValue: code), message: text)
+        }
+        return (reply, message.fds)
+    }
+
+    /// The error a daemon queued before it closed the connection, if it did. A close with
+    /// this request unread reports ECONNRESET once before the queued message.
+    private static func refusal(on socket: SeqpacketSocket) -> FolioClientError? {
+        for _ in 0..<2 {
+            let message: (bytes: [UInt8], fds: [Int32])?
+            do { message = try socket.receive(wait: false) } catch { continue }
+            guard let message else { return nil }
+            message.fds.forEach { try? FileDescriptor(rawValue: $0).close() }
+            guard case .error(let code, let text)? = try? Reply.decode(message.bytes).reply else { return nil }
+            return FolioClientError(errno: Errno(rawValue: code), message: text)
+        }
+        return nil
     }
 
     private static func decode(_ bytes: [UInt8]) throws(FolioClientError) -> (UInt32, Reply) {

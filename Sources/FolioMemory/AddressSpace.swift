@@ -27,11 +27,13 @@ public struct SpaceLimits: Sendable, Equatable {
     }
 }
 
-/// One client's memory: a memfd per tier, and a folio table in a shared memfd that clients map.
+/// One client's memory: a memfd per tier, a folio table in a shared memfd that clients map, and
+/// a pin table per attachment.
 ///
-/// Locking: `lock` guards `records` and `freeHandles`, and is held across a whole migration
-/// batch, so a folio cannot be freed or reallocated while it moves. Clients never take it: they
-/// reach their folios through the pin protocol on the shared table.
+/// Locking: `lock` guards `records`, `freeHandles`, `pinTables` and the byte count, and is held
+/// across a whole migration batch, so a folio cannot be freed or reallocated while it moves and
+/// no session attaches between a freeze and its thaw. Clients never take it: they reach their
+/// folios through the pin protocol on the shared tables.
 public final class AddressSpace: @unchecked Sendable {
     /// A number unique in this daemon.
     public let id: Int
@@ -43,36 +45,44 @@ public final class AddressSpace: @unchecked Sendable {
     public let tiers: [Tier]
     /// What the space may hold.
     public let limits: SpaceLimits
+    /// What the space holds counts here too (its owner's bytes across spaces), if set.
+    public let quota: ByteQuota?
     private let arenas: [Arena]
     /// The shared folio table.
     public let tableFD: FileDescriptor
     private let table: UnsafeMutableRawPointer
     private let lock = Mutex<Void>(())
-    private var records: [FolioRecord?]
-    private var freeHandles: [Int]
+    // Grown on demand: a space costs memory for the handles it has used, not for 65,536.
+    private var records: [FolioRecord?] = []
+    private var freeHandles: [Int] = []
+    private var pinTables: [PinTable] = []
     private var bytesHeld = 0
     private var destroyed = false
 
     /// A new, empty space with an arena in each tier.
-    public init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits()) throws(MemorySystemError) {
+    public init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits(), quota: ByteQuota? = nil) throws(MemorySystemError) {
         self.id = id
         self.limits = limits
         self.name = name
         self.owner = owner
         self.tiers = tiers
+        self.quota = quota
         var arenas: [Arena] = []
         do {
             for tier in tiers { arenas.append(try Arena(tier: tier, spaceID: id)) }
-            tableFD = try MemorySystem.memfd(name: "foliod-\(id)-table", hugetlb: false)
-            try MemorySystem.resize(tableFD, to: FolioTableLayout.tableBytes)
-            table = try MemorySystem.mapShared(tableFD, length: FolioTableLayout.tableBytes)
+            tableFD = try MemorySystem.anonymousFile(name: "foliod-\(id)-table", bytes: FolioTableLayout.tableBytes)
         } catch {
             arenas.forEach { $0.close() }
             throw error
         }
+        do {
+            table = try MemorySystem.mapShared(tableFD, length: FolioTableLayout.tableBytes)
+        } catch {
+            arenas.forEach { $0.close() }
+            try? tableFD.close()
+            throw error
+        }
         self.arenas = arenas
-        records = Array(repeating: nil, count: FolioTableLayout.capacity)
-        freeHandles = Array((0..<FolioTableLayout.capacity).reversed())
     }
 
     /// The fds a client maps: the table first, then one memfd per tier.
@@ -81,13 +91,26 @@ public final class AddressSpace: @unchecked Sendable {
     /// The shared entry of `handle`.
     public func entry(_ handle: Int) -> FolioEntry { FolioEntry(table: table, handle: handle) }
 
+    /// A pin table for a new attachment (`shared`: in a memfd for a client process); every
+    /// freeze counts its pins until `detach`.
+    public func attach(shared: Bool = true) throws(MemorySystemError) -> PinTable {
+        let pins = shared ? try PinTable.shared(name: "foliod-\(id)-pins") : PinTable.local()
+        lock.withLock { _ in pinTables.append(pins) }
+        return pins
+    }
+
+    /// Drops an attachment's pin table: the pins it holds stop counting (its client is gone).
+    public func detach(_ pins: PinTable) {
+        lock.withLock { _ in pinTables.removeAll { $0 === pins } }
+    }
+
     /// Runs `body` with the space's metadata locked.
     public func locked<R, E: Error>(_ body: (Metadata) throws(E) -> R) throws(E) -> R {
         try lock.withLock { (_) throws(E) -> R in try body(Metadata(space: self)) }
     }
 
     /// Allocates `count` folios of `order` in tier `tier`; all or none (ENOMEM when the tier is
-    /// full, EDQUOT past the space's limits, EINVAL for bad arguments).
+    /// full, EDQUOT past the space's or the owner's limits, EINVAL for bad arguments).
     public func allocate(tier: Int, order: Int, count: Int) throws(Errno) -> [Int] {
         guard tiers.indices.contains(tier), (0...FolioTableLayout.maxOrder).contains(order), count > 0 else { throw .invalidArgument }
         return try locked { (metadata) throws(Errno) in try metadata.allocate(tier: tier, order: order, count: count) }
@@ -104,8 +127,10 @@ public final class AddressSpace: @unchecked Sendable {
         lock.withLock { _ in
             guard !destroyed else { return }
             destroyed = true
-            for handle in records.indices { if let record = records[handle] { arenas[record.tier].release(offset: record.offset, order: record.order) } }
+            for case let record? in records { arenas[record.tier].release(offset: record.offset, order: record.order) }
+            quota?.credit(bytesHeld)
             records = []
+            pinTables = []
             arenas.forEach { $0.close() }
             MemorySystem.unmap(table, length: FolioTableLayout.tableBytes)
             try? tableFD.close()
@@ -140,6 +165,16 @@ public final class AddressSpace: @unchecked Sendable {
             space.arenas[tier].release(offset: offset, order: order)
         }
 
+        /// Marks `handle`'s folio migrating unless an attachment holds it pinned.
+        public func freeze(_ handle: Int) -> Bool {
+            PinProtocol.freeze(space.entry(handle), pinnedBy: space.pinTables)
+        }
+
+        /// Ends the migrating state of `handle`'s folio.
+        public func thaw(_ handle: Int) {
+            PinProtocol.thaw(space.entry(handle))
+        }
+
         /// Points `handle` at its new block in the authoritative and the shared table. The
         /// caller holds the folio frozen (seq odd), so no pinned client reads the entry; the
         /// shared entry changes in one store, so a crash leaves it on one block or the other.
@@ -151,19 +186,21 @@ public final class AddressSpace: @unchecked Sendable {
 
         func allocate(tier: Int, order: Int, count: Int) throws(Errno) -> [Int] {
             let bytes = FolioTableLayout.bytes(order: order) * count
-            let held = FolioTableLayout.capacity - space.freeHandles.count
+            let held = space.records.count - space.freeHandles.count
             guard held + count <= space.limits.folios, space.bytesHeld + bytes <= space.limits.bytes else { throw .diskQuotaExceeded }
-            guard space.freeHandles.count >= count else { throw .noMemory }
+            guard FolioTableLayout.capacity - held >= count else { throw .noMemory }
+            try space.quota?.charge(bytes)
             var offsets: [Int] = []
             do {
                 for _ in 0..<count { offsets.append(try reserve(tier: tier, order: order)) }
             } catch {
                 for offset in offsets { release(tier: tier, offset: offset, order: order) }
+                space.quota?.credit(bytes)
                 throw error
             }
             space.bytesHeld += bytes
             return offsets.map { offset in
-                let handle = space.freeHandles.removeLast()
+                let handle = takeHandle()
                 space.records[handle] = FolioRecord(tier: tier, offset: offset, order: order)
                 let entry = space.entry(handle)
                 entry.repoint(tier: tier, offset: offset)
@@ -173,16 +210,23 @@ public final class AddressSpace: @unchecked Sendable {
             }
         }
 
+        /// The lowest-numbered free handle first, so handles read 0, 1, 2… in a fresh space.
+        private func takeHandle() -> Int {
+            if let handle = space.freeHandles.popLast() { return handle }
+            space.records.append(nil)
+            return space.records.count - 1
+        }
+
         func free(_ handle: Int) -> Errno? {
             guard let record = record(handle) else { return .noSuchFileOrDirectory }
-            let entry = space.entry(handle)
-            guard PinProtocol.freeze(entry) else { return .resourceBusy }
-            entry.isAllocated = false
+            guard freeze(handle) else { return .resourceBusy }
+            space.entry(handle).isAllocated = false
             space.records[handle] = nil
             release(tier: record.tier, offset: record.offset, order: record.order)
             space.bytesHeld -= record.bytes
+            space.quota?.credit(record.bytes)
             space.freeHandles.append(handle)
-            PinProtocol.thaw(entry)
+            thaw(handle)
             return nil
         }
     }

@@ -2,26 +2,24 @@ import Atomics
 
 /// One entry of a mapped folio table: typed access to the shared words at a pointer.
 ///
-/// `seq` and `pins` are atomics on shared memory (`UnsafeAtomic`, since `Synchronization.Atomic`
+/// `seq` and `waiters` are atomics on shared memory (`UnsafeAtomic`, since `Synchronization.Atomic`
 /// lives inline in a Swift value). The other fields are written only by the daemon, and only
 /// while `seq` is odd or the entry is free, so a reader holding a pin sees them stable.
 public struct FolioEntry {
     let base: UnsafeMutableRawPointer
+    /// The handle this entry belongs to (its pin counter's index in every pin table).
+    public let handle: Int
 
     /// The entry of `handle` in the table mapped at `table`.
     public init(table: UnsafeMutableRawPointer, handle: Int) {
         precondition(handle >= 0 && handle < FolioTableLayout.capacity, "handle \(handle) out of range")
         base = table + handle * FolioTableLayout.entrySize
+        self.handle = handle
     }
 
     /// The sequence word: odd while the folio migrates.
     public var seq: UnsafeAtomic<UInt32> {
         UnsafeAtomic(at: (base + FolioTableLayout.seqOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
-    }
-
-    /// The pin count clients maintain.
-    public var pins: UnsafeAtomic<UInt32> {
-        UnsafeAtomic(at: (base + FolioTableLayout.pinsOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
     }
 
     /// Pinners asleep on the futex; a thaw wakes only when it is not zero.

@@ -4,7 +4,7 @@
 /// access) never shares a line with another folio's words.
 ///
 ///     offset  0  UInt32  seq     even: stable; odd: migrating (the futex word)
-///     offset  4  UInt32  pins    the client's pin count
+///     offset  4  UInt32  (reserved: pins are counted per attachment, see `PinTable`)
 ///     offset 12  UInt32  waiters pinners sleeping on the futex (so a thaw can skip the wake)
 ///     offset  8  UInt8   state   0 free, 1 allocated
 ///     offset 10  UInt8   order   size is 4 KiB << order
@@ -21,7 +21,6 @@ public enum FolioTableLayout {
     public static let tableBytes = entrySize * capacity
 
     static let seqOffset = 0
-    static let pinsOffset = 4
     static let waitersOffset = 12
     static let stateOffset = 8
     static let orderOffset = 10

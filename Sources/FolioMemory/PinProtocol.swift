@@ -1,17 +1,28 @@
 import Atomics
 
-/// The pin protocol of DESIGN §5, implemented once for the daemon and the clients.
+/// The pin protocol, implemented once for the daemon and the clients.
 ///
-/// Client: seq even → pins += 1 → re-check seq; if it moved, unpin and retry; if odd, wait on
-/// the futex until it is even. Daemon: seq += 1 (odd) → if pins != 0, seq -= 1 and report busy;
-/// after the copy and the table update, seq += 1 (even again) and wake the waiters, if any.
+/// Client: seq even → its own counter += 1 → re-check seq; if it moved, unpin and retry; if
+/// odd, wait on the futex until it is even. Daemon: seq += 1 (odd) → if any attached table
+/// counts a pin, seq -= 1 and report busy; after the copy and the table update, seq += 1 (even
+/// again) and wake the waiters, if any.
+///
+/// Why it is safe with several tables: both sides use sequentially consistent operations, so
+/// for each counter either the freezer's load sees the pinner's increment (and backs out), or
+/// the pinner's re-check sees the odd seq (and backs out). A table attached later cannot hold a
+/// pin on a folio frozen before it was attached: attaching takes the space lock, which a batch
+/// holds from freeze to thaw.
 public enum PinProtocol {
     /// How long one futex wait lasts before the pinner looks again (a daemon that died while a
     /// folio was odd must not hang its clients forever).
     static let waitSliceNanos = 10_000_000
 
-    /// Pins `entry` for access; returns once the folio is stable and pinned.
-    public static func pin(_ entry: FolioEntry) {
+    /// Pins `entry` in `table`; returns true once the folio is stable and pinned. While the
+    /// folio is frozen it waits in slices, asking `keepWaiting` after each; false from it ends
+    /// the wait unpinned (the caller's daemon is gone).
+    @discardableResult
+    public static func pin(_ entry: FolioEntry, in table: PinTable, keepWaiting: () -> Bool = { true }) -> Bool {
+        let counter = table.counter(entry.handle)
         while true {
             let seq = entry.seq.load(ordering: .acquiring)
             if seq & 1 == 1 {
@@ -20,24 +31,25 @@ public enum PinProtocol {
                 entry.waiters.wrappingIncrement(ordering: .sequentiallyConsistent)
                 MemorySystem.futexWait(entry.seqWord, expected: seq, timeoutNanos: waitSliceNanos)
                 entry.waiters.wrappingDecrement(ordering: .relaxed)
+                if entry.seq.load(ordering: .acquiring) == seq && !keepWaiting() { return false }
                 continue
             }
-            entry.pins.wrappingIncrement(ordering: .sequentiallyConsistent)
-            if entry.seq.load(ordering: .sequentiallyConsistent) == seq { return }
-            entry.pins.wrappingDecrement(ordering: .sequentiallyConsistent)
+            counter.wrappingIncrement(ordering: .sequentiallyConsistent)
+            if entry.seq.load(ordering: .sequentiallyConsistent) == seq { return true }
+            counter.wrappingDecrement(ordering: .sequentiallyConsistent)
         }
     }
 
-    /// Ends an access begun with `pin`.
-    public static func unpin(_ entry: FolioEntry) {
-        entry.pins.wrappingDecrement(ordering: .releasing)
+    /// Ends an access begun with `pin` in the same table.
+    public static func unpin(_ entry: FolioEntry, in table: PinTable) {
+        table.counter(entry.handle).wrappingDecrement(ordering: .releasing)
     }
 
-    /// The daemon's half: marks the folio migrating unless it is pinned. Returns false (and
-    /// leaves the entry as it was) when a pin is held.
-    public static func freeze(_ entry: FolioEntry) -> Bool {
+    /// The daemon's half: marks the folio migrating unless a table in `tables` counts a pin.
+    /// Returns false (and leaves the entry as it was) when a pin is held.
+    public static func freeze(_ entry: FolioEntry, pinnedBy tables: [PinTable]) -> Bool {
         entry.seq.wrappingIncrement(ordering: .sequentiallyConsistent)
-        if entry.pins.load(ordering: .sequentiallyConsistent) == 0 { return true }
+        if tables.allSatisfy({ $0.counter(entry.handle).load(ordering: .sequentiallyConsistent) == 0 }) { return true }
         entry.seq.wrappingDecrement(ordering: .sequentiallyConsistent)
         wakeWaiters(entry)
         return false

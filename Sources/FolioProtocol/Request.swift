@@ -61,15 +61,16 @@ public enum Request: Equatable, Sendable {
     }
 
     /// Decodes one received message: EBADMSG for anything malformed, truncated or with
-    /// trailing bytes, EPROTONOSUPPORT for another version, EOPNOTSUPP for an unknown kind.
+    /// trailing bytes, EPROTONOSUPPORT for another version, EOPNOTSUPP for an unknown kind,
+    /// EINVAL for a space name `SpaceName` refuses.
     public static func decode(_ bytes: [UInt8]) throws(Errno) -> (requestID: UInt32, request: Request) {
         var reader = WireReader(bytes)
         let header = try MessageHeader.decode(&reader, messageBytes: bytes.count)
         let request: Request
         switch header.kind {
         case 1:
-            let name = try reader.getString()
-            request = .attach(name: name.isEmpty ? nil : name)
+            let name = try reader.getBytes()
+            request = .attach(name: name.isEmpty ? nil : try SpaceName.validate(name))
         case 2: request = .allocate(tier: try reader.get(), order: try reader.get(), count: try reader.get())
         case 3: request = .free(handles: try reader.getArray(limit: maxHandles))
         case 4:

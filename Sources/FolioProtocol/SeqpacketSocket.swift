@@ -38,19 +38,15 @@ public final class SeqpacketSocket: Sendable {
 
     deinit { close() }
 
-    /// A listening socket at `path` with `mode`. A socket file that no daemon answers is
-    /// replaced; one that answers is EADDRINUSE ("already running").
-    public static func listen(path: String, mode: mode_t = 0o660, backlog: Int32 = 64) throws(SocketError) -> SeqpacketSocket {
-        if let probe = try? connect(path: path) {
-            probe.close()
-            throw SocketError(call: "bind \(path) (a daemon already answers there)", errno: .addressInUse)
-        }
-        unlink(path)
+    /// A listening socket at `path` with `mode`. Only a socket that no daemon answers is
+    /// replaced; anything else at the path is refused (see `SocketPath.inspect`).
+    public static func listen(path: String, mode: mode_t = 0o660, backlog: Int32 = 128) throws(SocketError) -> SeqpacketSocket {
+        if try SocketPath.inspect(path) == .staleSocket { try SocketPath.removeStale(path) }
         let socket = SeqpacketSocket(fd: try check("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
         try withAddress(path) { (address, length) throws(SocketError) in
-            _ = try check("bind") { bind(socket.fd, address, length) }
+            _ = try check("bind \(path)") { bind(socket.fd, address, length) }
         }
-        _ = try check("chmod") { chmod(path, mode) }
+        _ = try check("chmod \(path)") { chmod(path, mode) }
         _ = try check("listen") { Glibc.listen(socket.fd, backlog) }
         return socket
     }
@@ -59,7 +55,7 @@ public final class SeqpacketSocket: Sendable {
     public static func connect(path: String) throws(SocketError) -> SeqpacketSocket {
         let socket = SeqpacketSocket(fd: try check("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
         try withAddress(path) { (address, length) throws(SocketError) in
-            _ = try check("connect") { Glibc.connect(socket.fd, address, length) }
+            _ = try check("connect \(path)") { Glibc.connect(socket.fd, address, length) }
         }
         return socket
     }
@@ -80,14 +76,17 @@ public final class SeqpacketSocket: Sendable {
         _ = try check("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) >= 0 ? 0 : -1 }
     }
 
-    /// The next message and the fds that came with it; nil when the peer closed. A message
-    /// larger than `MessageHeader.maxMessageBytes` is EMSGSIZE. One thread at a time may
-    /// receive on a socket.
-    public func receive() throws(SocketError) -> (bytes: [UInt8], fds: [Int32])? {
+    /// The next message and the fds that came with it; nil when the peer closed (or this side
+    /// was shut down). A message larger than `MessageHeader.maxMessageBytes` is EMSGSIZE; a
+    /// zero-length message is an empty array, told apart from end of file by asking whether
+    /// the peer hung up. With `wait` false, EAGAIN when nothing is queued; with a receive
+    /// timeout set, EAGAIN when it expires. One thread at a time may receive on a socket.
+    public func receive(wait: Bool = true) throws(SocketError) -> (bytes: [UInt8], fds: [Int32])? {
         var message = receiveBuffer.header(length: receiveBuffer.payload.count, controlLength: receiveBuffer.controlBytes)
         var count = 0
+        let flags = Int32(MSG_CMSG_CLOEXEC) | (wait ? 0 : Int32(MSG_DONTWAIT))
         _ = try check("recvmsg") {
-            count = recvmsg(fd, &message, Int32(MSG_CMSG_CLOEXEC))
+            count = recvmsg(fd, &message, flags)
             return count >= 0 ? 0 : -1
         }
         var fds = [Int32](repeating: -1, count: MessageBuffer.maxFDs)
@@ -97,8 +96,26 @@ public final class SeqpacketSocket: Sendable {
             received.forEach { _ = Glibc.close($0) }
             throw SocketError(call: "recvmsg", errno: .messageTooLong)
         }
-        if count == 0 && received.isEmpty { return nil }
+        if count == 0 && received.isEmpty && peerHungUp() { return nil }
         return (Array(receiveBuffer.payload.prefix(count)), received)
+    }
+
+    /// Whether the peer closed (or this side's read half was shut down): `recvmsg` returns 0
+    /// for that and for a zero-length message alike.
+    public func peerHungUp() -> Bool {
+        var entry = pollfd(fd: fd, events: clinux_pollrdhup, revents: 0)
+        guard Glibc.poll(&entry, 1, 0) >= 0 else { return true }
+        return entry.revents & (clinux_pollrdhup | Int16(POLLHUP | POLLERR | POLLNVAL)) != 0
+    }
+
+    /// Bounds how long `receive` and `send` block (nil: for ever), with `SO_RCVTIMEO` and
+    /// `SO_SNDTIMEO`: past it they fail with EAGAIN.
+    public func setTimeouts(receive: Duration?, send: Duration?) throws(SocketError) {
+        for (option, duration) in [(SO_RCVTIMEO, receive), (SO_SNDTIMEO, send)] {
+            let (seconds, attoseconds) = (duration ?? .zero).components
+            var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+            _ = try check("setsockopt") { setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size)) }
+        }
     }
 
     /// The peer's pid, uid and gid (`SO_PEERCRED`).
@@ -142,8 +159,9 @@ public final class SeqpacketSocket: Sendable {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else { throw SocketError(call: "socket path \(path)", errno: .invalidArgument) }
+        guard bytes.count <= SocketPath.maxBytes else {
+            throw SocketError(call: "socket path \(path) is \(bytes.count) bytes; a Unix socket path holds at most \(SocketPath.maxBytes)", errno: .fileNameTooLong)
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
         let result = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in

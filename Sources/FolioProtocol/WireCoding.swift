@@ -42,11 +42,18 @@ struct WireReader {
         return T(littleEndian: value)
     }
 
+    /// A length-prefixed string, decoded leniently (for text meant for people: messages, tier
+    /// names from the daemon).
     mutating func getString() throws(Errno) -> String {
+        String(decoding: try getBytes(), as: UTF8.self)
+    }
+
+    /// The bytes of a length-prefixed string, exactly as sent.
+    mutating func getBytes() throws(Errno) -> ArraySlice<UInt8> {
         let count = Int(try get(UInt16.self))
         guard bytes.count - position >= count else { throw .badMessage }
         defer { position += count }
-        return String(decoding: bytes[position..<position + count], as: UTF8.self)
+        return bytes[position..<position + count]
     }
 
     mutating func getArray<T: FixedWidthInteger>(_: T.Type = T.self, limit: Int) throws(Errno) -> [T] {

@@ -1,26 +1,30 @@
 import FolioMemory
 import FolioProtocol
 import Foundation
+import Logging
 import Migration
 import Synchronization
+import Sysfs
 import SystemPackage
 
-/// How much the service gives out.
-public struct ServiceLimits: Sendable {
-    /// Sessions at once; one more is answered EUSERS and closed.
-    public var sessions: Int
-    /// What each address space may hold.
-    public var space: SpaceLimits
-
-    public init(sessions: Int = 256, space: SpaceLimits = SpaceLimits()) {
-        self.sessions = sessions
-        self.space = space
-    }
-}
-
-/// The socket server: accepts clients on an OS thread and serves each session on its own,
-/// so a slow or stuck client never holds up another.
+/// The socket server: accepts clients on an OS thread and serves each admitted session on its
+/// own, so a slow or stuck client never holds up another. A refused connection gets its error
+/// at once and is closed on the accepting thread: refusals cost nothing that lasts.
+///
+/// Locking: `state` guards the lifecycle and the admitted sessions.
 public final class FolioServer: Sendable {
+    private enum Lifecycle {
+        case serving
+        case stopping
+        case stopped
+    }
+
+    private struct State {
+        var lifecycle = Lifecycle.serving
+        var sessions: [ObjectIdentifier: Session] = [:]
+        var sessionsPerUID: [UInt32: Int] = [:]
+    }
+
     /// The socket path.
     public let path: String
     private let listener: SeqpacketSocket
@@ -28,71 +32,172 @@ public final class FolioServer: Sendable {
     private let core: MigrationCore
     private let policy: AccessPolicy
     private let limits: ServiceLimits
-    private let sessions = Mutex<[ObjectIdentifier: Session]>([:])
+    private let logger: Logger
+    private let throttle = LogThrottle()
+    private let state = Mutex(State())
     private let acceptorDone = DispatchSemaphore(value: 0)
+    // A descriptor held in reserve: when the fd table is full, it is closed to accept one
+    // waiting client, tell it EMFILE and close it, so clients get an answer instead of waiting
+    // in the backlog for ever (libuv and nginx do the same).
+    private let reserve = Mutex<FileDescriptor?>(nil)
 
     /// Listens at `path` (mode 0660, group from `policy`). A stale socket file is replaced; a
-    /// live daemon's is EADDRINUSE.
-    public init(path: String, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits()) throws(SocketError) {
+    /// live daemon's is EADDRINUSE; anything else at the path is refused.
+    public init(path: String, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits(), logger: Logger = Logger(label: "foliod")) throws(SocketError) {
         self.path = path
         self.core = core
         self.policy = policy
         self.limits = limits
-        registry = SpaceRegistry(tiers: tiers, limits: limits.space)
+        self.logger = logger
+        registry = SpaceRegistry(tiers: tiers, limits: limits)
         listener = try SeqpacketSocket.listen(path: path)
         do { try policy.secure(socketPath: path) } catch {
+            listener.close()
+            unlink(path)
             throw SocketError(call: "\(error)", errno: .notPermitted)
         }
-        let thread = Thread { [self] in
+        reserve.withLock { $0 = Self.openReserve() }
+        guard OSThread.trySpawn(name: "foliod-accept", { [self] in
             acceptLoop()
             acceptorDone.signal()
+        }) else {
+            listener.close()
+            unlink(path)
+            throw SocketError(call: "starting the accept thread", errno: .resourceTemporarilyUnavailable)
         }
-        thread.name = "foliod-accept"
-        thread.start()
     }
 
     /// How long `stop()` lets the requests in flight finish.
     public static let drainTimeout = Duration.seconds(10)
 
+    /// Sessions being served now.
+    public var sessionCount: Int { state.withLock { $0.sessions.count } }
+
     /// Stops accepting, lets each session answer the request it is serving (for at most
-    /// `drainTimeout`), frees every space and removes the socket file.
+    /// `drainTimeout`), frees every space and removes the socket file. A second call returns
+    /// at once.
     public func stop() {
+        let first = state.withLock { state in
+            guard state.lifecycle == .serving else { return false }
+            state.lifecycle = .stopping
+            return true
+        }
+        guard first else { return }
         listener.shutdown()
         acceptorDone.wait()
         listener.close()
         unlink(path)
-        for session in sessions.withLock({ Array($0.values) }) { session.stop() }
+        reserve.withLock { try? $0?.close() }
+        for session in state.withLock({ Array($0.sessions.values) }) { session.stop() }
         let deadline = ContinuousClock.now + Self.drainTimeout
-        while !sessions.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline { usleep(1000) }
+        while sessionCount > 0 && ContinuousClock.now < deadline { usleep(1000) }
         // A session still inside a batch keeps its space mapped; the process exit frees it.
-        if sessions.withLock({ $0.isEmpty }) { registry.destroyAll() }
+        if sessionCount == 0 { registry.destroyAll() }
+        state.withLock { $0.lifecycle = .stopped }
     }
 
     private func acceptLoop() {
-        while let connection = try? listener.accept() {
-            guard let session = try? Session(socket: connection, registry: registry, core: core) else { continue }
-            if let refusal = admit(session) {
-                Thread { session.refuse(refusal) }.start()
+        while true {
+            let connection: SeqpacketSocket
+            do { connection = try listener.accept() } catch {
+                guard state.withLock({ $0.lifecycle == .serving }) else { return }
+                acceptFailed(error.errno)
                 continue
             }
-            let key = ObjectIdentifier(session)
-            let thread = Thread { [self] in
-                session.serve()
-                _ = sessions.withLock { $0.removeValue(forKey: key) }
-            }
-            thread.name = "foliod-session"
-            thread.start()
+            admitOrRefuse(connection)
         }
     }
 
-    /// Why `session` may not start (EACCES for a peer outside the policy, EUSERS past the
-    /// session limit), or nil; an admitted session is counted at once.
+    /// What a failed `accept` means. A full fd table or no memory: shed one waiting client
+    /// with the reserve descriptor and back off. A connection that died in the backlog: go on.
+    /// Anything else: log it and back off, never stop accepting.
+    private func acceptFailed(_ errno: Errno) {
+        switch errno.rawValue {
+        case ECONNABORTED, EPROTO, EINTR:
+            return
+        case EMFILE, ENFILE:
+            warn("accept-fds", "out of file descriptors: shedding a client with EMFILE", errno)
+            if !shedOne(errno) { usleep(10_000) }
+        default:
+            warn("accept", "accept failed; retrying", errno)
+            usleep(10_000)
+        }
+    }
+
+    /// Closes the reserve fd, accepts one client, answers it `errno` and closes it again.
+    private func shedOne(_ errno: Errno) -> Bool {
+        reserve.withLock { reserve in
+            guard let spare = reserve else { return false }
+            try? spare.close()
+            if let connection = try? listener.accept() {
+                try? connection.send(Reply.error(errno: errno.rawValue, message: "the daemon is out of file descriptors").encode(requestID: 0))
+                connection.close()
+            }
+            reserve = Self.openReserve()
+            return true
+        }
+    }
+
+    private func admitOrRefuse(_ connection: SeqpacketSocket) {
+        let session: Session
+        do { session = try Session(socket: connection, registry: registry, core: core, limits: limits) } catch {
+            connection.close()
+            return
+        }
+        if let refusal = admit(session) {
+            refused(session, refusal)
+            return
+        }
+        let started = OSThread.trySpawn(name: "foliod-session") { [self] in
+            session.serve()
+            release(session)
+        }
+        if !started {
+            release(session)
+            refused(session, (.resourceTemporarilyUnavailable, "the daemon cannot start another thread"))
+        }
+    }
+
+    private func refused(_ session: Session, _ reason: (Errno, String)) {
+        session.refuse(reason)
+        if throttle.admit("refused").allowed {
+            logger.notice("connection refused: \(reason.1)", metadata: ["pid": "\(session.peer.pid)", "uid": "\(session.peer.uid)", "errno": "\(reason.0.name)"])
+        }
+    }
+
+    /// Why `session` may not start (EACCES for a peer outside the policy, EUSERS past a session
+    /// limit, ESHUTDOWN while stopping), or nil; an admitted session is counted at once.
     private func admit(_ session: Session) -> (Errno, String)? {
         guard policy.permits(uid: session.peer.uid, gid: session.peer.gid, groups: session.peerGroups) else { return (.permissionDenied, "not in the service's group") }
-        return sessions.withLock { sessions in
-            guard sessions.count < limits.sessions else { return (.tooManyUsers, "too many sessions (\(limits.sessions))") }
-            sessions[ObjectIdentifier(session)] = session
+        return state.withLock { state in
+            guard state.lifecycle == .serving else { return (.socketShutdown, "the daemon is stopping") }
+            guard state.sessions.count < limits.sessions else { return (.tooManyUsers, "too many sessions (\(limits.sessions))") }
+            let uid = session.peer.uid
+            guard state.sessionsPerUID[uid, default: 0] < limits.sessionsPerUID else {
+                return (.tooManyUsers, "too many sessions for uid \(uid) (\(limits.sessionsPerUID))")
+            }
+            state.sessions[ObjectIdentifier(session)] = session
+            state.sessionsPerUID[uid, default: 0] += 1
             return nil
         }
+    }
+
+    private func release(_ session: Session) {
+        state.withLock { state in
+            guard state.sessions.removeValue(forKey: ObjectIdentifier(session)) != nil else { return }
+            let uid = session.peer.uid
+            state.sessionsPerUID[uid, default: 1] -= 1
+            if state.sessionsPerUID[uid] == 0 { state.sessionsPerUID[uid] = nil }
+        }
+    }
+
+    private func warn(_ kind: String, _ message: Logger.Message, _ errno: Errno) {
+        let (allowed, suppressed) = throttle.admit(kind)
+        guard allowed else { return }
+        logger.warning(message, metadata: ["errno": "\(errno.name)", "suppressed": "\(suppressed)"])
+    }
+
+    private static func openReserve() -> FileDescriptor? {
+        try? FileDescriptor.open("/dev/null", .readOnly, options: .closeOnExec)
     }
 }

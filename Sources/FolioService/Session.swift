@@ -4,12 +4,13 @@ import Migration
 import SystemPackage
 
 /// One client connection: reads requests one at a time, answers each exactly once, and frees
-/// its anonymous space when the client goes. A malformed message gets an error reply; nothing
-/// a client sends can reach another session's space.
+/// its anonymous space (and drops its pins) when the client goes. A malformed message gets an
+/// error reply and the session goes on; nothing a client sends can reach another session's
+/// space.
 final class Session: @unchecked Sendable {
     private enum State {
         case connected
-        case attached(AddressSpace)
+        case attached(AddressSpace, PinTable)
         case closed
     }
 
@@ -20,84 +21,103 @@ final class Session: @unchecked Sendable {
     let peerGroups: [UInt32]
     private let registry: SpaceRegistry
     private let core: MigrationCore
+    private let limits: ServiceLimits
     private var state = State.connected  // touched only by the session's own thread
 
-    init(socket: SeqpacketSocket, registry: SpaceRegistry, core: MigrationCore) throws(SocketError) {
+    init(socket: SeqpacketSocket, registry: SpaceRegistry, core: MigrationCore, limits: ServiceLimits) throws(SocketError) {
         self.socket = socket
         self.registry = registry
         self.core = core
+        self.limits = limits
         peer = try socket.peerCredentials()
         peerGroups = try socket.peerGroups()
     }
 
-    /// Serves until the peer closes or `stop()` shuts the socket.
+    /// Serves until the peer closes, `stop()` shuts the socket, the client stays idle past the
+    /// attach timeout before attaching, or a reply waits past the reply timeout.
     func serve() {
         defer { close() }
+        do { try socket.setTimeouts(receive: limits.attachTimeout, send: limits.replyTimeout) } catch { return }
         while true {
             let message: (bytes: [UInt8], fds: [Int32])?
             do { message = try socket.receive() } catch {
-                // An oversized message was dropped; tell the client, keep serving.
-                if error.errno == .messageTooLong { reply(.error(errno: Errno.messageTooLong.rawValue, message: "message too long"), to: 0); continue }
-                return
+                switch error.errno {
+                case .messageTooLong:
+                    // An oversized message was dropped; tell the client, keep serving.
+                    guard reply(.error(errno: Errno.messageTooLong.rawValue, message: "message too long"), to: 0) else { return }
+                    continue
+                case .resourceTemporarilyUnavailable:
+                    _ = reply(.error(errno: Errno.timedOut.rawValue, message: "no attach within \(limits.attachTimeout)"), to: 0)
+                    return
+                default:
+                    return
+                }
             }
             guard let message else { return }
             // Clients have no reason to send fds; close any they did.
             for fd in message.fds { try? FileDescriptor(rawValue: fd).close() }
-            handle(message.bytes)
+            guard handle(message.bytes) else { return }
         }
     }
 
-    /// Answers the client's first request with `reason` and closes: the session never starts.
-    /// (Waiting for that request first means the client reads the answer, not a reset.)
+    /// Answers at once with `reason` and closes: the session never starts and costs nothing
+    /// afterwards. The client reads the answer in place of its first reply.
     func refuse(_ reason: (Errno, String)) {
-        let request = (try? socket.receive()) ?? nil
-        for fd in request?.fds ?? [] { try? FileDescriptor(rawValue: fd).close() }
-        reply(.error(errno: reason.0.rawValue, message: reason.1), to: request.map { Self.requestID(of: $0.bytes) } ?? 0)
+        _ = reply(.error(errno: reason.0.rawValue, message: reason.1), to: 0)
         close()
     }
 
     /// Wakes `serve()` so the session ends once the request in hand (if any) is answered.
     func stop() { socket.shutdown() }
 
-    private func handle(_ bytes: [UInt8]) {
+    /// Answers one message; false when the answer could not be delivered.
+    private func handle(_ bytes: [UInt8]) -> Bool {
         let decoded: (requestID: UInt32, request: Request)
         do { decoded = try Request.decode(bytes) } catch {
-            reply(.error(errno: error.rawValue, message: "malformed request"), to: Self.requestID(of: bytes))
-            return
+            return reply(.error(errno: error.rawValue, message: "malformed request"), to: Self.requestID(of: bytes))
         }
         switch dispatch(decoded.request) {
-        case .success(let (answer, fds)): reply(answer, to: decoded.requestID, fds: fds)
-        case .failure(let error): reply(.error(errno: error.rawValue, message: decoded.request.name), to: decoded.requestID)
+        case .success(let (answer, fds)): return reply(answer, to: decoded.requestID, fds: fds)
+        case .failure(let error): return reply(.error(errno: error.rawValue, message: decoded.request.name), to: decoded.requestID)
         }
     }
 
     private func dispatch(_ request: Request) -> Result<(Reply, [Int32]), Errno> {
         Result { () throws(Errno) -> (Reply, [Int32]) in
-            if case .attach(let name) = request { return try attach(name: name) }
-            guard case .attached(let space) = state else { throw .socketNotConnected }
-            switch request {
-            case .attach: throw .socketIsConnected
-            case .allocate(let tier, let order, let count): return (try allocate(space, tier: tier, order: order, count: count), [])
-            case .free(let handles):
+            switch (request, state) {
+            case (.attach(let name), .connected): return try attach(name: name)
+            case (.attach, _): throw .socketIsConnected
+            // The daemon's counters belong to no space: reading them attaches nothing.
+            case (.stats, _): return (.stats(text: StatsReport.text(core: core, tiers: registry.tiers)), [])
+            case (_, .connected), (_, .closed): throw .socketNotConnected
+            case (.allocate(let tier, let order, let count), .attached(let space, _)):
+                return (try allocate(space, tier: tier, order: order, count: count), [])
+            case (.free(let handles), .attached(let space, _)):
                 guard !handles.isEmpty else { throw .invalidArgument }
                 return (.freed(status: space.free(handles.map(Int.init)).map { -($0?.rawValue ?? 0) }), [])
-            case .migrate(let handles, let tier, let reason): return (try migrate(space, handles: handles, tier: tier, reason: reason), [])
-            case .stats: return (.stats(text: StatsReport.text(core: core, tiers: registry.tiers)), [])
-            case .destroy:
+            case (.migrate(let handles, let tier, let reason), .attached(let space, _)):
+                return (try migrate(space, handles: handles, tier: tier, reason: reason), [])
+            case (.destroy, .attached(let space, _)):
                 registry.destroy(space)
-                registry.detach(space)
-                state = .connected
+                detach()
                 return (.destroyed, [])
             }
         }
     }
 
     private func attach(name: String?) throws(Errno) -> (Reply, [Int32]) {
-        guard case .connected = state else { throw .socketIsConnected }
         let space = try registry.attach(name: name, uid: peer.uid)
-        state = .attached(space)
+        let pins: PinTable
+        do { pins = try space.attach() } catch {
+            registry.detach(space)
+            throw error.errno
+        }
+        // Attached: the client may now idle as long as it likes.
+        try? socket.setTimeouts(receive: nil, send: limits.replyTimeout)
+        state = .attached(space, pins)
         let tiers = space.tiers.map { TierInfo(name: $0.spec.name, sizeBytes: UInt64($0.spec.sizeBytes)) }
-        return (.attached(spaceID: UInt32(space.id), tiers: tiers), space.sharedFDs.map(\.rawValue))
+        let fds = [space.tableFD, pins.fd].compactMap { $0 } + space.sharedFDs.dropFirst()
+        return (.attached(spaceID: UInt32(space.id), tiers: tiers), fds.map(\.rawValue))
     }
 
     private func allocate(_ space: AddressSpace, tier: UInt16, order: UInt8, count: UInt32) throws(Errno) -> Reply {
@@ -112,13 +132,22 @@ final class Session: @unchecked Sendable {
         return .migrated(MigrateReply(status: result.status, unmapNanos: result.unmapNanos, copyNanos: result.copyNanos, moveNanos: result.moveNanos, batches: UInt32(result.batches)))
     }
 
-    private func reply(_ reply: Reply, to requestID: UInt32, fds: [Int32] = []) {
-        // A client that vanished mid-request just does not get its answer.
-        try? socket.send(reply.encode(requestID: requestID), fds: fds)
+    /// Sends one reply; false when the client is gone or left it unread past the reply timeout.
+    private func reply(_ reply: Reply, to requestID: UInt32, fds: [Int32] = []) -> Bool {
+        (try? socket.send(reply.encode(requestID: requestID), fds: fds)) != nil
+    }
+
+    /// Lets go of the attached space: its pins stop counting, and an anonymous one is freed.
+    private func detach() {
+        if case .attached(let space, let pins) = state {
+            space.detach(pins)
+            registry.detach(space)
+        }
+        state = .connected
     }
 
     private func close() {
-        if case .attached(let space) = state { registry.detach(space) }
+        detach()
         state = .closed
         socket.close()
     }

@@ -3,28 +3,39 @@ import Synchronization
 import SystemPackage
 
 /// Every address space of the daemon: anonymous ones belong to one session; named ones outlive
-/// their sessions until destroyed, and are destroyed for real once no session holds them.
+/// their sessions until destroyed, and are destroyed for real once no session holds them. Each
+/// uid has an account: how many named spaces it owns, and one byte quota over all its spaces.
 ///
-/// Locking: `state` guards the name table and the holders count of each space.
+/// Locking: `state` guards the name table, the holders count of each space and the accounts.
 final class SpaceRegistry: Sendable {
+    private struct Account {
+        var namedSpaces = 0
+        let quota: ByteQuota
+    }
+
     private struct State {
         var nextID = 1
         var named: [String: AddressSpace] = [:]
         var holders: [ObjectIdentifier: Int] = [:]
         var doomed: Set<ObjectIdentifier> = []
+        // Kept for good once made: a quota that anonymous spaces still charge must not be
+        // replaced by a fresh one.
+        var accounts: [UInt32: Account] = [:]
     }
 
     let tiers: [Tier]
-    private let limits: SpaceLimits
+    private let limits: ServiceLimits
     private let state = Mutex(State())
 
-    init(tiers: [Tier], limits: SpaceLimits) {
+    init(tiers: [Tier], limits: ServiceLimits) {
         self.tiers = tiers
         self.limits = limits
     }
 
     /// A space for a session of `uid`: a new anonymous one, or the named one (created if
-    /// missing). EACCES when another uid owns the name; ENOMEM when memfds cannot be had.
+    /// missing). EACCES when another uid owns the name; EDQUOT when `uid` owns as many named
+    /// spaces as it may; ENOSPC when the daemon holds as many as it may; ENOMEM or EMFILE when
+    /// memfds cannot be had.
     func attach(name: String?, uid: UInt32) throws(Errno) -> AddressSpace {
         try state.withLock { (state) throws(Errno) -> AddressSpace in
             if let name, let existing = state.named[name] {
@@ -32,14 +43,23 @@ final class SpaceRegistry: Sendable {
                 state.holders[ObjectIdentifier(existing), default: 0] += 1
                 return existing
             }
+            var account = state.accounts[uid] ?? Account(quota: ByteQuota(limit: limits.bytesPerUID))
+            if name != nil {
+                guard account.namedSpaces < limits.namedSpacesPerUID else { throw .diskQuotaExceeded }
+                guard state.named.count < limits.namedSpaces else { throw .noSpace }
+            }
             let space: AddressSpace
             do throws(MemorySystemError) {
-                space = try AddressSpace(id: state.nextID, name: name, owner: uid, tiers: tiers, limits: limits)
+                space = try AddressSpace(id: state.nextID, name: name, owner: uid, tiers: tiers, limits: limits.space, quota: account.quota)
             } catch {
                 throw error.errno
             }
             state.nextID += 1
-            if let name { state.named[name] = space }
+            if let name {
+                state.named[name] = space
+                account.namedSpaces += 1
+            }
+            state.accounts[uid] = account
             state.holders[ObjectIdentifier(space)] = 1
             return space
         }
@@ -62,13 +82,20 @@ final class SpaceRegistry: Sendable {
         if release { space.destroy() }
     }
 
-    /// Takes a named space's name away now; its memory goes when its last session detaches.
+    /// Takes a named space's name away now (it no longer counts against its owner); its memory
+    /// goes when its last session detaches.
     func destroy(_ space: AddressSpace) {
         state.withLock { state in
-            if let name = space.name, state.named[name] === space { state.named[name] = nil }
+            if let name = space.name, state.named[name] === space {
+                state.named[name] = nil
+                state.accounts[space.owner]?.namedSpaces -= 1
+            }
             state.doomed.insert(ObjectIdentifier(space))
         }
     }
+
+    /// Named spaces that exist now (for the service's own accounting and tests).
+    var namedCount: Int { state.withLock { $0.named.count } }
 
     /// Frees every space (daemon shutdown).
     func destroyAll() {

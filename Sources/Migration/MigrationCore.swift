@@ -37,8 +37,12 @@ public final class MigrationCore: Sendable {
         let dcbmOffloading = dcbm.registerKnobs(in: tree.directory("dcbm"), slot: slot)
         dmaFaults.registerKnobs(in: tree.directory("debug/fail_dma"))
         for tier in tiers { tier.registerKnobs(in: tree.directory("tiers/\(tier.spec.name)")) }
-        slot.onSwap {
-            for attribute in [offloadMigrator, mtcopyOffloading, dcbmOffloading] { attribute.notify() }
+        // Only the knobs whose shown value changed: `offload_migrator` always, `offloading`
+        // of the migrator retired and of the one bound (a poller of a third sees no change).
+        let offloading = [mtcopy.name: mtcopyOffloading, dcbm.name: dcbmOffloading]
+        slot.onSwap { from, to in
+            offloadMigrator.notify()
+            for name in Set([from, to]) { offloading[name]?.notify() }
         }
     }
 }

@@ -30,7 +30,7 @@ public final class MigratorSlot: Sendable {
     private let entries: [Entry]
     private let activeIndex = Atomic<Int>(0)
     private let swapLock = Mutex<Void>(())
-    private let observers = Mutex<[@Sendable () -> Void]>([])
+    private let observers = Mutex<[@Sendable (_ from: String, _ to: String) -> Void]>([])
 
     /// A slot bound to `fallback` (the default copier) that can also bind `offload`.
     public init(fallback: KernelCopyDriver, offload: [any Migrator]) {
@@ -44,8 +44,8 @@ public final class MigratorSlot: Sendable {
     /// The migrator later batches start with.
     public var active: any Migrator { entries[activeIndex.load(ordering: .sequentiallyConsistent)].migrator }
 
-    /// Runs `body` after every swap.
-    public func onSwap(_ body: @escaping @Sendable () -> Void) {
+    /// Runs `body` after every swap with the names of the migrator retired and the one bound.
+    public func onSwap(_ body: @escaping @Sendable (_ from: String, _ to: String) -> Void) {
         observers.withLock { $0.append(body) }
     }
 
@@ -119,7 +119,7 @@ public final class MigratorSlot: Sendable {
         OSThread.backoff { retired.users.load(ordering: .sequentiallyConsistent) == 0 }
         // From here no batch can reach the old migrator until it is activated again.
         if old != 0 { retired.migrator.deactivate() }
-        for observer in observers.withLock({ $0 }) { observer() }
+        for observer in observers.withLock({ $0 }) { observer(retired.migrator.name, entries[wanted].migrator.name) }
     }
 
     private func index(of name: String) throws(Errno) -> Int {

@@ -38,5 +38,13 @@ extension Errno {
         Errno.badMessage.rawValue: "EBADMSG",
         Errno.messageTooLong.rawValue: "EMSGSIZE",
         Errno.socketNotConnected.rawValue: "ENOTCONN",
+        Errno.fileNameTooLong.rawValue: "ENAMETOOLONG",
+        Errno.tooManyOpenFiles.rawValue: "EMFILE",
+        Errno.noBufferSpace.rawValue: "ENOBUFS",
+        Errno.notSocket.rawValue: "ENOTSOCK",
+        Errno.readOnlyFileSystem.rawValue: "EROFS",
+        Errno.noData.rawValue: "ENODATA",
+        Errno.socketShutdown.rawValue: "ESHUTDOWN",
+        Errno.tooManyOpenFilesInSystem.rawValue: "ENFILE",
     ]
 }

@@ -16,12 +16,17 @@ public struct KnobSetting: Sendable, Equatable {
     }
 }
 
-/// A knob line that the tree refused, with the errno a shell `echo` would have seen.
+/// A knob line that the tree refused, with the errno a shell `echo` would have seen, and which
+/// lines of the same batch were stored before it.
 public struct KnobError: Error, CustomStringConvertible, Equatable {
     /// The refused line.
     public var setting: KnobSetting
     /// Why: ENOENT for an unknown knob, EACCES for a read-only one, else the `store`'s answer.
     public var errno: Errno
+    /// Lines stored before the refusal (empty when it was found before storing anything).
+    public var applied: [KnobSetting] = []
+    /// Lines after the refused one, not tried.
+    public var skipped: [KnobSetting] = []
 
     public var description: String {
         "\(setting.path) = \"\(setting.value)\": \(errno) (\(errno.name))"
@@ -31,15 +36,25 @@ public struct KnobError: Error, CustomStringConvertible, Equatable {
 /// Stores `[knobs]` lines through the same `write` path a FUSE write takes, so a bad value
 /// fails with the errno the shell would print.
 public enum KnobApplier {
-    /// Applies `settings` in order and stops at the first refusal.
+    /// Applies `settings` in order. Every line's knob must exist and be writable before any is
+    /// stored, so a misspelt or read-only knob changes nothing. A store that then fails (a bad
+    /// value, EBUSY) stops there; the error lists what was stored before it.
     public static func apply(_ settings: [KnobSetting], to tree: SysfsTree) throws(KnobError) {
+        var attributes: [SysfsAttribute] = []
         for setting in settings {
             do throws(Errno) {
                 let attribute = try tree.attribute(setting.path)
                 guard attribute.isWritable else { throw Errno.permissionDenied }
-                _ = try attribute.write(setting.value)
+                attributes.append(attribute)
             } catch {
                 throw KnobError(setting: setting, errno: error)
+            }
+        }
+        for (index, (setting, attribute)) in zip(settings, attributes).enumerated() {
+            do throws(Errno) {
+                _ = try attribute.write(setting.value)
+            } catch {
+                throw KnobError(setting: setting, errno: error, applied: Array(settings[..<index]), skipped: Array(settings[(index + 1)...]))
             }
         }
     }

@@ -7,7 +7,8 @@ import SystemPackage
 /// semantics. Every method answers with a result for exactly one reply: a count or 0 on
 /// success, a negative errno on failure. `KnobOperations` only decodes and routes here.
 ///
-/// Locking: `openFiles` guards the set of open knobs, which change notification walks.
+/// Locking: `openFiles` guards the set of open knobs, which change notification walks;
+/// `attributes` guards what chmod, chown and touch changed on each node.
 final class KnobFileSystem: Sendable {
     /// What `stat` shows as every knob's size, as sysfs does.
     static let knobFileSize = 4096
@@ -18,6 +19,8 @@ final class KnobFileSystem: Sendable {
     private let onWrite: (@Sendable (KnobWrite) -> Void)?
     private let mountTime = timespec(tv_sec: time(nil), tv_nsec: 0)
     private let openFiles = Mutex<[ObjectIdentifier: OpenKnob]>([:])
+    // Only nodes someone changed have an entry; the rest show the tree's mode and mount time.
+    private let attributes = Mutex<[String: NodeAttributes]>([:])
 
     init(tree: SysfsTree, onWrite: (@Sendable (KnobWrite) -> Void)?) {
         self.tree = tree
@@ -30,23 +33,66 @@ final class KnobFileSystem: Sendable {
     func getattr(_ path: String, _ info: UnsafeMutablePointer<stat>) -> Int32 {
         let node: SysfsNode
         do { node = try tree.lookup(path) } catch { return -error.rawValue }
+        let current = nodeAttributes(path, node)
         info.pointee = stat()
-        info.pointee.st_uid = 0
-        info.pointee.st_gid = 0
-        info.pointee.st_atim = mountTime
-        info.pointee.st_mtim = mountTime
-        info.pointee.st_ctim = mountTime
+        info.pointee.st_uid = current.uid
+        info.pointee.st_gid = current.gid
+        info.pointee.st_atim = current.accessed
+        info.pointee.st_mtim = current.modified
+        info.pointee.st_ctim = current.changed
         info.pointee.st_blksize = 4096
         switch node {
         case .directory(let directory):
-            info.pointee.st_mode = mode_t(S_IFDIR) | 0o755
+            info.pointee.st_mode = mode_t(S_IFDIR) | current.mode
             info.pointee.st_nlink = 2 + UInt(directory.children.count { if case .directory = $0 { true } else { false } })
-        case .attribute(let attribute):
-            info.pointee.st_mode = mode_t(S_IFREG) | attribute.mode.rawValue
+        case .attribute:
+            info.pointee.st_mode = mode_t(S_IFREG) | current.mode
             info.pointee.st_nlink = 1
             info.pointee.st_size = Self.knobFileSize
         }
         return 0
+    }
+
+    /// `chmod`: as on sysfs, root may change a node's permission bits (the kernel has already
+    /// refused anyone else, through `default_permissions`).
+    func chmod(_ path: String, mode: mode_t) -> Int32 {
+        changeAttributes(path) { $0.mode = mode & 0o7777 }
+    }
+
+    /// `chown`; -1 leaves that id as it is.
+    func chown(_ path: String, uid: uid_t, gid: gid_t) -> Int32 {
+        changeAttributes(path) { attributes in
+            if uid != uid_t.max { attributes.uid = uid }
+            if gid != gid_t.max { attributes.gid = gid }
+        }
+    }
+
+    /// `utimensat`, which `touch` calls.
+    func utimens(_ path: String, access: timespec, modification: timespec) -> Int32 {
+        let now = cfuse_now()
+        return changeAttributes(path) { $0.touch(access: access, modification: modification, now: now) }
+    }
+
+    private func changeAttributes(_ path: String, _ change: (inout NodeAttributes) -> Void) -> Int32 {
+        let node: SysfsNode
+        do { node = try tree.lookup(path) } catch { return -error.rawValue }
+        var current = nodeAttributes(path, node)
+        change(&current)
+        current.changed = cfuse_now()
+        attributes.withLock { $0[Self.key(path)] = current }
+        return 0
+    }
+
+    private func nodeAttributes(_ path: String, _ node: SysfsNode) -> NodeAttributes {
+        if let changed = attributes.withLock({ $0[Self.key(path)] }) { return changed }
+        switch node {
+        case .directory: return NodeAttributes(mode: 0o755, time: mountTime)
+        case .attribute(let attribute): return NodeAttributes(mode: attribute.mode.rawValue, time: mountTime)
+        }
+    }
+
+    private static func key(_ path: String) -> String {
+        path.hasPrefix("/") ? String(path.dropFirst()) : path
     }
 
     func readdir(_ path: String, _ emit: (String) -> Void) -> Int32 {
@@ -57,15 +103,16 @@ final class KnobFileSystem: Sendable {
         return 0
     }
 
-    /// `kernfs_fop_open()`: a write open needs a `store` and a write bit, a read open a read
-    /// bit, for root too. (Mode and owner checks for other users are the kernel's, through
-    /// `default_permissions`.)
+    /// `kernfs_fop_open()`: a write open needs a `store` and a write bit in the node's current
+    /// mode, a read open a read bit, for root too. (Mode and owner checks for other users are
+    /// the kernel's, through `default_permissions`.)
     func open(_ path: String, flags: Int32) -> Result<OpenKnob, Errno> {
         let attribute: SysfsAttribute
         do { attribute = try tree.attribute(path) } catch { return .failure(error) }
+        let current = nodeAttributes(path, .attribute(attribute))
         let access = flags & O_ACCMODE
-        if access != O_RDONLY && !attribute.isWritable { return .failure(.permissionDenied) }
-        if access != O_WRONLY && !attribute.isReadable { return .failure(.permissionDenied) }
+        if access != O_RDONLY && !(attribute.isWritable && current.hasWriteBit) { return .failure(.permissionDenied) }
+        if access != O_WRONLY && !current.hasReadBit { return .failure(.permissionDenied) }
         let file = OpenKnob(attribute, path: path.hasPrefix("/") ? String(path.dropFirst()) : path)
         openFiles.withLock { $0[ObjectIdentifier(file)] = file }
         return .success(file)
@@ -86,7 +133,10 @@ final class KnobFileSystem: Sendable {
         let outcome = file.attribute.writeReporting(bytes)
         if let onWrite {
             let refusal: Errno? = if case .failure(let error) = outcome.consumed { error } else { nil }
-            onWrite(KnobWrite(path: file.path, oldValue: outcome.before.trimmingSuffix("\n"), newValue: outcome.after.trimmingSuffix("\n"), pid: pid, uid: uid, refusal: refusal))
+            onWrite(KnobWrite(
+                path: file.path, oldValue: outcome.before.trimmingSuffix("\n"), newValue: outcome.after.trimmingSuffix("\n"),
+                pid: pid, uid: uid, refusal: refusal, input: KnobWrite.escaped(bytes)
+            ))
         }
         switch outcome.consumed {
         case .success(let count): return Int32(count)

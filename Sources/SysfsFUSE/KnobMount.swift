@@ -15,6 +15,8 @@ public final class KnobMount: @unchecked Sendable {
 
     /// The directory the tree is mounted on.
     public let mountpoint: String
+    /// Whether a stale mount a killed daemon left there was detached first.
+    public let recoveredStaleMount: Bool
     private let fileSystem: KnobFileSystem
     private let fuse: OpaquePointer
     private let loopExited = DispatchSemaphore(value: 0)
@@ -28,7 +30,7 @@ public final class KnobMount: @unchecked Sendable {
     /// Mounts `tree` at `mountpoint`, first detaching a stale mount a killed daemon left there.
     /// `onWrite` hears of every write through the mount (the daemon logs them).
     public init(tree: SysfsTree, at mountpoint: String, onWrite: (@Sendable (KnobWrite) -> Void)? = nil) throws(MountError) {
-        do { try MountPoint.prepare(mountpoint) } catch { throw MountError(description: error.description) }
+        do { recoveredStaleMount = try MountPoint.prepare(mountpoint) } catch { throw MountError(description: error.description) }
         guard FileManager.default.fileExists(atPath: "/dev/fuse") else {
             throw MountError(description: "/dev/fuse is missing: load the fuse module (modprobe fuse)")
         }
@@ -74,5 +76,10 @@ public final class KnobMount: @unchecked Sendable {
 
     deinit {
         unmount()
+    }
+
+    /// Checks that `mountpoint` could be mounted on, changing nothing (`foliod --check-config`).
+    public static func check(_ mountpoint: String) throws(MountError) {
+        do { _ = try MountPoint.check(mountpoint) } catch { throw MountError(description: error.description) }
     }
 }

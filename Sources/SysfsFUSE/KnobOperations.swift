@@ -53,12 +53,29 @@ enum KnobOperations {
             events.pointee = KnobOperations.fileSystem.poll(KnobOperations.openKnob(info), handle: pollHandle.map(PollHandle.init))
             return 0
         }
+        operations.chmod = { path, mode, _ in
+            guard let path else { return -Errno.invalidArgument.rawValue }
+            return KnobOperations.fileSystem.chmod(String(cString: path), mode: mode)
+        }
+        operations.chown = { path, uid, gid, _ in
+            guard let path else { return -Errno.invalidArgument.rawValue }
+            return KnobOperations.fileSystem.chown(String(cString: path), uid: uid, gid: gid)
+        }
+        operations.utimens = { path, times, _ in
+            guard let path else { return -Errno.invalidArgument.rawValue }
+            let now = cfuse_now()
+            let (access, modification) = times.map { ($0[0], $0[1]) } ?? (now, now)
+            return KnobOperations.fileSystem.utimens(String(cString: path), access: access, modification: modification)
+        }
         // `>` opens with O_TRUNC; a knob has no length to cut, so truncation is accepted and ignored.
         operations.truncate = { _, _, _ in 0 }
-        // As in sysfs, only the tree creates files.
+        // As on sysfs: creating a file is EACCES (the VFS answer for a directory without
+        // `create`); every other change to the tree's shape is EPERM.
         operations.create = { _, _, _ in -Errno.permissionDenied.rawValue }
-        operations.mknod = { _, _, _ in -Errno.permissionDenied.rawValue }
+        operations.mknod = { _, _, _ in -Errno.notPermitted.rawValue }
         operations.mkdir = { _, _ in -Errno.notPermitted.rawValue }
+        operations.symlink = { _, _ in -Errno.notPermitted.rawValue }
+        operations.link = { _, _ in -Errno.notPermitted.rawValue }
         operations.unlink = { _ in -Errno.notPermitted.rawValue }
         operations.rmdir = { _ in -Errno.notPermitted.rawValue }
         operations.rename = { _, _, _ in -Errno.notPermitted.rawValue }

@@ -13,6 +13,25 @@ public struct KnobWrite: Sendable {
     public var uid: UInt32
     /// The errno the write failed with, or nil if it was stored.
     public var refusal: Errno?
+    /// What was written, escaped for a log line (`\n`, `\xff`) and cut at `inputLogBytes`.
+    public var input: String
+
+    /// How much of a written value the log shows.
+    public static let inputLogBytes = 64
+
+    /// `bytes` as a log line shows them: printable ASCII as is, anything else escaped.
+    static func escaped(_ bytes: UnsafeRawBufferPointer) -> String {
+        var text = ""
+        for byte in bytes.prefix(inputLogBytes) {
+            switch byte {
+            case UInt8(ascii: "\n"): text += "\\n"
+            case UInt8(ascii: "\\"): text += "\\\\"
+            case 0x20..<0x7F: text.unicodeScalars.append(Unicode.Scalar(byte))
+            default: text += "\\x" + String(byte, radix: 16).leftPadded(to: 2)
+            }
+        }
+        return bytes.count > inputLogBytes ? text + "…(\(bytes.count) bytes)" : text
+    }
 
     /// Whether the write changed what the knob shows.
     public var changed: Bool { oldValue != newValue }
@@ -21,5 +40,9 @@ public struct KnobWrite: Sendable {
 extension String {
     func trimmingSuffix(_ suffix: String) -> String {
         hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+
+    func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FolioClient
 import Sysfs
 import SystemPackage
@@ -106,10 +107,45 @@ struct Destroy: ParsableCommand {
 }
 
 struct Stat: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the daemon's counters as `key: value` lines.")
+    static let configuration = CommandConfiguration(abstract: "Print the daemon's counters as `key: value` lines (attaches to no space).")
     @ParentCommand var folioctl: Folioctl
 
     func run() throws {
-        try withClient(folioctl.options) { print(try $0.stats(), terminator: "") }
+        do {
+            print(try FolioClient.stats(socketPath: folioctl.options.socket), terminator: "")
+        } catch {
+            print("folioctl: \(error.message): \(error.errno) (\(error.errno.name))", to: &standardError)
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Hold: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pin folios and hold the pins for --seconds (or until killed); prints `pinned` once all are held."
+    )
+    @ParentCommand var folioctl: Folioctl
+    @Option(help: "How long to hold the pins.") var seconds = 3600.0
+    @Argument(help: "Handles.") var handles: [Int]
+
+    func validate() throws {
+        guard !handles.isEmpty else { throw ValidationError("name at least one handle") }
+        guard seconds >= 0 else { throw ValidationError("--seconds must not be negative") }
+    }
+
+    func run() throws {
+        try withClient(folioctl.options) { client in
+            try pinAll(client, handles[...]) {
+                // Unbuffered: a script waits for this line before it acts.
+                FileHandle.standardOutput.write(Data("pinned\n".utf8))
+                usleep(UInt32(min(seconds, 4000) * 1_000_000))
+            }
+        }
+    }
+
+    /// Pins `handles` one inside the other, runs `body` with all held.
+    private func pinAll(_ client: FolioClient, _ handles: ArraySlice<Int>, _ body: () -> Void) throws {
+        guard let first = handles.first else { return body() }
+        try client.withPinnedFolio(first) { _ in try pinAll(client, handles.dropFirst(), body) }
     }
 }

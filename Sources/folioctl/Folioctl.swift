@@ -1,4 +1,5 @@
 import ArgumentParser
+import FolioProtocol
 
 /// `folioctl`: the command-line client of foliod.
 @main
@@ -6,7 +7,8 @@ struct Folioctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "folioctl",
         abstract: "Allocate, fill, migrate and check folios in a running foliod.",
-        subcommands: [Alloc.self, Fill.self, Verify.self, Migrate.self, Free.self, Destroy.self, Stat.self, Exercise.self, Bench.self, Watch.self, Soak.self]
+        version: "folioctl \(FoliodVersion.release) (protocol \(MessageHeader.version))",
+        subcommands: [Alloc.self, Fill.self, Verify.self, Migrate.self, Free.self, Destroy.self, Stat.self, Hold.self, Exercise.self, Bench.self, Watch.self, Soak.self]
     )
 
     @OptionGroup var options: ClientOptions

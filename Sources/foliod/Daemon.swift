@@ -1,4 +1,5 @@
 import FolioMemory
+import FolioProtocol
 import FolioService
 import Foundation
 import Logging
@@ -32,17 +33,24 @@ enum Daemon {
             return fail("foliod: \(error)")
         }
         if options.checkOnly {
+            do {
+                _ = try SocketPath.inspect(config.socket)
+                try KnobMount.check(absolute(config.mount))
+            } catch {
+                return fail("foliod: \(error)")
+            }
             print("\(options.configPath): ok (\(config.tiers.count) tiers, \(config.knobs.count) knob lines)")
             return 0
         }
         let logger = makeLogger(level: config.logLevel)
+        ensureFileLimit(config.limits.fileDescriptors(tiers: config.tiers.count), logger: logger)
         let notifier = SystemdNotifier()
         // The socket first: a daemon already serving it is the likeliest reason to stop, and
         // its mount would otherwise be reported as a busy mount point.
         let server: FolioServer
         let mount: KnobMount
         do {
-            server = try FolioServer(path: config.socket, core: node.core, tiers: node.tiers, policy: node.policy, limits: config.limits)
+            server = try FolioServer(path: config.socket, core: node.core, tiers: node.tiers, policy: node.policy, limits: config.limits, logger: logger)
         } catch {
             return fail("foliod: \(error)")
         }
@@ -52,7 +60,8 @@ enum Daemon {
             server.stop()
             return fail("foliod: \(error)")
         }
-        node.core.slot.onSwap { notifier.status(node.status) }
+        if mount.recoveredStaleMount { logger.notice("detached a stale mount a killed daemon left", metadata: ["mount": "\(mount.mountpoint)"]) }
+        node.core.slot.onSwap { _, _ in notifier.status(node.status) }
         notifier.ready(status: node.status)
         let running = Atomic<Bool>(true)
         notifier.startHeartbeat(status: { node.status }) { running.load(ordering: .relaxed) }
@@ -75,20 +84,39 @@ enum Daemon {
                 return
             }
             do {
-                let changed = try node.reloadKnobs()
-                logger.notice("SIGHUP: [knobs] reloaded", metadata: ["changed": "\(changed.map { "\($0.path)=\($0.value)" })"])
+                let reload = try node.reloadKnobs()
+                let applied = reload.applied.map { "\($0.path)=\($0.value)" }.joined(separator: ",")
+                if let refusal = reload.refusal {
+                    let skipped = refusal.skipped.map { "\($0.path)=\($0.value)" }.joined(separator: ",")
+                    logger.error(
+                        "SIGHUP: [knobs] line \(refusal.setting.line) refused: \(refusal); \(reload.applied.isEmpty ? "nothing was applied" : "applied before it: \(applied)")",
+                        metadata: ["applied": "\(applied)", "not_applied": "\(skipped)"]
+                    )
+                } else {
+                    logger.notice("SIGHUP: [knobs] reloaded", metadata: ["applied": "\(applied)"])
+                }
             } catch {
-                logger.error("SIGHUP: \(error); the knobs stay as they were")
+                logger.error("SIGHUP: \(error); nothing was applied")
             }
         }
     }
 
     private static func log(_ write: KnobWrite, to logger: Logger) {
-        let metadata: Logger.Metadata = ["knob": "\(write.path)", "old": "\(write.oldValue)", "new": "\(write.newValue)", "pid": "\(write.pid)", "uid": "\(write.uid)"]
+        let writer: Logger.Metadata = ["knob": "\(write.path)", "pid": "\(write.pid)", "uid": "\(write.uid)"]
         if let refusal = write.refusal {
-            logger.info("knob write refused: \(refusal.name)", metadata: metadata)
+            // The rejected input, and the value that stayed.
+            logger.info("knob write refused: \(refusal.name)", metadata: writer.merging(["input": "\(write.input)", "value": "\(write.oldValue)"]) { $1 })
         } else if write.changed {
-            logger.notice("knob changed", metadata: metadata)
+            logger.notice("knob changed", metadata: writer.merging(["old": "\(write.oldValue)", "new": "\(write.newValue)"]) { $1 })
+        }
+    }
+
+    /// Raises the soft fd limit to what the limits need (as far as the hard limit allows) and
+    /// warns when that is not enough: past it, clients are shed with EMFILE.
+    private static func ensureFileLimit(_ needed: Int, logger: Logger) {
+        let (soft, hard) = DaemonSystem.raiseFileLimit(to: needed)
+        if soft < needed {
+            logger.warning("the fd limit is below what [limits] need; clients past it get EMFILE", metadata: ["limit": "\(soft)", "hard": "\(hard)", "needed": "\(needed)"])
         }
     }
 

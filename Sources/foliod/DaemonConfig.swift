@@ -3,6 +3,7 @@ import FolioService
 import Foundation
 import Logging
 import Sysfs
+import SystemPackage
 import TOMLKit
 
 /// `Config/foliod.toml`, checked as a whole before anything is mounted.
@@ -31,21 +32,25 @@ struct DaemonConfig {
 
     private static let sections: [String: Set<String>] = [
         "daemon": ["mount", "socket", "log_level", "group"],
-        "limits": ["sessions", "folios_per_space", "bytes_per_space"],
+        "limits": [
+            "sessions", "sessions_per_uid", "named_spaces", "named_spaces_per_uid", "folios_per_space", "bytes_per_space",
+            "bytes_per_uid", "attach_timeout_ms", "reply_timeout_ms",
+        ],
         "tiers": [],
         "dcbm": ["timeout_ms"],
         "knobs": [],
     ]
 
+    /// The most bytes of config read: anything longer is not a config file.
+    static let maxFileBytes = 1 << 20
+
     /// Reads and checks `path`.
     static func load(_ path: String) throws(Problem) -> DaemonConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Problem(description: "\(path): cannot read the file")
-        }
-        let source = ConfigSource(path: path, text: String(decoding: data, as: UTF8.self))
+        let text = try read(path)
+        let source = ConfigSource(path: path, text: text)
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: String(decoding: data, as: UTF8.self))
+            table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
             throw Problem(description: "\(path):\(error.source.begin.line): \(error.description)")
         } catch {
@@ -54,12 +59,39 @@ struct DaemonConfig {
         return try DaemonConfig(table: table, source: source)
     }
 
+    /// The file's text; the errno when it cannot be read.
+    private static func read(_ path: String) throws(Problem) -> String {
+        do {
+            let fd = try FileDescriptor.open(path, .readOnly, options: .closeOnExec)
+            defer { try? fd.close() }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
+                if count == 0 { break }
+                bytes += chunk.prefix(count)
+                guard bytes.count <= maxFileBytes else { throw Problem(description: "\(path): larger than \(maxFileBytes) bytes; not a config file") }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        } catch let error as Errno {
+            throw Problem(description: "\(path): \(error) (\(error.name))")
+        } catch let error as Problem {
+            throw error
+        } catch {
+            throw Problem(description: "\(path): \(error)")
+        }
+    }
+
     private init(table: TOMLTable, source: ConfigSource) throws(Problem) {
         func fail(_ key: String, in section: String, _ reason: String) -> Problem {
             let line = source.line(ofKey: key, inTable: section)
             return Problem(description: "\(source.path):\(line): [\(section)] \(key): \(reason)")
         }
         for section in table.keys {
+            if table[section]?.table == nil && table[section]?.array == nil {
+                let home = Self.sections.first { $0.value.contains(section) }.map { " (it belongs in [\($0.key)])" } ?? ""
+                throw Problem(description: "\(source.path):\(source.line(ofKey: section, inTable: "")): \(section): a key outside any section\(home)")
+            }
             guard let allowed = Self.sections[section] else {
                 throw Problem(description: "\(source.path):\(source.line(ofTable: section)): unknown section [\(section)]")
             }
@@ -89,20 +121,28 @@ struct DaemonConfig {
             self.group = group
         }
         if let limits = table["limits"]?.table {
-            if let value = limits["sessions"] {
-                guard let sessions = value.int, sessions >= 1 else { throw fail("sessions", in: "limits", "expected a positive integer") }
-                self.limits.sessions = sessions
-            }
-            if let value = limits["folios_per_space"] {
-                guard let folios = value.int, (1...FolioTableLayout.capacity).contains(folios) else {
-                    throw fail("folios_per_space", in: "limits", "expected an integer from 1 to \(FolioTableLayout.capacity)")
+            func count(_ key: String, _ range: ClosedRange<Int>) throws(Problem) -> Int? {
+                guard let value = limits[key] else { return nil }
+                guard let number = value.int, range.contains(number) else {
+                    throw fail(key, in: "limits", "expected an integer from \(range.lowerBound) to \(range.upperBound)")
                 }
-                self.limits.space.folios = folios
+                return number
             }
-            if let value = limits["bytes_per_space"] {
-                guard let bytes = TierConfig.byteCount(value), bytes > 0 else { throw fail("bytes_per_space", in: "limits", "expected a positive size (\"4G\")") }
-                self.limits.space.bytes = bytes
+            func bytes(_ key: String) throws(Problem) -> Int? {
+                guard let value = limits[key] else { return nil }
+                guard let bytes = TierConfig.byteCount(value), bytes > 0 else { throw fail(key, in: "limits", "expected a positive size (\"4G\")") }
+                return bytes
             }
+            let many = 1...1_000_000
+            self.limits.sessions = try count("sessions", many) ?? self.limits.sessions
+            self.limits.sessionsPerUID = try count("sessions_per_uid", many) ?? self.limits.sessionsPerUID
+            self.limits.namedSpaces = try count("named_spaces", 0...1_000_000) ?? self.limits.namedSpaces
+            self.limits.namedSpacesPerUID = try count("named_spaces_per_uid", 0...1_000_000) ?? self.limits.namedSpacesPerUID
+            self.limits.space.folios = try count("folios_per_space", 1...FolioTableLayout.capacity) ?? self.limits.space.folios
+            self.limits.space.bytes = try bytes("bytes_per_space") ?? self.limits.space.bytes
+            self.limits.bytesPerUID = try bytes("bytes_per_uid") ?? self.limits.bytesPerUID
+            if let milliseconds = try count("attach_timeout_ms", 1...3_600_000) { self.limits.attachTimeout = .milliseconds(milliseconds) }
+            if let milliseconds = try count("reply_timeout_ms", 1...3_600_000) { self.limits.replyTimeout = .milliseconds(milliseconds) }
         }
         if let value = table["dcbm"]?.table?["timeout_ms"] {
             guard let milliseconds = value.int, (1...600_000).contains(milliseconds) else {

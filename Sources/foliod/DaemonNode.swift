@@ -38,17 +38,36 @@ final class DaemonNode: Sendable {
         return "migrator \(core.slot.active.name); \(stats[.batches]) batches, \(stats[.foliosMigrated]) folios migrated"
     }
 
-    /// Re-reads the file and stores the `[knobs]` lines whose value changed; returns them.
-    func reloadKnobs() throws -> [KnobSetting] {
+    /// What a SIGHUP changed: the lines stored, and the refusal that stopped it, if any.
+    struct Reload {
+        var applied: [KnobSetting]
+        var refusal: KnobError?
+    }
+
+    /// Re-reads the file and stores the `[knobs]` lines whose value changed. A file that does
+    /// not parse, or names a knob that does not exist or cannot be written, changes nothing
+    /// (thrown); a value a knob refuses stops the reload there, with what was stored before it.
+    func reloadKnobs() throws(DaemonConfig.Problem) -> Reload {
         let knobs = try DaemonConfig.load(configPath).knobs
         let previous = applied.withLock { $0 }
         let changed = knobs.filter { new in !previous.contains { $0.path == new.path && $0.value == new.value } }
         do {
             try KnobApplier.apply(changed, to: tree)
         } catch {
-            throw DaemonConfig.Problem(description: "\(configPath):\(error.setting.line): [knobs] \(error)")
+            remember(error.applied)
+            return Reload(applied: error.applied, refusal: error)
         }
-        applied.withLock { $0 = knobs }
-        return changed
+        remember(changed)
+        return Reload(applied: changed, refusal: nil)
+    }
+
+    /// Records `settings` as the values in force, so the next reload compares against them.
+    private func remember(_ settings: [KnobSetting]) {
+        applied.withLock { applied in
+            for setting in settings {
+                applied.removeAll { $0.path == setting.path }
+                applied.append(setting)
+            }
+        }
     }
 }

@@ -29,6 +29,19 @@ enum DaemonSystem {
         return signal
     }
 
+    /// Raises the soft `RLIMIT_NOFILE` to `wanted`, or as near as the hard limit allows (it never
+    /// lowers it). Returns the soft and hard limits now in force.
+    static func raiseFileLimit(to wanted: Int) -> (soft: Int, hard: Int) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return (0, 0) }
+        let target = min(rlim_t(max(wanted, 0)), limit.rlim_max)
+        if target > limit.rlim_cur {
+            limit.rlim_cur = target
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 { _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) }
+        }
+        return (Int(clamping: limit.rlim_cur), Int(clamping: limit.rlim_max))
+    }
+
     /// Sends one datagram to the Unix socket at `path`; `@name` is the abstract name `\0name`.
     /// Returns false if it could not be sent.
     static func sendDatagram(_ text: String, to path: String) -> Bool {

@@ -1,4 +1,5 @@
 import FolioMemory
+import Foundation
 import TOMLKit
 
 /// The `[[tiers]]` tables of the config file.
@@ -23,7 +24,7 @@ enum TierConfig {
             }
             guard !specs.contains(where: { $0.name == name }) else { throw fail("name", "tier '\(name)' is defined twice") }
             guard let size = table["size"].flatMap(byteCount), size > 0, size % sizeUnit == 0 else {
-                throw fail("size", "expected a positive multiple of 2 MiB, as bytes or with K, M or G (\"512M\")")
+                throw fail("size", "expected a positive multiple of 2 MiB, as bytes or with K, M, G or T (\"512M\")")
             }
             var node: Int?
             if let value = table["node"] {
@@ -42,15 +43,34 @@ enum TierConfig {
             specs.append(spec)
         }
         guard specs.count <= Int(UInt8.max) else { throw DaemonConfig.Problem(description: "\(source.path): too many tiers") }
+        // Tiers are sparse until used, but a config that could never be filled is a mistake.
+        let total = specs.reduce(0) { $0 + $1.sizeBytes }
+        if let memory = machineMemory(), total > memory, !specs.isEmpty {
+            let line = source.line(ofKey: "size", inArrayTable: "tiers", index: specs.count - 1)
+            throw DaemonConfig.Problem(description: "\(source.path):\(line): [[tiers]] size: the tiers add up to \(total) bytes, more than this machine's memory (\(memory) bytes, MemTotal)")
+        }
         return specs
     }
 
-    /// `1073741824`, `"1G"`, `"512M"`, `"64K"`.
+    /// `1073741824`, `"1G"`, `"512M"`, `"64k"`: a suffix K, M, G or T in either case (powers of
+    /// 1024, as `memparse()` reads them).
     static func byteCount(_ value: any TOMLValueConvertible) -> Int? {
         if let bytes = value.int { return bytes }
         guard let text = value.string, let unit = text.last else { return nil }
         let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
-        guard let shift = shifts[unit], let number = Int(text.dropLast()), number >= 0, number <= Int.max >> shift else { return Int(text) }
+        guard let shift = shifts[Character(unit.uppercased())] else { return Int(text) }
+        guard let number = Int(text.dropLast()), number >= 0, number <= Int.max >> shift else { return nil }
         return number << shift
+    }
+
+    /// MemTotal from /proc/meminfo, in bytes (nil if it cannot be read).
+    static func machineMemory() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let kilobytes = Int(fields[1]) else { return nil }
+            return kilobytes << 10
+        }
+        return nil
     }
 }

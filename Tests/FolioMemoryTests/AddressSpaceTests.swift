@@ -47,11 +47,45 @@ struct AddressSpaceTests {
 
     @Test func free_ofAPinnedFolio_failsWithEBUSYAndKeepsIt() throws {
         let space = try makeSpace()
+        let pins = try space.attach(shared: false)
         let handle = try space.allocate(tier: 0, order: 0, count: 1)[0]
-        PinProtocol.pin(space.entry(handle))
+        PinProtocol.pin(space.entry(handle), in: pins)
         #expect(space.free([handle]) == [.resourceBusy])
-        PinProtocol.unpin(space.entry(handle))
+        PinProtocol.unpin(space.entry(handle), in: pins)
         #expect(space.free([handle]) == [nil])
+    }
+
+    @Test func aPinInAnyAttachedTable_keepsTheFolio_andADetachedTablesPinsStopCounting() throws {
+        let space = try makeSpace()
+        let first = try space.attach()
+        let second = try space.attach()
+        let handle = try space.allocate(tier: 0, order: 0, count: 1)[0]
+        PinProtocol.pin(space.entry(handle), in: second)
+        #expect(space.free([handle]) == [.resourceBusy])
+        // The second client dies holding its pin: its session drops the table.
+        space.detach(second)
+        #expect(space.free([handle]) == [nil])
+        #expect(first.fd != nil)
+    }
+
+    @Test func handles_startAtZeroAndAreReused() throws {
+        let space = try makeSpace()
+        #expect(try space.allocate(tier: 0, order: 0, count: 3) == [0, 1, 2])
+        #expect(space.free([1]) == [nil])
+        #expect(try space.allocate(tier: 0, order: 0, count: 2) == [1, 3])
+    }
+
+    @Test func aByteQuota_boundsSeveralSpacesTogether() throws {
+        let quota = ByteQuota(limit: 3 << 12)
+        let first = try AddressSpace(id: 1, name: nil, owner: 7, tiers: [fast, slow], quota: quota)
+        let second = try AddressSpace(id: 2, name: nil, owner: 7, tiers: [fast, slow], quota: quota)
+        _ = try first.allocate(tier: 0, order: 0, count: 2)
+        #expect(throws: Errno.diskQuotaExceeded) { try second.allocate(tier: 0, order: 0, count: 2) }
+        #expect(try second.allocate(tier: 0, order: 0, count: 1) == [0])
+        #expect(first.free([0]) == [nil])
+        #expect(try second.allocate(tier: 1, order: 0, count: 1) == [1])
+        second.destroy()
+        #expect(quota.heldBytes == 1 << 12)
     }
 
     @Test func destroy_givesEveryByteBack() throws {

@@ -8,14 +8,19 @@ struct PinProtocolTests {
     /// A one-entry table in ordinary memory (the protocol only needs the words).
     final class Table: @unchecked Sendable {
         let memory = UnsafeMutableRawPointer.allocate(byteCount: FolioTableLayout.entrySize, alignment: 64)
+        /// One client's pin table.
+        let pins = PinTable.local()
         init() { memory.initializeMemory(as: UInt8.self, repeating: 0, count: FolioTableLayout.entrySize) }
         deinit { memory.deallocate() }
         var entry: FolioEntry { FolioEntry(table: memory, handle: 0) }
+        func pin() { PinProtocol.pin(entry, in: pins) }
+        func unpin() { PinProtocol.unpin(entry, in: pins) }
+        func freeze() -> Bool { PinProtocol.freeze(entry, pinnedBy: [pins]) }
     }
 
     @Test func freeze_ofAnUnpinnedFolio_makesSeqOddUntilThaw() {
         let table = Table()
-        #expect(PinProtocol.freeze(table.entry))
+        #expect(table.freeze())
         #expect(table.entry.seq.load(ordering: .relaxed) == 1)
         PinProtocol.thaw(table.entry)
         #expect(table.entry.seq.load(ordering: .relaxed) == 2)
@@ -23,19 +28,19 @@ struct PinProtocolTests {
 
     @Test func freeze_ofAPinnedFolio_failsAndRestoresSeq() {
         let table = Table()
-        PinProtocol.pin(table.entry)
-        #expect(!PinProtocol.freeze(table.entry))
+        table.pin()
+        #expect(!table.freeze())
         #expect(table.entry.seq.load(ordering: .relaxed) == 0)
-        PinProtocol.unpin(table.entry)
-        #expect(PinProtocol.freeze(table.entry))
+        table.unpin()
+        #expect(table.freeze())
     }
 
     @Test func pin_waitsWhileTheFolioIsFrozen() {
         let table = Table()
-        #expect(PinProtocol.freeze(table.entry))
+        #expect(table.freeze())
         let pinned = Atomic<Bool>(false)
         let thread = Thread {
-            PinProtocol.pin(table.entry)
+            table.pin()
             pinned.store(true, ordering: .releasing)
         }
         thread.start()
@@ -44,7 +49,7 @@ struct PinProtocolTests {
         PinProtocol.thaw(table.entry)
         for _ in 0..<200 where !pinned.load(ordering: .acquiring) { usleep(5_000) }
         #expect(pinned.load(ordering: .acquiring) == true)
-        #expect(table.entry.pins.load(ordering: .relaxed) == 1)
+        #expect(table.pins.counter(0).load(ordering: .relaxed) == 1)
     }
 
     /// Pinners and a freezer race: no access happens inside a freeze, seen from either side.
@@ -59,15 +64,15 @@ struct PinProtocolTests {
         onThreads(3) { thread in
             guard thread == 0 else {
                 while !done.load(ordering: .acquiring) {
-                    PinProtocol.pin(table.entry)
+                    table.pin()
                     accessing.add(1, ordering: .sequentiallyConsistent)
                     if frozen.load(ordering: .sequentiallyConsistent) { overlaps.add(1, ordering: .relaxed) }
                     accessing.subtract(1, ordering: .sequentiallyConsistent)
-                    PinProtocol.unpin(table.entry)
+                    table.unpin()
                 }
                 return
             }
-            for _ in 0..<200_000 where PinProtocol.freeze(table.entry) {
+            for _ in 0..<200_000 where table.freeze() {
                 frozen.store(true, ordering: .sequentiallyConsistent)
                 // Stay frozen a little, so a pinner that slipped in would be seen.
                 for _ in 0..<50 where accessing.load(ordering: .relaxed) == 0 {}
@@ -80,6 +85,27 @@ struct PinProtocolTests {
         }
         #expect(overlaps.load(ordering: .relaxed) == 0)
         #expect(freezes.load(ordering: .relaxed) > 0)
+    }
+
+    @Test func freeze_seesAPinInAnyOfTheTables() {
+        let table = Table()
+        let other = PinTable.local()
+        PinProtocol.pin(table.entry, in: other)
+        #expect(!PinProtocol.freeze(table.entry, pinnedBy: [table.pins, other]))
+        #expect(PinProtocol.freeze(table.entry, pinnedBy: [table.pins]))
+    }
+
+    @Test func pin_ofAFolioFrozenForGood_givesUpWhenTheDaemonIsGone() {
+        let table = Table()
+        #expect(table.freeze())
+        var asked = 0
+        let pinned = PinProtocol.pin(table.entry, in: table.pins) {
+            asked += 1
+            return asked < 3
+        }
+        #expect(!pinned)
+        #expect(asked == 3)
+        #expect(table.pins.counter(0).load(ordering: .relaxed) == 0)
     }
 
     @Test func entries_sitOnTheirOwnCacheLines() {

@@ -82,6 +82,10 @@ struct MigrationCoreTests {
             attribute.observe { _ in notified.withLock { $0.append(path) } }
         }
         try write("migration/offload_migrator", "dcbm")
+        // kernel → dcbm: mtcopy/offloading showed 0 and still does, so its pollers sleep on.
+        #expect(Set(notified.withLock { $0 }) == ["migration/offload_migrator", "dcbm/offloading"])
+        notified.withLock { $0 = [] }
+        try write("migration/offload_migrator", "mtcopy")
         #expect(Set(notified.withLock { $0 }) == ["migration/offload_migrator", "mtcopy/offloading", "dcbm/offloading"])
     }
 

@@ -30,7 +30,7 @@ struct MigratorSlotTests {
     @Test func startOffloading_ofTheActiveMigrator_isANoOp() throws {
         let slot = makeSlot()
         let swaps = Atomic<Int>(0)
-        slot.onSwap { swaps.add(1, ordering: .relaxed) }
+        slot.onSwap { _, _ in swaps.add(1, ordering: .relaxed) }
         try slot.startOffloading("a")
         try slot.startOffloading("a")
         #expect(swaps.load(ordering: .relaxed) == 1)

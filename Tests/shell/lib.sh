@@ -54,7 +54,7 @@ TOML
 
 is_mounted() { grep -q " $MNT fuse" /proc/mounts; }
 
-# start_daemon [EXTRA ARGS]: starts foliod and waits until the tree answers.
+# start_daemon [EXTRA ARGS]: starts foliod and waits (at most 5 s) until the tree answers.
 start_daemon() {
     mkdir -p "$MNT"
     "$FOLIOD" --config "$CONFIG" "$@" >>"$LOG" 2>&1 &
@@ -69,12 +69,32 @@ start_daemon() {
     return 1
 }
 
-# stop_daemon SIGNAL: sends SIGNAL, waits, and leaves the exit status in $STATUS.
+# stop_daemon SIGNAL: sends SIGNAL, waits (at most 30 s, then SIGKILL and status 124), and
+# leaves the exit status in $STATUS.
 stop_daemon() {
     kill "-$1" "$DAEMON_PID" 2>/dev/null
-    wait "$DAEMON_PID"
-    STATUS=$?
+    local waited=0
+    while kill -0 "$DAEMON_PID" 2>/dev/null && [ "$waited" -lt 600 ]; do sleep 0.05; waited=$((waited + 1)); done
+    if kill -0 "$DAEMON_PID" 2>/dev/null; then
+        kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; STATUS=124
+    else
+        wait "$DAEMON_PID"; STATUS=$?
+    fi
     DAEMON_PID=
+}
+
+# expect_config_error DESCRIPTION EXPECTED-MESSAGE: foliod refuses $CONFIG with that message,
+# within 10 s (a daemon that wrongly starts is killed and the check fails), and mounts nothing.
+expect_config_error() {
+    out=$(timeout -k 2 10 "$FOLIOD" --config "$CONFIG" 2>&1); status=$?
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        fail "$1" "foliod started instead of refusing the config"
+    elif [ "$status" -ne 0 ]; then
+        expect_contains "$1" "$2" "$out"
+    else
+        fail "$1" "exit status 0: $out"
+    fi
+    is_mounted && { fail "... and mounts nothing"; umount -l "$MNT"; } || pass "... and mounts nothing"
 }
 
 cleanup() {
@@ -83,6 +103,17 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# `timeout` ends a test with SIGTERM: exit through the EXIT trap so its daemon goes too.
+trap 'exit 143' TERM
+
+# wait_for CONDITION-COMMAND...: polls it for at most 5 s; its status is the condition's.
+wait_for() {
+    for _ in $(seq 100); do "$@" && return 0; sleep 0.05; done
+    return 1
+}
+
+# log_has PATTERN: whether the daemon's log has a line matching PATTERN (grep -E).
+log_has() { grep -Eq -- "$1" "$LOG"; }
 
 finish() {
     echo "RESULT $passed $failed"

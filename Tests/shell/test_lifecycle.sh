@@ -29,12 +29,6 @@ start_daemon
 expect_eq "a new daemon recovers the stale mount" "kernel mtcopy [dcbm]" "$(cat "$MNT/migration/offload_migrator")"
 stop_daemon TERM
 
-expect_config_error() {  # DESCRIPTION EXPECTED-MESSAGE
-    out=$("$FOLIOD" --config "$CONFIG" 2>&1); status=$?
-    [ "$status" -ne 0 ] && expect_contains "$1" "$2" "$out" || fail "$1" "exit status $status: $out"
-    is_mounted && fail "... and mounts nothing" || pass "... and mounts nothing"
-}
-
 write_config '"mtcopy/threads" = 4
 "dcbm/offloading" = "garbage"'
 expect_config_error "a bad knob value names the file, the line and the errno" "$CONFIG:16: [knobs] dcbm/offloading = \"garbage\": Invalid argument (EINVAL)"

@@ -13,6 +13,9 @@
 static const unsigned int clinux_mfd_cloexec = 0x0001U;
 static const unsigned int clinux_mfd_hugetlb = 0x0004U;
 
+/// POLLRDHUP, which <poll.h> defines only under _GNU_SOURCE: the peer shut its sending side.
+static const short clinux_pollrdhup = 0x2000;
+
 /// memfd_create(2). Returns the fd or -1 with errno set.
 int clinux_memfd_create(const char *name, unsigned int flags);
 

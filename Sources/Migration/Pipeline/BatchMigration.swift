@@ -84,7 +84,7 @@ struct BatchMigration {
         var frozen: [Candidate] = []
         for pass in 0..<MigrationPipeline.maxUnmapPasses {
             pending = pending.filter { candidate in
-                guard PinProtocol.freeze(metadata.space.entry(candidate.handle)) else { return true }
+                guard metadata.freeze(candidate.handle) else { return true }
                 frozen.append(candidate)
                 return false
             }
@@ -123,7 +123,7 @@ struct BatchMigration {
     private func move(into result: inout MigrationResult) {
         for candidate in candidates {
             metadata.repoint(candidate.handle, tier: request.targetTier, offset: candidate.destinationOffset)
-            PinProtocol.thaw(metadata.space.entry(candidate.handle))
+            metadata.thaw(candidate.handle)
             metadata.release(tier: candidate.source.tier, offset: candidate.source.offset, order: candidate.source.order)
             result.status[candidate.slot] = Int32(request.targetTier)
         }

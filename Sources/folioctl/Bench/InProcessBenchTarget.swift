@@ -8,12 +8,14 @@ final class InProcessBenchTarget: BenchTarget {
     private let core = MigrationCore()
     private let tree = SysfsTree()
     private let space: AddressSpace
+    private let pins: PinTable
     private let tiers: [Tier]
 
     init(tierBytes: Int) throws {
         tiers = ["fast", "slow"].enumerated().map { Tier(spec: TierSpec(name: $1, sizeBytes: tierBytes), index: $0) }
         core.registerKnobs(in: tree, tiers: tiers)
         space = try AddressSpace(id: 1, name: nil, owner: 0, tiers: tiers)
+        pins = try space.attach(shared: false)
     }
 
     var tierSizes: [(name: String, bytes: Int)] { tiers.map { ($0.spec.name, $0.spec.sizeBytes) } }
@@ -33,8 +35,8 @@ final class InProcessBenchTarget: BenchTarget {
 
     func withFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         let entry = space.entry(handle)
-        PinProtocol.pin(entry)
-        defer { PinProtocol.unpin(entry) }
+        PinProtocol.pin(entry, in: pins)
+        defer { PinProtocol.unpin(entry, in: pins) }
         let record = space.locked { $0.record(handle) }
         guard let record else { throw Errno.noSuchFileOrDirectory }
         let base = space.locked { $0.address(tier: record.tier, offset: record.offset) }
