@@ -159,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "foliodTests",
-            dependencies: ["FolioClient", "TestSupport"],
+            dependencies: ["FolioClient", "FolioProtocol", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -51,9 +51,12 @@ public final class SeqpacketSocket: Sendable {
         return socket
     }
 
-    /// A connection to the daemon listening at `path`.
-    public static func connect(path: String) throws(SocketError) -> SeqpacketSocket {
+    /// A connection to the daemon listening at `path`. With `timeout`, a connect that would
+    /// wait longer for room in a full backlog fails with EAGAIN, and sends and receives on the
+    /// socket are bounded by it too.
+    public static func connect(path: String, timeout: Duration? = nil) throws(SocketError) -> SeqpacketSocket {
         let socket = SeqpacketSocket(fd: try check("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+        if let timeout { try socket.setTimeouts(receive: timeout, send: timeout) }
         try withAddress(path) { (address, length) throws(SocketError) in
             _ = try check("connect \(path)") { Glibc.connect(socket.fd, address, length) }
         }

@@ -139,6 +139,12 @@ public final class FolioServer: Sendable {
     }
 
     private func admitOrRefuse(_ connection: SeqpacketSocket) {
+        // A client that hung up while waiting in the backlog is owed nothing: a session for it
+        // would only cost a thread and fds to read its EOF.
+        if connection.peerHungUp() {
+            connection.close()
+            return
+        }
         let session: Session
         do { session = try Session(socket: connection, registry: registry, core: core, limits: limits) } catch {
             connection.close()

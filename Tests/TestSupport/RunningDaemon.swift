@@ -15,11 +15,16 @@ public final class RunningDaemon: @unchecked Sendable {
     public let directory = "/tmp/foliod-test-\(UUID().uuidString.prefix(8))"
     public var mountpoint: String { directory + "/mnt" }
     public var socket: String { directory + "/foliod.sock" }
+    /// Where the daemon's standard error goes.
+    public var logPath: String { directory + "/foliod.log" }
+    /// What the daemon logged so far.
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     public let process = Process()
 
     /// Starts the daemon; with `waitForStart` (the default) returns once the tree and the
-    /// socket answer. `extraConfig` is appended to the config file.
-    public init(tierBytes: Int = 64 << 20, environment: [String: String] = [:], extraConfig: String = "", waitForStart: Bool = true) throws {
+    /// socket answer. `extraConfig` is appended to the config file; `fileLimit` runs it under
+    /// that `RLIMIT_NOFILE` (soft and hard, as `ulimit -n` sets it).
+    public init(tierBytes: Int = 64 << 20, environment: [String: String] = [:], extraConfig: String = "", fileLimit: Int? = nil, waitForStart: Bool = true) throws {
         guard getuid() == 0, FileManager.default.fileExists(atPath: "/dev/fuse") else {
             Issue.record("daemon tests need root and /dev/fuse")
             throw Unavailable()
@@ -47,10 +52,14 @@ public final class RunningDaemon: @unchecked Sendable {
             \(extraConfig)
             """
         _ = FileManager.default.createFile(atPath: directory + "/foliod.toml", contents: Data(config.utf8))
-        process.executableURL = URL(fileURLWithPath: Self.foliod)
-        process.arguments = ["--config", directory + "/foliod.toml"]
+        let command = [Self.foliod, "--config", directory + "/foliod.toml"]
+        // prlimit sets the limit on itself and execs foliod: the pid stays the daemon's.
+        let launcher = fileLimit.map { ["/usr/bin/prlimit", "--nofile=\($0):\($0)"] } ?? []
+        process.executableURL = URL(fileURLWithPath: (launcher + command)[0])
+        process.arguments = Array((launcher + command).dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
         if waitForStart && !waitUntilServing() {
             Issue.record("foliod did not come up")
@@ -59,8 +68,9 @@ public final class RunningDaemon: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning {
-            process.terminate()
+        // Bounded: a daemon that ignores SIGTERM (a deadlock under test) is killed, not awaited.
+        if process.isRunning && terminate(within: 10) == nil {
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         // A killed daemon leaves its mount behind, as any FUSE server does.
@@ -111,6 +121,18 @@ public final class RunningDaemon: @unchecked Sendable {
         try handle.write(contentsOf: Data((value + "\n").utf8))
     }
 
+    /// The daemon's threads, open fds and resident bytes, from /proc.
+    public var footprint: (threads: Int, fds: Int, residentBytes: Int) {
+        let pid = process.processIdentifier
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> Int {
+            let line = status.split(separator: "\n").first { $0.hasPrefix(name + ":") } ?? ""
+            return Int(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") ?? -1
+        }
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+        return (field("Threads"), fds, field("VmRSS") << 10)
+    }
+
     /// A new client of this daemon.
     public func client(space: String? = nil) throws -> FolioClient {
         try FolioClient(socketPath: socket, space: space)
@@ -133,9 +155,12 @@ public final class RunningDaemon: @unchecked Sendable {
         return process
     }
 
-    /// Runs `folioctl ARGUMENTS` to the end: its status, standard output and standard error.
-    public func runFolioctl(_ arguments: [String], asNobody: Bool = false) throws -> (status: Int32, output: String, errors: String) {
+    /// Runs `folioctl ARGUMENTS` to the end, or kills it after `seconds`: its status, standard
+    /// output and standard error.
+    public func runFolioctl(_ arguments: [String], asNobody: Bool = false, seconds: Double = 120) throws -> (status: Int32, output: String, errors: String) {
         let process = try folioctl(arguments, asNobody: asNobody)
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { if process.isRunning { kill(pid, SIGKILL) } }
         let output = (process.standardOutput as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
         let errors = (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
         process.waitUntilExit()
