@@ -137,7 +137,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["FolioClient"],
+            dependencies: ["FolioClient", "FolioProtocol"],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),

@@ -15,7 +15,9 @@ final class SpaceRegistry: Sendable {
 
     private struct State {
         var nextID = 1
-        var named: [String: AddressSpace] = [:]
+        // Keyed by the name's bytes: Swift compares Strings by canonical equivalence, so
+        // "café" and "cafe\u{301}" would otherwise name one space.
+        var named: [[UInt8]: AddressSpace] = [:]
         var holders: [ObjectIdentifier: Int] = [:]
         var doomed: Set<ObjectIdentifier> = []
         // Kept for good once made: a quota that anonymous spaces still charge must not be
@@ -38,7 +40,7 @@ final class SpaceRegistry: Sendable {
     /// memfds cannot be had.
     func attach(name: String?, uid: UInt32) throws(Errno) -> AddressSpace {
         try state.withLock { (state) throws(Errno) -> AddressSpace in
-            if let name, let existing = state.named[name] {
+            if let name, let existing = state.named[Array(name.utf8)] {
                 guard existing.owner == uid else { throw .permissionDenied }
                 state.holders[ObjectIdentifier(existing), default: 0] += 1
                 return existing
@@ -56,7 +58,7 @@ final class SpaceRegistry: Sendable {
             }
             state.nextID += 1
             if let name {
-                state.named[name] = space
+                state.named[Array(name.utf8)] = space
                 account.namedSpaces += 1
             }
             state.accounts[uid] = account
@@ -86,7 +88,7 @@ final class SpaceRegistry: Sendable {
     /// goes when its last session detaches.
     func destroy(_ space: AddressSpace) {
         state.withLock { state in
-            if let name = space.name, state.named[name] === space {
+            if let name = space.name.map({ Array($0.utf8) }), state.named[name] === space {
                 state.named[name] = nil
                 state.accounts[space.owner]?.namedSpaces -= 1
             }

@@ -1,4 +1,5 @@
 import SystemPackage
+import TestSupport
 import Testing
 @testable import FolioProtocol
 
@@ -23,6 +24,21 @@ struct MessageCodingTests {
         let decoded = try Reply.decode(reply.encode(requestID: 7))
         #expect(decoded.requestID == 7)
         #expect(decoded.reply == reply)
+    }
+
+    @Test(arguments: [
+        [0xFF], [0xFE], [0xC3], [0x61, 0x00, 0x62], [0x0A], [0x1B, 0x5B, 0x33, 0x31, 0x6D], [0x7F], [0xC2, 0x85],
+        [UInt8](repeating: 0x61, count: SpaceName.maxBytes + 1),
+    ] as [[UInt8]])
+    func attach_withANameThatIsNotCleanUTF8Text_failsWithEINVAL(name: [UInt8]) {
+        #expect(throws: Errno.invalidArgument) { try Request.decode(RawMessages.attach(rawName: name)) }
+    }
+
+    @Test func attach_namesAreTheBytesSent() throws {
+        let name = Array("dépôt-1".utf8)
+        #expect(try Request.decode(RawMessages.attach(rawName: name)).request == .attach(name: "dépôt-1"))
+        let longest = [UInt8](repeating: 0x61, count: SpaceName.maxBytes)
+        #expect(try Request.decode(RawMessages.attach(rawName: longest)).request == .attach(name: String(repeating: "a", count: SpaceName.maxBytes)))
     }
 
     @Test func decode_ofEveryTruncation_failsWithEBADMSG() {

@@ -47,6 +47,28 @@ struct BadInputTests {
         #expect(try errno(after: Request.stats.encode(requestID: 12), on: socket) == nil)
     }
 
+    @Test func aZeroLengthMessage_getsEBADMSGAndTheSessionGoesOn() throws {
+        let daemon = try RunningDaemon()
+        let socket = try SeqpacketSocket.connect(path: daemon.socket, timeout: .seconds(5))
+        #expect(try errno(after: [], on: socket) == .badMessage)
+        #expect(try errno(after: [], on: socket) == .badMessage)
+        #expect(try errno(after: Request.attach(name: nil).encode(requestID: 1), on: socket) == nil)
+    }
+
+    @Test func spaceNames_areComparedAsBytes_andUncleanOnesAreEINVAL() throws {
+        let daemon = try RunningDaemon()
+        let socket = try SeqpacketSocket.connect(path: daemon.socket, timeout: .seconds(5))
+        // Two byte strings that decode lossily to the same U+FFFD must not reach one space.
+        for name in [[0xFF], [0xFE], [0x61, 0x00], [0x0A]] as [[UInt8]] {
+            #expect(try errno(after: RawMessages.attach(rawName: name), on: socket) == .invalidArgument)
+        }
+        let owner = try daemon.client(space: "café")
+        let handles = try owner.allocate(tier: 0, order: 0, count: 2)
+        let decomposed = try daemon.client(space: "cafe\u{301}")
+        #expect(try decomposed.free(handles) == [-Errno.noSuchFileOrDirectory.rawValue, -Errno.noSuchFileOrDirectory.rawValue])
+        #expect(try owner.free(handles) == [0, 0])
+    }
+
     @Test func handlesOutOfRange_areENOENTPerFolio() throws {
         let daemon = try RunningDaemon()
         let client = try daemon.client()

@@ -67,13 +67,7 @@ struct FloodTests {
             ("unknown kind", Array(Request.stats.encode(requestID: 1).enumerated().map { $0.offset == 6 ? 0x7F : $0.element })),
             ("trailing bytes", Request.stats.encode(requestID: 1) + [0]),
             ("request before attach", Request.allocate(tier: 0, order: 0, count: 1).encode(requestID: 1)),
-        ] + hostileNames.map { name in
-            var bytes = Request.attach(name: "x").encode(requestID: 1)
-            bytes.removeLast(3)
-            bytes += [UInt8(name.count & 0xFF), UInt8(name.count >> 8)] + name
-            bytes[12] = UInt8((bytes.count - 16) & 0xFF)
-            return ("attach with a hostile name", bytes)
-        }
+        ] + hostileNames.map { ("attach with a hostile name", RawMessages.attach(rawName: $0)) }
     }()
 
     @Test func aFloodOfHostileConnections_leavesTheDaemonServingAndGivesEverythingBack() throws {
