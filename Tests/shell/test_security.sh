@@ -16,6 +16,19 @@ chmod 0666 "$SOCK"  # as if the socket leaked: the daemon still checks the peer
 out=$(as_nobody "$FOLIOCTL" --socket "$SOCK" stat 2>&1)
 expect_contains "a peer outside the group is refused by the daemon too" "not in the service's group: Permission denied (EACCES)" "$out"
 chmod 0660 "$SOCK"
+wait_for log_has "connection refused: not in the service's group"
+expect_eq "a refused connection is logged with its uid" "0" "$?"
+
+# Two uids that may both use the socket: a named space stays its owner's.
+as_uid() { local uid=$1; shift; setpriv --reuid="$uid" --regid=nogroup --groups=foliodtest "$@"; }
+out=$(as_uid 40001 "$FOLIOCTL" --socket "$SOCK" --space shared alloc --tier fast --count 1 2>&1)
+expect_eq "uid 40001 creates the named space 'shared'" "0" "$out"
+as_uid 40001 "$FOLIOCTL" --socket "$SOCK" --space shared fill --seed 3 0
+out=$(as_uid 40002 "$FOLIOCTL" --socket "$SOCK" --space shared free 0 2>&1)
+expect_contains "uid 40002, also in the group, cannot attach it" "attach: Permission denied (EACCES)" "$out"
+as_uid 40001 "$FOLIOCTL" --socket "$SOCK" --space shared verify --seed 3 0 && pass "... and the owner's folio is untouched" || fail "... and the owner's folio is untouched"
+out=$(as_uid 40002 "$FOLIOCTL" --socket "$SOCK" --space mine alloc --tier fast --count 1 2>&1)
+expect_eq "uid 40002 has named spaces of its own" "0" "$out"
 
 out=$("$FOLIOCTL" --socket "$SOCK" alloc --tier fast --count 11 2>&1)
 expect_contains "more folios than folios_per_space is EDQUOT" "EDQUOT" "$out"
