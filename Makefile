@@ -40,9 +40,12 @@ run: release
 bench: release
 	$(RELEASE)/folioctl --socket run/foliod.sock bench --mount $(MOUNT) --plot Documentation/bench.svg
 
-# The shell tests go last, so their "N passed, N failed" line closes the output.
+# The Swift tests run one suite per process with a time limit (Tests/run-swift-tests), so a
+# crash or a hang fails that suite alone. The shell tests go last, so their "N passed,
+# N failed" line closes the output.
 test: test-deps build
-	$(SWIFT) test
+	$(SWIFT) build --build-tests
+	bash Tests/run-swift-tests
 	@echo "libFuzzer, $(TEST_FUZZ_SECONDS) s per target (make libfuzzer runs longer):"
 	@$(MAKE) --no-print-directory libfuzzer FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) > .build-fuzz.log 2>&1 || { tail -n 40 .build-fuzz.log; exit 1; }
 	@grep -E '^Done [0-9]+ runs' .build-fuzz.log

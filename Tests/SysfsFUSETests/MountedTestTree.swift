@@ -31,7 +31,7 @@ final class MountedTestTree: @unchecked Sendable {
 
     init() throws {
         try Self.requireMountable()
-        root = "/tmp/foliod-fuse-test-\(UUID().uuidString)"
+        root = (ProcessInfo.processInfo.environment["FOLIOD_TEST_ROOT"] ?? "/tmp") + "/foliod-fuse-test-\(UUID().uuidString)"
         mountpoint = root + "/mnt"
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root)

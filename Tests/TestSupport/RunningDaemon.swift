@@ -12,7 +12,9 @@ public final class RunningDaemon: @unchecked Sendable {
     public static let foliod = ProcessInfo.processInfo.environment["FOLIOD"] ?? ".build/debug/foliod"
     public static let folioctl = ProcessInfo.processInfo.environment["FOLIOCTL"] ?? ".build/debug/folioctl"
 
-    public let directory = "/tmp/foliod-test-\(UUID().uuidString.prefix(8))"
+    /// Under `$FOLIOD_TEST_ROOT` when the suite runner sets it (so it can sweep what a crashed
+    /// suite left), else under /tmp.
+    public let directory = (ProcessInfo.processInfo.environment["FOLIOD_TEST_ROOT"] ?? "/tmp") + "/foliod-test-\(UUID().uuidString.prefix(8))"
     public var mountpoint: String { directory + "/mnt" }
     public var socket: String { directory + "/foliod.sock" }
     /// Where the daemon's standard error goes.
