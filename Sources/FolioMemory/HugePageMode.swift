@@ -1,4 +1,4 @@
-/// How a tier's memory is backed (DESIGN §5). An unavailable mode is an error, never a silent
+/// How a tier's memory is backed (DESIGN.md §3). An unavailable mode is an error, never a silent
 /// downgrade.
 public enum HugePageMode: String, Sendable, CaseIterable {
     /// Base pages.

@@ -1,6 +1,6 @@
 import SystemPackage
 
-/// What a client asks (DESIGN §7).
+/// What a client asks (DESIGN.md §7).
 public enum Request: Equatable, Sendable {
     /// Attach to a new anonymous space (nil) or to the named one, creating it if needed.
     case attach(name: String?)

@@ -6,7 +6,7 @@ import TestSupport
 import Testing
 @testable import Migration
 
-/// The knobs of DESIGN §3 that the migration core backs, driven through the same `write` path
+/// The knobs of DESIGN.md §2 that the migration core backs, driven through the same `write` path
 /// a FUSE write takes.
 struct MigrationCoreTests {
     let core = MigrationCore()

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import SystemPackage
 
-/// The batch pipeline of DESIGN §4, after `migrate_pages_batch()`: a request is cut into batches
+/// The batch pipeline of DESIGN.md §5, after `migrate_pages_batch()`: a request is cut into batches
 /// of at most `batchSize` folios; each batch runs prepare, unmap, flush, copy and move.
 public final class MigrationPipeline: Sendable {
     /// `NR_MAX_BATCHED_MIGRATION`: the largest batch.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The bench's output: a table for people, CSV for scripts, and the targets of DESIGN §8.
+/// The bench's output: a table for people, CSV for scripts, and the targets of Documentation/DESIGN.md §11.
 enum BenchReport {
     static let csvHeader = "size,count,migrator,gbps,stddev,ceiling_1t_gbps,ceiling_all_gbps,copy_fraction"
 
@@ -37,7 +37,7 @@ enum BenchReport {
         return (lines + [""] + targets(cells)).joined(separator: "\n") + "\n"
     }
 
-    /// DESIGN §8's targets, where the run has the cells to judge them.
+    /// The targets of DESIGN.md §11, where the run has the cells to judge them.
     static func targets(_ cells: [BenchCell]) -> [String] {
         var lines: [String] = []
         let largest = cells.map(\.size).max() ?? 0
