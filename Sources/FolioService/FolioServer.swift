@@ -87,7 +87,10 @@ public final class FolioServer: Sendable {
         acceptorDone.wait()
         listener.close()
         unlink(path)
-        reserve.withLock { try? $0?.close() }
+        reserve.withLock { reserve in
+            try? reserve?.close()
+            reserve = nil
+        }
         for session in state.withLock({ Array($0.sessions.values) }) { session.stop() }
         let deadline = ContinuousClock.now + Self.drainTimeout
         while sessionCount > 0 && ContinuousClock.now < deadline { usleep(1000) }
@@ -124,10 +127,14 @@ public final class FolioServer: Sendable {
         }
     }
 
-    /// Closes the reserve fd, accepts one client, answers it `errno` and closes it again.
+    /// Closes the reserve fd, accepts one client, answers it `errno` and closes it again. With
+    /// no reserve held (reopening it lost a race for the last slot), tries to take one back.
     private func shedOne(_ errno: Errno) -> Bool {
         reserve.withLock { reserve in
-            guard let spare = reserve else { return false }
+            guard let spare = reserve else {
+                reserve = Self.openReserve()
+                return false
+            }
             try? spare.close()
             if let connection = try? listener.accept() {
                 try? connection.send(Reply.error(errno: errno.rawValue, message: "the daemon is out of file descriptors").encode(requestID: 0))
