@@ -10,6 +10,7 @@ grep -qE '^(ProtectSystem|PrivateTmp|PrivateDevices|ProtectHome|PrivateMounts)='
     && fail "the unit creates no private mount namespace" || pass "the unit creates no private mount namespace"
 
 write_config '"mtcopy/threads" = 2'
+mkdir -p "$MNT"  # --check-config checks the mount point as start-up would
 out=$("$FOLIOD" --check-config "$CONFIG" 2>&1)
 expect_eq "--check-config of a good file exits 0" "0" "$?"
 expect_contains "... and says so" "ok (2 tiers, 1 knob lines)" "$out"
@@ -29,7 +30,7 @@ stop_daemon TERM
 expect_contains "under journald each line starts with its syslog priority" "<6>serving" "$(cat "$LOG")"
 expect_contains "a knob change is logged with old and new value and the writer" "<5>knob changed knob=mtcopy/threads new=3 old=4 pid=" "$(cat "$LOG")"
 expect_contains "... with the writer's pid" "pid=$writer uid=0" "$(grep 'offload_migrator' "$LOG")"
-expect_contains "a refused write is logged with its errno" "knob write refused: EINVAL knob=dcbm/nr_dma_chan" "$(cat "$LOG")"
+expect_contains "a refused write is logged with its errno and input" "knob write refused: EINVAL input=garbage\\n knob=dcbm/nr_dma_chan" "$(cat "$LOG")"
 
 start_daemon
 export FOLIOD_MOUNT="$MNT" FOLIOD_SOCKET="$SOCK"
