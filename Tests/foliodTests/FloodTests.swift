@@ -74,7 +74,7 @@ struct FloodTests {
         raiseOwnFileLimit()
         let daemon = try RunningDaemon(extraConfig: Self.config, fileLimit: Self.fileLimit)
         // Warm up what a normal client touches, then take the baseline.
-        try daemon.client().allocate(tier: 0, order: 0, count: 1)
+        _ = try daemon.client().allocate(tier: 0, order: 0, count: 1)
         _ = try daemon.client().stats()
         usleep(200_000)
         let before = daemon.footprint
