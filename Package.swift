@@ -66,6 +66,7 @@ let package = Package(
             name: "Migration",
             dependencies: [
                 "FolioMemory",
+                "FolioProtocol",
                 "Sysfs",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -175,7 +176,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MigrationTests",
-            dependencies: ["FolioMemory", "Migration", "Sysfs", "TestSupport"],
+            dependencies: ["FolioMemory", "FolioProtocol", "Migration", "Sysfs", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

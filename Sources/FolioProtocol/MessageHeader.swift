@@ -26,6 +26,17 @@ public struct MessageHeader: Equatable, Sendable {
         writer.put(payloadLength)
     }
 
+    /// The request id of a message too broken to decode, if its header got that far (0
+    /// otherwise), so even a malformed request's error reply names it.
+    public static func requestID(ofMalformed bytes: [UInt8]) -> UInt32 {
+        guard bytes.count >= requestIDOffset + 4 else { return 0 }
+        var reader = WireReader(bytes, from: requestIDOffset)
+        return (try? reader.get(UInt32.self)) ?? 0
+    }
+
+    /// Where the request id sits in the header.
+    static let requestIDOffset = 8
+
     /// Parses and checks a header: EBADMSG for a wrong magic or length, EPROTONOSUPPORT for
     /// another version.
     static func decode(_ reader: inout WireReader, messageBytes: Int) throws(Errno) -> MessageHeader {

@@ -40,15 +40,26 @@ public enum Reply: Equatable, Sendable {
     /// The request failed as a whole.
     case error(errno: Int32, message: String)
 
-    var kind: UInt16 {
+    /// The header's `kind` of each reply, for encoding and decoding alike.
+    enum Kind: UInt16 {
+        case attached = 0x81
+        case allocated = 0x82
+        case freed = 0x83
+        case migrated = 0x84
+        case stats = 0x85
+        case destroyed = 0x86
+        case error = 0xFF
+    }
+
+    var kind: Kind {
         switch self {
-        case .attached: 0x81
-        case .allocated: 0x82
-        case .freed: 0x83
-        case .migrated: 0x84
-        case .stats: 0x85
-        case .destroyed: 0x86
-        case .error: 0xFF
+        case .attached: .attached
+        case .allocated: .allocated
+        case .freed: .freed
+        case .migrated: .migrated
+        case .stats: .stats
+        case .destroyed: .destroyed
+        case .error: .error
         }
     }
 
@@ -78,33 +89,33 @@ public enum Reply: Equatable, Sendable {
             payload.put(errno)
             payload.put(message)
         }
-        return frame(kind: kind, requestID: requestID, payload: payload.bytes)
+        return frame(kind: kind.rawValue, requestID: requestID, payload: payload.bytes)
     }
 
     /// Decodes a reply; EBADMSG for anything malformed.
     public static func decode(_ bytes: [UInt8]) throws(Errno) -> (requestID: UInt32, reply: Reply) {
         var reader = WireReader(bytes)
         let header = try MessageHeader.decode(&reader, messageBytes: bytes.count)
+        guard let kind = Kind(rawValue: header.kind) else { throw .badMessage }
         let reply: Reply
-        switch header.kind {
-        case 0x81:
+        switch kind {
+        case .attached:
             let spaceID: UInt32 = try reader.get()
             let count = Int(try reader.get(UInt16.self))
             var tiers: [TierInfo] = []
             for _ in 0..<count { tiers.append(TierInfo(name: try reader.getString(), sizeBytes: try reader.get())) }
             reply = .attached(spaceID: spaceID, tiers: tiers)
-        case 0x82: reply = .allocated(handles: try reader.getArray(limit: Request.maxHandles))
-        case 0x83: reply = .freed(status: try reader.getArray(limit: Request.maxHandles))
-        case 0x84:
+        case .allocated: reply = .allocated(handles: try reader.getArray(limit: Request.maxHandles))
+        case .freed: reply = .freed(status: try reader.getArray(limit: Request.maxHandles))
+        case .migrated:
             let unmap: UInt64 = try reader.get()
             let copy: UInt64 = try reader.get()
             let move: UInt64 = try reader.get()
             let batches: UInt32 = try reader.get()
             reply = .migrated(MigrateReply(status: try reader.getArray(limit: Request.maxHandles), unmapNanos: unmap, copyNanos: copy, moveNanos: move, batches: batches))
-        case 0x85: reply = .stats(text: String(decoding: try reader.getArray(UInt8.self, limit: MessageHeader.maxMessageBytes), as: UTF8.self))
-        case 0x86: reply = .destroyed
-        case 0xFF: reply = .error(errno: try reader.get(), message: try reader.getString())
-        default: throw .badMessage
+        case .stats: reply = .stats(text: String(decoding: try reader.getArray(UInt8.self, limit: MessageHeader.maxMessageBytes), as: UTF8.self))
+        case .destroyed: reply = .destroyed
+        case .error: reply = .error(errno: try reader.get(), message: try reader.getString())
         }
         try reader.finish()
         return (header.requestID, reply)

@@ -30,14 +30,24 @@ public enum Request: Equatable, Sendable {
         }
     }
 
-    var kind: UInt16 {
+    /// The header's `kind` of each request, for encoding and decoding alike.
+    enum Kind: UInt16 {
+        case attach = 1
+        case allocate = 2
+        case free = 3
+        case migrate = 4
+        case stats = 5
+        case destroy = 6
+    }
+
+    var kind: Kind {
         switch self {
-        case .attach: 1
-        case .allocate: 2
-        case .free: 3
-        case .migrate: 4
-        case .stats: 5
-        case .destroy: 6
+        case .attach: .attach
+        case .allocate: .allocate
+        case .free: .free
+        case .migrate: .migrate
+        case .stats: .stats
+        case .destroy: .destroy
         }
     }
 
@@ -57,7 +67,7 @@ public enum Request: Equatable, Sendable {
             payload.put(array: handles)
         case .stats, .destroy: break
         }
-        return frame(kind: kind, requestID: requestID, payload: payload.bytes)
+        return frame(kind: kind.rawValue, requestID: requestID, payload: payload.bytes)
     }
 
     /// Decodes one received message: EBADMSG for anything malformed, truncated or with
@@ -66,20 +76,20 @@ public enum Request: Equatable, Sendable {
     public static func decode(_ bytes: [UInt8]) throws(Errno) -> (requestID: UInt32, request: Request) {
         var reader = WireReader(bytes)
         let header = try MessageHeader.decode(&reader, messageBytes: bytes.count)
+        guard let kind = Kind(rawValue: header.kind) else { throw .notSupportedOnSocket }
         let request: Request
-        switch header.kind {
-        case 1:
+        switch kind {
+        case .attach:
             let name = try reader.getBytes()
             request = .attach(name: name.isEmpty ? nil : try SpaceName.validate(name))
-        case 2: request = .allocate(tier: try reader.get(), order: try reader.get(), count: try reader.get())
-        case 3: request = .free(handles: try reader.getArray(limit: maxHandles))
-        case 4:
+        case .allocate: request = .allocate(tier: try reader.get(), order: try reader.get(), count: try reader.get())
+        case .free: request = .free(handles: try reader.getArray(limit: maxHandles))
+        case .migrate:
             let tier: UInt16 = try reader.get()
             let reason: UInt8 = try reader.get()
             request = .migrate(handles: try reader.getArray(limit: maxHandles), targetTier: tier, reason: reason)
-        case 5: request = .stats
-        case 6: request = .destroy
-        default: throw .notSupportedOnSocket
+        case .stats: request = .stats
+        case .destroy: request = .destroy
         }
         try reader.finish()
         return (header.requestID, request)

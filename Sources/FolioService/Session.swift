@@ -74,7 +74,7 @@ final class Session: @unchecked Sendable {
     private func handle(_ bytes: [UInt8]) -> Bool {
         let decoded: (requestID: UInt32, request: Request)
         do { decoded = try Request.decode(bytes) } catch {
-            return reply(.error(errno: error.rawValue, message: "malformed request"), to: Self.requestID(of: bytes))
+            return reply(.error(errno: error.rawValue, message: "malformed request"), to: MessageHeader.requestID(ofMalformed: bytes))
         }
         switch dispatch(decoded.request) {
         case .success(let (answer, fds)): return reply(answer, to: decoded.requestID, fds: fds)
@@ -150,11 +150,5 @@ final class Session: @unchecked Sendable {
         detach()
         state = .closed
         socket.close()
-    }
-
-    /// The request id of a message too broken to decode, if its header got that far.
-    private static func requestID(of bytes: [UInt8]) -> UInt32 {
-        guard bytes.count >= 12 else { return 0 }
-        return bytes[8..<12].reversed().reduce(0) { $0 << 8 | UInt32($1) }
     }
 }

@@ -6,7 +6,7 @@ enum StatsReport {
     static func text(core: MigrationCore, tiers: [Tier]) -> String {
         var lines = ["migrator: \(core.slot.active.name)"]
         for (name, value) in core.pipeline.statistics.snapshot { lines.append("\(name): \(value)") }
-        for migrator in [core.mtcopy, core.dcbm] as [any Migrator] {
+        for migrator in core.slot.offloadMigrators {
             lines.append("\(migrator.name).folios_migrated: \(migrator.stats.foliosMigrated)")
             lines.append("\(migrator.name).folios_failures: \(migrator.stats.foliosFailures)")
         }

@@ -41,6 +41,9 @@ public final class MigratorSlot: Sendable {
     /// Every migrator's name, the default first.
     public var names: [String] { entries.map(\.migrator.name) }
 
+    /// The migrators the slot can bind besides the default, in order.
+    public var offloadMigrators: [any Migrator] { entries.dropFirst().map(\.migrator) }
+
     /// The migrator later batches start with.
     public var active: any Migrator { entries[activeIndex.load(ordering: .sequentiallyConsistent)].migrator }
 

@@ -49,6 +49,9 @@ public final class KnobMount: @unchecked Sendable {
             throw MountError(description: "fuse_mount failed for \(mountpoint)")
         }
         self.fuse = fuse
+        // The loop thread holds this mount (and through it the file system its callbacks reach
+        // by private data) until the loop returns: an unmount that times out never frees what
+        // a FUSE thread still uses; the process exit ends both.
         let thread = Thread { [self] in
             _ = cfuse_loop_mt(self.fuse, 4)
             loopExited.signal()

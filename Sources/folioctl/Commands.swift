@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FolioClient
+import FolioProtocol
 import Sysfs
 import SystemPackage
 
@@ -70,9 +71,8 @@ struct Migrate: ParsableCommand {
     @Argument(help: "Handles.") var handles: [Int]
 
     func run() throws {
-        let reasons = ["syscall", "demotion", "promotion", "compaction"]
-        guard let reasonIndex = reasons.firstIndex(of: reason) else {
-            throw ValidationError("unknown reason '\(reason)' (\(reasons.joined(separator: ", ")))")
+        guard let reasonIndex = MigrationReason(name: reason)?.rawValue else {
+            throw ValidationError("unknown reason '\(reason)' (\(MigrationReason.names.joined(separator: ", ")))")
         }
         try withClient(folioctl.options) { client in
             let reply = try client.migrate(handles, to: try client.tierIndex(to), reason: reasonIndex)

@@ -1,4 +1,5 @@
 import FolioMemory
+import FolioProtocol
 import Foundation
 import Sysfs
 import SystemPackage

@@ -7,6 +7,8 @@ import Foundation
 final class CopyWorkerPool: @unchecked Sendable {
     /// One worker's share of a batch: bytes `range` of the batch's folios laid end to end.
     struct Job {
+        // Borrowed from the caller across threads: safe because `MTCopyDriver.copy` waits on
+        // `done` until every job of its batch has run, and only then lets the buffer go.
         let folios: UnsafeBufferPointer<FolioCopy>
         let range: Range<Int>
         let done: CountdownLatch

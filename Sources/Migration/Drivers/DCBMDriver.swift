@@ -50,6 +50,9 @@ public final class DCBMDriver: Migrator {
         do { try engine.requestChannels(lanes) } catch { return }
         let status = UnsafeMutableBufferPointer<DMAStatus>.allocate(capacity: folios.count)
         status.initialize(repeating: .pending)
+        // Channel threads write `status` and read `folios`. Both are let go only after every
+        // list completed: `done.wait` saw all complete, or `terminate` returned, which it does
+        // only once the engine no longer touches the list (`dmaengine_terminate_sync()`).
         defer { status.deallocate() }
         let done = CountdownLatch(count: lanes)
         let lists = (0..<lanes).map { lane in

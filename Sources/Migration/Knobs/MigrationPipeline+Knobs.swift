@@ -1,3 +1,4 @@
+import FolioProtocol
 import Sysfs
 import SystemPackage
 

@@ -8,7 +8,7 @@ import SystemPackage
 struct BatchMigration {
     /// A folio that passed `prepare`: its source, and the destination block reserved for it.
     private struct Candidate {
-        let slot: Int  // index into the request's handles
+        let index: Int  // into the request's handles (and the result's status)
         let handle: Int
         let source: FolioRecord
         let destinationOffset: Int
@@ -53,48 +53,86 @@ struct BatchMigration {
         ]
     }
 
-    /// Checks each handle and reserves its destination. Outcomes per folio:
-    /// ENOENT (no such folio), already in the target (left alone, status is the target),
-    /// ENOMEM (the target tier is full), or a candidate for the next steps.
+    /// What `prepare` found for one handle.
+    private enum PrepareOutcome {
+        /// It may move: its destination is reserved.
+        case candidate(Candidate)
+        /// It is already in the target tier: left alone, reported as the target.
+        case alreadyInTarget
+        /// It failed before anything was taken: ENOENT (no such folio) or ENOMEM (the target
+        /// tier is full).
+        case failed(Errno)
+    }
+
+    /// Checks each handle and reserves its destination.
     private mutating func prepare(into result: inout MigrationResult) {
-        for slot in indices {
-            let handle = request.handles[slot]
-            guard let source = metadata.record(handle) else {
-                result.status[slot] = -Errno.noSuchFileOrDirectory.rawValue
-                continue
-            }
-            if source.tier == request.targetTier {
-                result.status[slot] = Int32(request.targetTier)
-                continue
-            }
-            do {
-                let destination = try metadata.reserve(tier: request.targetTier, order: source.order)
-                candidates.append(Candidate(slot: slot, handle: handle, source: source, destinationOffset: destination))
-            } catch {
-                result.status[slot] = -error.rawValue
+        for index in indices {
+            // The rules are: a candidate goes on to unmap; a folio already in the target
+            // succeeds with nothing done; a failure is that folio's status, and the rest of
+            // the batch goes on.
+            switch prepare(index) {
+            case .candidate(let candidate): candidates.append(candidate)
+            case .alreadyInTarget: result.status[index] = Int32(request.targetTier)
+            case .failed(let error): result.status[index] = -error.rawValue
             }
         }
     }
 
-    /// `migrate_folio_unmap()` over the batch: freezes every candidate it can, retrying pinned
-    /// ones for up to `maxUnmapPasses` passes. Those still pinned fail with EBUSY, stay where
-    /// they are, and give their destination back. Returns how many did.
+    private func prepare(_ index: Int) -> PrepareOutcome {
+        let handle = request.handles[index]
+        guard let source = metadata.record(handle) else { return .failed(.noSuchFileOrDirectory) }
+        guard source.tier != request.targetTier else { return .alreadyInTarget }
+        do {
+            let destination = try metadata.reserve(tier: request.targetTier, order: source.order)
+            return .candidate(Candidate(index: index, handle: handle, source: source, destinationOffset: destination))
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    /// What one unmap pass did with one candidate.
+    private enum UnmapOutcome {
+        /// Frozen (seq odd, no pin held): it will be copied and moved.
+        case frozen
+        /// A client holds it pinned: try again next pass, and after the last pass fail it.
+        case pinned
+    }
+
+    /// `migrate_folio_unmap()` for one candidate.
+    private func unmap(_ candidate: Candidate) -> UnmapOutcome {
+        metadata.freeze(candidate.handle) ? .frozen : .pinned
+    }
+
+    /// Back-off between unmap passes: `unmapBackoffMicros << pass`, at most
+    /// `unmapBackoffMicros << unmapBackoffMaxShift` (1.6 ms): ten passes wait about 8 ms in all,
+    /// long enough for a client to finish an access, short enough not to hold the batch.
+    static let unmapBackoffMicros: UInt32 = 50
+    static let unmapBackoffMaxShift = 5
+
+    /// Unmaps the batch: freezes every candidate it can, retrying pinned ones for up to
+    /// `maxUnmapPasses` passes. Those still pinned fail with EBUSY, stay where they are, and
+    /// give their destination back. Returns how many did.
     private mutating func unmap(into result: inout MigrationResult) -> Int {
         var pending = candidates
         var frozen: [Candidate] = []
         for pass in 0..<MigrationPipeline.maxUnmapPasses {
+            // The rules are: a frozen folio goes on to the copy; a pinned one waits for the
+            // next pass.
             pending = pending.filter { candidate in
-                guard metadata.freeze(candidate.handle) else { return true }
-                frozen.append(candidate)
-                return false
+                switch unmap(candidate) {
+                case .frozen:
+                    frozen.append(candidate)
+                    return false
+                case .pinned:
+                    return true
+                }
             }
             if pending.isEmpty { break }
-            // Give the pin holders a moment before the next pass, growing each time.
-            if pass + 1 < MigrationPipeline.maxUnmapPasses { usleep(UInt32(50 << min(pass, 5))) }
+            if pass + 1 < MigrationPipeline.maxUnmapPasses { usleep(Self.unmapBackoffMicros << min(pass, Self.unmapBackoffMaxShift)) }
         }
         for candidate in pending {
             undoDestination(candidate)
-            result.status[candidate.slot] = -Errno.resourceBusy.rawValue
+            result.status[candidate.index] = -Errno.resourceBusy.rawValue
         }
         candidates = frozen
         return pending.count
@@ -125,7 +163,7 @@ struct BatchMigration {
             metadata.repoint(candidate.handle, tier: request.targetTier, offset: candidate.destinationOffset)
             metadata.thaw(candidate.handle)
             metadata.release(tier: candidate.source.tier, offset: candidate.source.offset, order: candidate.source.order)
-            result.status[candidate.slot] = Int32(request.targetTier)
+            result.status[candidate.index] = Int32(request.targetTier)
         }
     }
 

@@ -1,3 +1,5 @@
+import FolioProtocol
+
 /// One migration request: folios of one address space to move to one tier.
 public struct MigrationRequest: Sendable {
     /// The folios, by handle; a handle may appear once.

@@ -1,4 +1,6 @@
-/// Why a request migrates; `migration/reason_mask` picks which reasons may offload.
+/// Why a request migrates: the `reason` byte of a migrate request (its raw value), and the bit
+/// of `migration/reason_mask` that lets it offload. Shared here so clients name reasons the way
+/// the daemon does.
 public enum MigrationReason: Int, CaseIterable, Sendable {
     case syscall
     case demotion
