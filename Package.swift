@@ -107,8 +107,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "foliod",
+        .target(
+            name: "FoliodDaemon",
             dependencies: [
                 "FolioMemory",
                 "FolioProtocol",
@@ -116,10 +116,18 @@ let package = Package(
                 "Migration",
                 "Sysfs",
                 "SysfsFUSE",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "foliod",
+            dependencies: [
+                "FoliodDaemon",
+                "FolioProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -156,6 +164,11 @@ let package = Package(
         .testTarget(
             name: "FolioServiceTests",
             dependencies: ["FolioClient", "FolioProtocol", "FolioService", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FoliodDaemonTests",
+            dependencies: ["FolioClient", "FoliodDaemon", "FolioService", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

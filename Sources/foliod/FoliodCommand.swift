@@ -1,5 +1,6 @@
 import ArgumentParser
 import FolioProtocol
+import FoliodDaemon
 
 /// `foliod`: parses the command line and hands over to `Daemon`.
 @main

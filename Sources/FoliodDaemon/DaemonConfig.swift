@@ -7,28 +7,32 @@ import SystemPackage
 import TOMLKit
 
 /// `Config/foliod.toml`, checked as a whole before anything is mounted.
-struct DaemonConfig {
+public struct DaemonConfig: Sendable {
     /// A config error: the file, the line and what is wrong, as the daemon prints it.
-    struct Problem: Error, CustomStringConvertible {
-        var description: String
+    public struct Problem: Error, CustomStringConvertible {
+        public var description: String
+
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// Where the knob tree is mounted.
-    var mount = "mnt"
+    public var mount = "mnt"
     /// Where the service listens.
-    var socket = "run/foliod.sock"
+    public var socket = "run/foliod.sock"
     /// The tiers, in order (at least one).
-    var tiers: [TierSpec] = []
+    public var tiers: [TierSpec] = []
     /// The group whose members may use the socket (besides root), if any.
-    var group: String?
+    public var group: String?
     /// Sessions at once, and what each address space may hold.
-    var limits = ServiceLimits()
+    public var limits = ServiceLimits()
     /// The least severe log level printed.
-    var logLevel = Logger.Level.info
+    public var logLevel = Logger.Level.info
     /// How long dcbm waits for its DMA channels before it terminates them.
-    var dmaTimeout = Duration.seconds(2)
+    public var dmaTimeout = Duration.seconds(2)
     /// `[knobs]`, in file order, applied through the knobs' `store`.
-    var knobs: [KnobSetting] = []
+    public var knobs: [KnobSetting] = []
 
     private static let sections: [String: Set<String>] = [
         "daemon": ["mount", "socket", "log_level", "group"],
@@ -45,8 +49,12 @@ struct DaemonConfig {
     static let maxFileBytes = 1 << 20
 
     /// Reads and checks `path`.
-    static func load(_ path: String) throws(Problem) -> DaemonConfig {
-        let text = try read(path)
+    public static func load(_ path: String) throws(Problem) -> DaemonConfig {
+        try parse(try read(path), path: path)
+    }
+
+    /// Checks the text of a config file; `path` names it in errors.
+    public static func parse(_ text: String, path: String) throws(Problem) -> DaemonConfig {
         let source = ConfigSource(path: path, text: text)
         let table: TOMLTable
         do {
@@ -163,7 +171,7 @@ struct DaemonConfig {
     }
 
     /// This config with the command line's overrides; at least one tier is needed.
-    func overridden(mount: String?, socket: String?, logLevel: String?) throws(Problem) -> DaemonConfig {
+    public func overridden(mount: String? = nil, socket: String? = nil, logLevel: String? = nil) throws(Problem) -> DaemonConfig {
         var config = self
         if let mount { config.mount = mount }
         if let socket { config.socket = socket }

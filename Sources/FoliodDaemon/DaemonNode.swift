@@ -1,23 +1,40 @@
 import FolioMemory
+import FolioProtocol
 import FolioService
+import Logging
 import Migration
 import Synchronization
 import Sysfs
 
+/// Builds everything the daemon serves from a checked config, as Hummingbird's template has
+/// `buildApplication`: `foliod` calls it, and so do tests that run the service in-process on a
+/// temporary socket, without FUSE or root. `configPath` names the file in errors and is what
+/// SIGHUP re-reads.
+public func buildDaemon(config: DaemonConfig, configPath: String) throws(DaemonConfig.Problem) -> DaemonNode {
+    try DaemonNode(config: config, configPath: configPath)
+}
+
 /// Everything the daemon serves, built from a checked config: the tiers, the migration core
-/// and its knob tree with `[knobs]` applied. `--check-config` builds one and stops there.
-final class DaemonNode: Sendable {
-    let tiers: [Tier]
-    let core: MigrationCore
-    let tree = SysfsTree()
+/// and its knob tree with `[knobs]` applied. `--check-config` builds one and stops there; the
+/// daemon adds the socket (`serve`) and the mount.
+public final class DaemonNode: Sendable {
+    /// The tiers, in config order.
+    public let tiers: [Tier]
+    /// The migration core: drivers, slot and pipeline.
+    public let core: MigrationCore
+    /// The knob tree the daemon mounts.
+    public let tree = SysfsTree()
     /// Who may attach.
-    let policy: AccessPolicy
+    public let policy: AccessPolicy
+    /// What clients may take.
+    public let limits: ServiceLimits
     private let configPath: String
     private let applied: Mutex<[KnobSetting]>
 
     /// Builds the node; a `[knobs]` line the tree refuses fails with the file and line.
     init(config: DaemonConfig, configPath: String) throws(DaemonConfig.Problem) {
         self.configPath = configPath
+        limits = config.limits
         do { policy = try AccessPolicy(group: config.group) } catch {
             throw DaemonConfig.Problem(description: "\(configPath): [daemon] group: \(error)")
         }
@@ -30,6 +47,11 @@ final class DaemonNode: Sendable {
             throw DaemonConfig.Problem(description: "\(configPath):\(error.setting.line): [knobs] \(error)")
         }
         applied = Mutex(config.knobs)
+    }
+
+    /// Starts the socket service at `path` for this node's core and tiers.
+    public func serve(socket path: String, logger: Logger = Logger(label: "foliod")) throws(SocketError) -> FolioServer {
+        try FolioServer(path: path, core: core, tiers: tiers, policy: policy, limits: limits, logger: logger)
     }
 
     /// The `STATUS=` line systemd shows.

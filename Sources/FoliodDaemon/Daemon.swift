@@ -10,25 +10,33 @@ import SysfsFUSE
 
 /// The daemon's life: check the config, build the migration core and its knob tree, apply
 /// `[knobs]`, listen, mount, tell systemd, then serve signals until SIGTERM or SIGINT.
-enum Daemon {
+public enum Daemon {
     /// What the command line asked for.
-    struct Options {
-        var configPath: String
+    public struct Options: Sendable {
+        public var configPath: String
         /// `--check-config`: validate everything, start nothing.
-        var checkOnly = false
-        var mount: String?
-        var socket: String?
-        var logLevel: String?
+        public var checkOnly: Bool
+        public var mount: String?
+        public var socket: String?
+        public var logLevel: String?
+
+        public init(configPath: String, checkOnly: Bool = false, mount: String? = nil, socket: String? = nil, logLevel: String? = nil) {
+            self.configPath = configPath
+            self.checkOnly = checkOnly
+            self.mount = mount
+            self.socket = socket
+            self.logLevel = logLevel
+        }
     }
 
     /// Runs until SIGTERM or SIGINT; returns the process's exit status.
-    static func run(_ options: Options) -> Int32 {
+    public static func run(_ options: Options) -> Int32 {
         let signals = SignalWaiter(blocking: SignalWaiter.handled)
         let config: DaemonConfig
         let node: DaemonNode
         do {
             config = try DaemonConfig.load(options.configPath).overridden(mount: options.mount, socket: options.socket, logLevel: options.logLevel)
-            node = try DaemonNode(config: config, configPath: options.configPath)
+            node = try buildDaemon(config: config, configPath: options.configPath)
         } catch {
             return fail("foliod: \(error)")
         }
@@ -50,7 +58,7 @@ enum Daemon {
         let server: FolioServer
         let mount: KnobMount
         do {
-            server = try FolioServer(path: config.socket, core: node.core, tiers: node.tiers, policy: node.policy, limits: config.limits, logger: logger)
+            server = try node.serve(socket: config.socket, logger: logger)
         } catch {
             return fail("foliod: \(error)")
         }
