@@ -30,8 +30,16 @@ let package = Package(
             name: "CLinux"
         ),
         .target(
+            name: "SystemCalls",
+            dependencies: [
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "FolioMemory",
             dependencies: [
+                "SystemCalls",
                 "CLinux",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -41,6 +49,7 @@ let package = Package(
         .target(
             name: "FolioProtocol",
             dependencies: [
+                "SystemCalls",
                 "CLinux",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -49,6 +58,7 @@ let package = Package(
         .target(
             name: "Sysfs",
             dependencies: [
+                "SystemCalls",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
@@ -56,6 +66,7 @@ let package = Package(
         .target(
             name: "SysfsFUSE",
             dependencies: [
+                "SystemCalls",
                 "CFuse",
                 "Sysfs",
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -79,7 +90,7 @@ let package = Package(
                 "FolioMemory",
                 "FolioProtocol",
                 "Migration",
-                "Sysfs",
+                "SystemCalls",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -88,6 +99,7 @@ let package = Package(
         .target(
             name: "FolioClient",
             dependencies: [
+                "SystemCalls",
                 "FolioMemory",
                 "FolioProtocol",
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -97,6 +109,7 @@ let package = Package(
         .executableTarget(
             name: "folioctl",
             dependencies: [
+                "SystemCalls",
                 "FolioClient",
                 "FolioMemory",
                 "FolioProtocol",
@@ -110,6 +123,7 @@ let package = Package(
         .target(
             name: "FoliodDaemon",
             dependencies: [
+                "SystemCalls",
                 "FolioMemory",
                 "FolioProtocol",
                 "FolioService",
@@ -163,7 +177,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FolioServiceTests",
-            dependencies: ["FolioClient", "FolioProtocol", "FolioService", "TestSupport"],
+            dependencies: ["FolioClient", "FolioProtocol", "FolioService", "SystemCalls", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import FolioMemory
 import FolioProtocol
+import SystemCalls
 import SystemPackage
 
 /// A connection to foliod with its address space mapped: allocate folios, reach their bytes
@@ -35,7 +36,7 @@ public final class FolioClient: @unchecked Sendable {
         do {
             table = try MemorySystem.mapShared(FileDescriptor(rawValue: fds[0]), length: FolioTableLayout.tableBytes)
             pins = try PinTable.mapped(FileDescriptor(rawValue: fds[1]))
-            tierBases = try zip(tiers, fds.dropFirst(2)).map { (tier, fd) throws(MemorySystemError) in
+            tierBases = try zip(tiers, fds.dropFirst(2)).map { (tier, fd) throws(SystemCallError) in
                 try MemorySystem.mapShared(FileDescriptor(rawValue: fd), length: Int(tier.sizeBytes))
             }
         } catch {
@@ -166,7 +167,7 @@ public final class FolioClient: @unchecked Sendable {
             try socket.send(request.encode(requestID: requestID))
             guard let received = try socket.receive() else { throw FolioClientError(errno: .connectionReset, message: "the daemon closed the connection") }
             message = received
-        } catch let error as SocketError {
+        } catch let error as SystemCallError {
             // A refusing daemon answers at once and closes, perhaps before this request
             // arrived: its answer is still queued here.
             throw refusal(on: socket) ?? FolioClientError(error)

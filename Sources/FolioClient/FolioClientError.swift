@@ -1,4 +1,5 @@
 import FolioProtocol
+import SystemCalls
 import SystemPackage
 
 /// A request the daemon refused, or a connection that failed, with the errno either gave.
@@ -15,7 +16,7 @@ public struct FolioClientError: Error, CustomStringConvertible, Equatable {
 
     public var description: String { "\(message): \(errno)" }
 
-    init(_ error: SocketError) {
+    init(_ error: SystemCallError) {
         self.init(errno: error.errno, message: error.call)
     }
 }

@@ -1,4 +1,5 @@
 import Synchronization
+import SystemCalls
 import SystemPackage
 
 /// Where a folio lives, as the daemon knows it (the authoritative copy of a table entry).
@@ -60,7 +61,7 @@ public final class AddressSpace: @unchecked Sendable {
     private var destroyed = false
 
     /// A new, empty space with an arena in each tier.
-    public init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits(), quota: ByteQuota? = nil) throws(MemorySystemError) {
+    public init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits(), quota: ByteQuota? = nil) throws(SystemCallError) {
         self.id = id
         self.limits = limits
         self.name = name
@@ -93,7 +94,7 @@ public final class AddressSpace: @unchecked Sendable {
 
     /// A pin table for a new attachment (`shared`: in a memfd for a client process); every
     /// freeze counts its pins until `detach`.
-    public func attach(shared: Bool = true) throws(MemorySystemError) -> PinTable {
+    public func attach(shared: Bool = true) throws(SystemCallError) -> PinTable {
         let pins = shared ? try PinTable.shared(name: "foliod-\(id)-pins") : PinTable.local()
         lock.withLock { _ in pinTables.append(pins) }
         return pins

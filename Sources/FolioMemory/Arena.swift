@@ -1,4 +1,5 @@
 import Synchronization
+import SystemCalls
 import SystemPackage
 
 /// One tier's memory inside one address space: a memfd of the tier's size (sparse until
@@ -10,7 +11,7 @@ final class Arena: @unchecked Sendable {
     let length: Int
     private let buddy: Mutex<BuddyAllocator>
 
-    init(tier: Tier, spaceID: Int) throws(MemorySystemError) {
+    init(tier: Tier, spaceID: Int) throws(SystemCallError) {
         self.tier = tier
         length = tier.spec.sizeBytes
         fd = try MemorySystem.memfd(name: "foliod-\(spaceID)-\(tier.spec.name)", hugetlb: tier.spec.hugePages == .hugetlb)

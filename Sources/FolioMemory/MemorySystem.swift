@@ -1,28 +1,19 @@
 import CLinux
 import Glibc
+import SystemCalls
 import SystemPackage
 
-/// A system call that failed: its name and errno.
-public struct MemorySystemError: Error, CustomStringConvertible, Equatable {
-    /// The call, e.g. `mmap`.
-    public var call: String
-    /// The errno it set.
-    public var errno: Errno
-
-    public var description: String { "\(call): \(errno)" }
-}
-
-/// The memory calls swift-system lacks, each wrapped once over `check`, which reads errno at
-/// once, retries EINTR and throws with the call's name. The only file here that imports Glibc.
+/// The memory calls swift-system lacks, each wrapped once over `Posix.call`. The only file
+/// here that imports Glibc.
 public enum MemorySystem {
     /// `memfd_create(name, MFD_CLOEXEC [| MFD_HUGETLB])`.
-    static func memfd(name: String, hugetlb: Bool) throws(MemorySystemError) -> FileDescriptor {
+    static func memfd(name: String, hugetlb: Bool) throws(SystemCallError) -> FileDescriptor {
         let flags = clinux_mfd_cloexec | (hugetlb ? clinux_mfd_hugetlb : 0)
-        return FileDescriptor(rawValue: try check("memfd_create") { clinux_memfd_create(name, flags) })
+        return FileDescriptor(rawValue: try Posix.call("memfd_create") { clinux_memfd_create(name, flags) })
     }
 
     /// A new memfd of `bytes` (sparse until touched).
-    public static func anonymousFile(name: String, bytes: Int) throws(MemorySystemError) -> FileDescriptor {
+    public static func anonymousFile(name: String, bytes: Int) throws(SystemCallError) -> FileDescriptor {
         let fd = try memfd(name: name, hugetlb: false)
         do { try resize(fd, to: bytes) } catch {
             try? fd.close()
@@ -32,19 +23,22 @@ public enum MemorySystem {
     }
 
     /// `ftruncate(fd, size)`.
-    static func resize(_ fd: FileDescriptor, to size: Int) throws(MemorySystemError) {
-        _ = try check("ftruncate") { ftruncate(fd.rawValue, off_t(size)) }
+    static func resize(_ fd: FileDescriptor, to size: Int) throws(SystemCallError) {
+        try Posix.call("ftruncate") { ftruncate(fd.rawValue, off_t(size)) }
     }
 
     /// `mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED [| MAP_POPULATE], fd, 0)`.
-    public static func mapShared(_ fd: FileDescriptor, length: Int, populate: Bool = false) throws(MemorySystemError) -> UnsafeMutableRawPointer {
+    public static func mapShared(_ fd: FileDescriptor, length: Int, populate: Bool = false) throws(SystemCallError) -> UnsafeMutableRawPointer {
         let flags = MAP_SHARED | (populate ? MAP_POPULATE : 0)
-        while true {
+        var mapped: UnsafeMutableRawPointer?
+        try Posix.call("mmap") {
             let address = mmap(nil, length, PROT_READ | PROT_WRITE, flags, fd.rawValue, 0)
-            if address != MAP_FAILED, let address { return address }
-            let code = Errno(rawValue: Glibc.errno)
-            if code != .interrupted { throw MemorySystemError(call: "mmap", errno: code) }
+            guard address != MAP_FAILED, let address else { return -1 }
+            mapped = address
+            return 0
         }
+        // A successful mmap never returns NULL for a NULL hint.
+        return mapped!
     }
 
     /// `munmap`; failure means the arguments were wrong, a bug.
@@ -54,13 +48,13 @@ public enum MemorySystem {
     }
 
     /// `madvise(MADV_HUGEPAGE)` for a shmem mapping.
-    static func adviseHugePages(_ address: UnsafeMutableRawPointer, length: Int) throws(MemorySystemError) {
-        _ = try check("madvise") { madvise(address, length, MADV_HUGEPAGE) }
+    static func adviseHugePages(_ address: UnsafeMutableRawPointer, length: Int) throws(SystemCallError) {
+        try Posix.call("madvise") { madvise(address, length, MADV_HUGEPAGE) }
     }
 
     /// `mbind(MPOL_BIND)` of a mapping to one NUMA node.
-    static func bind(_ address: UnsafeMutableRawPointer, length: Int, node: Int) throws(MemorySystemError) {
-        _ = try check("mbind") { clinux_mbind_node(address, UInt(length), Int32(node)) }
+    static func bind(_ address: UnsafeMutableRawPointer, length: Int, node: Int) throws(SystemCallError) {
+        try Posix.call("mbind") { clinux_mbind_node(address, UInt(length), Int32(node)) }
     }
 
     /// Waits while `*word == expected` (a shared futex), at most `timeoutNanos`.
@@ -73,14 +67,5 @@ public enum MemorySystem {
     /// Wakes every waiter on `word`.
     public static func futexWakeAll(_ word: UnsafeMutablePointer<UInt32>) {
         _ = clinux_futex_wake(word, Int32.max)
-    }
-
-    private static func check(_ call: String, _ body: () -> Int32) throws(MemorySystemError) -> Int32 {
-        while true {
-            let result = body()
-            if result != -1 { return result }
-            let code = Errno(rawValue: Glibc.errno)
-            if code != .interrupted { throw MemorySystemError(call: call, errno: code) }
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Atomics
+import SystemCalls
 import SystemPackage
 
 /// One attachment's pin counts: a `UInt32` per handle in a memfd that the attached client maps.
@@ -19,7 +20,7 @@ public final class PinTable: @unchecked Sendable {
     private let release: () -> Void
 
     /// A new, zeroed table in a memfd of its own, mapped here.
-    public static func shared(name: String) throws(MemorySystemError) -> PinTable {
+    public static func shared(name: String) throws(SystemCallError) -> PinTable {
         let fd = try MemorySystem.anonymousFile(name: name, bytes: tableBytes)
         do {
             let base = try MemorySystem.mapShared(fd, length: tableBytes)
@@ -34,7 +35,7 @@ public final class PinTable: @unchecked Sendable {
     }
 
     /// A client's mapping of the table the daemon passed it (`fd` is not kept).
-    public static func mapped(_ fd: FileDescriptor) throws(MemorySystemError) -> PinTable {
+    public static func mapped(_ fd: FileDescriptor) throws(SystemCallError) -> PinTable {
         let base = try MemorySystem.mapShared(fd, length: tableBytes)
         return PinTable(fd: nil, base: base) { MemorySystem.unmap(base, length: tableBytes) }
     }

@@ -1,26 +1,11 @@
 import CLinux
 import Glibc
 import Synchronization
+import SystemCalls
 import SystemPackage
 
-/// A socket call that failed: its name and errno.
-public struct SocketError: Error, CustomStringConvertible, Equatable {
-    /// The call, e.g. `connect`.
-    public var call: String
-    /// The errno it set.
-    public var errno: Errno
-
-    public var description: String { "\(call): \(errno)" }
-
-    public init(call: String, errno: Errno) {
-        self.call = call
-        self.errno = errno
-    }
-}
-
 /// A `SOCK_SEQPACKET` Unix socket: one message per `send`, fds passed with `SCM_RIGHTS`.
-/// Every call is wrapped once here over `check`, which retries EINTR and names the call; the
-/// only file of this target that imports Glibc.
+/// Every call is wrapped once here over `Posix.call`.
 public final class SeqpacketSocket: Sendable {
     // Guarded so that `shutdown()` from another thread never races `close()` onto a
     // descriptor number the process has already reused.
@@ -40,43 +25,43 @@ public final class SeqpacketSocket: Sendable {
 
     /// A listening socket at `path` with `mode`. Only a socket that no daemon answers is
     /// replaced; anything else at the path is refused (see `SocketPath.inspect`).
-    public static func listen(path: String, mode: mode_t = 0o660, backlog: Int32 = 128) throws(SocketError) -> SeqpacketSocket {
+    public static func listen(path: String, mode: mode_t = 0o660, backlog: Int32 = 128) throws(SystemCallError) -> SeqpacketSocket {
         if try SocketPath.inspect(path) == .staleSocket { try SocketPath.removeStale(path) }
-        let socket = SeqpacketSocket(fd: try check("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
-        try withAddress(path) { (address, length) throws(SocketError) in
-            _ = try check("bind \(path)") { bind(socket.fd, address, length) }
+        let socket = SeqpacketSocket(fd: try Posix.call("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+        try withAddress(path) { (address, length) throws(SystemCallError) in
+            _ = try Posix.call("bind \(path)") { bind(socket.fd, address, length) }
         }
-        _ = try check("chmod \(path)") { chmod(path, mode) }
-        _ = try check("listen") { Glibc.listen(socket.fd, backlog) }
+        _ = try Posix.call("chmod \(path)") { chmod(path, mode) }
+        _ = try Posix.call("listen") { Glibc.listen(socket.fd, backlog) }
         return socket
     }
 
     /// A connection to the daemon listening at `path`. With `timeout`, a connect that would
     /// wait longer for room in a full backlog fails with EAGAIN, and sends and receives on the
     /// socket are bounded by it too.
-    public static func connect(path: String, timeout: Duration? = nil) throws(SocketError) -> SeqpacketSocket {
-        let socket = SeqpacketSocket(fd: try check("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+    public static func connect(path: String, timeout: Duration? = nil) throws(SystemCallError) -> SeqpacketSocket {
+        let socket = SeqpacketSocket(fd: try Posix.call("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
         if let timeout { try socket.setTimeouts(receive: timeout, send: timeout) }
-        try withAddress(path) { (address, length) throws(SocketError) in
-            _ = try check("connect \(path)") { Glibc.connect(socket.fd, address, length) }
+        try withAddress(path) { (address, length) throws(SystemCallError) in
+            _ = try Posix.call("connect \(path)") { Glibc.connect(socket.fd, address, length) }
         }
         return socket
     }
 
     /// The next connection; EINVAL once `shutdown()` was called.
-    public func accept() throws(SocketError) -> SeqpacketSocket {
-        SeqpacketSocket(fd: try check("accept") { clinux_accept_cloexec(fd) })
+    public func accept() throws(SystemCallError) -> SeqpacketSocket {
+        SeqpacketSocket(fd: try Posix.call("accept") { clinux_accept_cloexec(fd) })
     }
 
     /// Sends one message with `fds` attached. One thread at a time may send on a socket.
-    public func send(_ bytes: [UInt8], fds: [Int32] = []) throws(SocketError) {
+    public func send(_ bytes: [UInt8], fds: [Int32] = []) throws(SystemCallError) {
         guard bytes.count <= MessageHeader.maxMessageBytes, fds.count <= MessageBuffer.maxFDs else {
-            throw SocketError(call: "sendmsg", errno: .messageTooLong)
+            throw SystemCallError(call: "sendmsg", errno: .messageTooLong)
         }
         sendBuffer.payload.copyBytes(from: bytes)
         if !fds.isEmpty { fds.withUnsafeBufferPointer { clinux_cmsg_put_fds(sendBuffer.control, $0.baseAddress, Int32($0.count)) } }
         var message = sendBuffer.header(length: bytes.count, controlLength: fds.isEmpty ? 0 : clinux_cmsg_space_fds(Int32(fds.count)))
-        _ = try check("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) >= 0 ? 0 : -1 }
+        _ = try Posix.call("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) >= 0 ? 0 : -1 }
     }
 
     /// The next message and the fds that came with it; nil when the peer closed (or this side
@@ -84,11 +69,11 @@ public final class SeqpacketSocket: Sendable {
     /// zero-length message is an empty array, told apart from end of file by asking whether
     /// the peer hung up. With `wait` false, EAGAIN when nothing is queued; with a receive
     /// timeout set, EAGAIN when it expires. One thread at a time may receive on a socket.
-    public func receive(wait: Bool = true) throws(SocketError) -> (bytes: [UInt8], fds: [Int32])? {
+    public func receive(wait: Bool = true) throws(SystemCallError) -> (bytes: [UInt8], fds: [Int32])? {
         var message = receiveBuffer.header(length: receiveBuffer.payload.count, controlLength: receiveBuffer.controlBytes)
         var count = 0
         let flags = Int32(MSG_CMSG_CLOEXEC) | (wait ? 0 : Int32(MSG_DONTWAIT))
-        _ = try check("recvmsg") {
+        _ = try Posix.call("recvmsg") {
             count = recvmsg(fd, &message, flags)
             return count >= 0 ? 0 : -1
         }
@@ -97,7 +82,7 @@ public final class SeqpacketSocket: Sendable {
         let received = Array(fds.prefix(min(found, MessageBuffer.maxFDs)))
         if message.msg_flags & Int32(MSG_TRUNC) != 0 {
             received.forEach { _ = Glibc.close($0) }
-            throw SocketError(call: "recvmsg", errno: .messageTooLong)
+            throw SystemCallError(call: "recvmsg", errno: .messageTooLong)
         }
         if count == 0 && received.isEmpty && peerHungUp() { return nil }
         return (Array(receiveBuffer.payload.prefix(count)), received)
@@ -113,29 +98,29 @@ public final class SeqpacketSocket: Sendable {
 
     /// Bounds how long `receive` and `send` block (nil: for ever), with `SO_RCVTIMEO` and
     /// `SO_SNDTIMEO`: past it they fail with EAGAIN.
-    public func setTimeouts(receive: Duration?, send: Duration?) throws(SocketError) {
+    public func setTimeouts(receive: Duration?, send: Duration?) throws(SystemCallError) {
         for (option, duration) in [(SO_RCVTIMEO, receive), (SO_SNDTIMEO, send)] {
             let (seconds, attoseconds) = (duration ?? .zero).components
             var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-            _ = try check("setsockopt") { setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size)) }
+            _ = try Posix.call("setsockopt") { setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size)) }
         }
     }
 
     /// The peer's pid, uid and gid (`SO_PEERCRED`).
-    public func peerCredentials() throws(SocketError) -> (pid: Int32, uid: UInt32, gid: UInt32) {
+    public func peerCredentials() throws(SystemCallError) -> (pid: Int32, uid: UInt32, gid: UInt32) {
         var pid: Int32 = 0
         var uid: UInt32 = 0
         var gid: UInt32 = 0
-        _ = try check("getsockopt(SO_PEERCRED)") { clinux_peer_credentials(fd, &pid, &uid, &gid) }
+        _ = try Posix.call("getsockopt(SO_PEERCRED)") { clinux_peer_credentials(fd, &pid, &uid, &gid) }
         return (pid, uid, gid)
     }
 
     /// The peer process's supplementary groups (`SO_PEERGROUPS`), as they were when it
     /// connected.
-    public func peerGroups() throws(SocketError) -> [UInt32] {
+    public func peerGroups() throws(SystemCallError) -> [UInt32] {
         var groups = [UInt32](repeating: 0, count: 256)
         var count: Int32 = 0
-        _ = try check("getsockopt(SO_PEERGROUPS)") {
+        _ = try Posix.call("getsockopt(SO_PEERGROUPS)") {
             count = clinux_peer_groups(fd, &groups, Int32(groups.count))
             return count
         }
@@ -158,33 +143,20 @@ public final class SeqpacketSocket: Sendable {
         }
     }
 
-    private static func withAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SocketError) -> Void) throws(SocketError) {
+    private static func withAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemCallError) -> Void) throws(SystemCallError) {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count <= SocketPath.maxBytes else {
-            throw SocketError(call: "socket path \(path) is \(bytes.count) bytes; a Unix socket path holds at most \(SocketPath.maxBytes)", errno: .fileNameTooLong)
+            throw SystemCallError(call: "socket path \(path) is \(bytes.count) bytes; a Unix socket path holds at most \(SocketPath.maxBytes)", errno: .fileNameTooLong)
         }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
         let result = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                Result { () throws(SocketError) in try body(address, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                Result { () throws(SystemCallError) in try body(address, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
         }
         try result.get()
-    }
-
-    private static func check(_ call: String, _ body: () -> Int32) throws(SocketError) -> Int32 {
-        while true {
-            let result = body()
-            if result >= 0 { return result }
-            let code = Errno(rawValue: Glibc.errno)
-            if code != .interrupted { throw SocketError(call: call, errno: code) }
-        }
-    }
-
-    private func check(_ call: String, _ body: () -> Int32) throws(SocketError) -> Int32 {
-        try Self.check(call, body)
     }
 }
 

@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 import SystemPackage
 
 /// Checks a path before a daemon listens on it, so that nothing but a stale socket is ever
@@ -18,22 +19,20 @@ public enum SocketPath {
     /// Looks at `path` and says whether a daemon may listen there; throws why not: a path too
     /// long (ENAMETOOLONG), a directory that does not exist (ENOENT), a directory at the path
     /// (EISDIR), a file that is not a socket (EEXIST), a socket a daemon answers (EADDRINUSE).
-    public static func inspect(_ path: String) throws(SocketError) -> Occupant {
+    public static func inspect(_ path: String) throws(SystemCallError) -> Occupant {
         let length = path.utf8.count
         guard length <= maxBytes else {
-            throw SocketError(call: "socket path \(path) is \(length) bytes; a Unix socket path holds at most \(maxBytes)", errno: .fileNameTooLong)
+            throw SystemCallError(call: "socket path \(path) is \(length) bytes; a Unix socket path holds at most \(maxBytes)", errno: .fileNameTooLong)
         }
-        guard !path.isEmpty else { throw SocketError(call: "socket path is empty", errno: .invalidArgument) }
+        guard !path.isEmpty else { throw SystemCallError(call: "socket path is empty", errno: .invalidArgument) }
         var info = stat()
-        guard lstat(path, &info) == 0 else {
-            let code = Errno(rawValue: Glibc.errno)
-            guard code == .noSuchFileOrDirectory else { throw SocketError(call: "socket path \(path)", errno: code) }
+        do {
+            try Posix.call("socket path \(path)") { lstat(path, &info) }
+        } catch where error.errno == .noSuchFileOrDirectory {
             let directory = parent(of: path)
             var parentInfo = stat()
-            guard stat(directory, &parentInfo) == 0 else {
-                throw SocketError(call: "socket path \(path): directory \(directory)", errno: Errno(rawValue: Glibc.errno))
-            }
-            guard parentInfo.st_mode & S_IFMT == S_IFDIR else { throw SocketError(call: "socket path \(path): \(directory) is not a directory", errno: .notDirectory) }
+            try Posix.call("socket path \(path): directory \(directory)") { stat(directory, &parentInfo) }
+            guard parentInfo.st_mode & S_IFMT == S_IFDIR else { throw SystemCallError(call: "socket path \(path): \(directory) is not a directory", errno: .notDirectory) }
             return .nothing
         }
         switch info.st_mode & S_IFMT {
@@ -44,20 +43,22 @@ public enum SocketPath {
             } catch where error.errno == .connectionRefused {
                 return .staleSocket
             } catch {
-                throw SocketError(call: "socket path \(path): probing the socket there", errno: error.errno)
+                throw SystemCallError(call: "socket path \(path): probing the socket there", errno: error.errno)
             }
-            throw SocketError(call: "socket path \(path): a daemon already answers there", errno: .addressInUse)
+            throw SystemCallError(call: "socket path \(path): a daemon already answers there", errno: .addressInUse)
         case S_IFDIR:
-            throw SocketError(call: "socket path \(path) is a directory", errno: .isDirectory)
+            throw SystemCallError(call: "socket path \(path) is a directory", errno: .isDirectory)
         default:
-            throw SocketError(call: "socket path \(path) is a file that is not a socket; not replacing it", errno: .fileExists)
+            throw SystemCallError(call: "socket path \(path) is a file that is not a socket; not replacing it", errno: .fileExists)
         }
     }
 
     /// Removes a stale socket found by `inspect`.
-    static func removeStale(_ path: String) throws(SocketError) {
-        guard unlink(path) == 0 || Glibc.errno == ENOENT else {
-            throw SocketError(call: "removing the stale socket \(path)", errno: Errno(rawValue: Glibc.errno))
+    static func removeStale(_ path: String) throws(SystemCallError) {
+        do {
+            try Posix.call("removing the stale socket \(path)") { unlink(path) }
+        } catch where error.errno == .noSuchFileOrDirectory {
+            // Gone already: nothing to replace.
         }
     }
 

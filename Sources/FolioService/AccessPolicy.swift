@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 
 /// Who may use the service: root, the daemon's own uid, and processes in the configured group
 /// (as primary or supplementary group, as the kernel reports them for the connecting process). The socket's mode (0660) and group already keep others
@@ -34,6 +35,8 @@ public struct AccessPolicy: Sendable {
     /// Gives the socket file to the configured group (mode stays 0660).
     func secure(socketPath path: String) throws(Problem) {
         guard let groupID else { return }
-        guard chown(path, daemonUID, groupID) == 0 else { throw Problem(description: "chown \(path): errno \(errno)") }
+        do { try Posix.call("chown \(path)") { chown(path, daemonUID, groupID) } } catch {
+            throw Problem(description: "\(error) (\(error.errno.name))")
+        }
     }
 }

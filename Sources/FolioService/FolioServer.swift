@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import Migration
 import Synchronization
-import Sysfs
+import SystemCalls
 import SystemPackage
 
 /// The socket server: accepts clients on an OS thread and serves each admitted session on its
@@ -43,7 +43,7 @@ public final class FolioServer: Sendable {
 
     /// Listens at `path` (mode 0660, group from `policy`). A stale socket file is replaced; a
     /// live daemon's is EADDRINUSE; anything else at the path is refused.
-    public init(path: String, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits(), logger: Logger = Logger(label: "foliod")) throws(SocketError) {
+    public init(path: String, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits(), logger: Logger = Logger(label: "foliod")) throws(SystemCallError) {
         self.path = path
         self.core = core
         self.policy = policy
@@ -54,7 +54,7 @@ public final class FolioServer: Sendable {
         do { try policy.secure(socketPath: path) } catch {
             listener.close()
             unlink(path)
-            throw SocketError(call: "\(error)", errno: .notPermitted)
+            throw SystemCallError(call: "\(error)", errno: .notPermitted)
         }
         reserve.withLock { $0 = Self.openReserve() }
         guard OSThread.trySpawn(name: "foliod-accept", { [self] in
@@ -63,7 +63,7 @@ public final class FolioServer: Sendable {
         }) else {
             listener.close()
             unlink(path)
-            throw SocketError(call: "starting the accept thread", errno: .resourceTemporarilyUnavailable)
+            throw SystemCallError(call: "starting the accept thread", errno: .resourceTemporarilyUnavailable)
         }
     }
 

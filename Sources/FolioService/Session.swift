@@ -1,6 +1,7 @@
 import FolioMemory
 import FolioProtocol
 import Migration
+import SystemCalls
 import SystemPackage
 
 /// One client connection: reads requests one at a time, answers each exactly once, and frees
@@ -24,7 +25,7 @@ final class Session: @unchecked Sendable {
     private let limits: ServiceLimits
     private var state = State.connected  // touched only by the session's own thread
 
-    init(socket: SeqpacketSocket, registry: SpaceRegistry, core: MigrationCore, limits: ServiceLimits) throws(SocketError) {
+    init(socket: SeqpacketSocket, registry: SpaceRegistry, core: MigrationCore, limits: ServiceLimits) throws(SystemCallError) {
         self.socket = socket
         self.registry = registry
         self.core = core

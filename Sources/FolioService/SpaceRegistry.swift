@@ -1,5 +1,6 @@
 import FolioMemory
 import Synchronization
+import SystemCalls
 import SystemPackage
 
 /// Every address space of the daemon: anonymous ones belong to one session; named ones outlive
@@ -51,7 +52,7 @@ final class SpaceRegistry: Sendable {
                 guard state.named.count < limits.namedSpaces else { throw .noSpace }
             }
             let space: AddressSpace
-            do throws(MemorySystemError) {
+            do throws(SystemCallError) {
                 space = try AddressSpace(id: state.nextID, name: name, owner: uid, tiers: tiers, limits: limits.space, quota: account.quota)
             } catch {
                 throw error.errno

@@ -7,6 +7,7 @@ import Migration
 import Synchronization
 import Sysfs
 import SysfsFUSE
+import SystemCalls
 
 /// The daemon's life: check the config, build the migration core and its knob tree, apply
 /// `[knobs]`, listen, mount, tell systemd, then serve signals until SIGTERM or SIGINT.

@@ -5,6 +5,7 @@ import Logging
 import Migration
 import Synchronization
 import Sysfs
+import SystemCalls
 
 /// Builds everything the daemon serves from a checked config, as Hummingbird's template has
 /// `buildApplication`: `foliod` calls it, and so do tests that run the service in-process on a
@@ -50,7 +51,7 @@ public final class DaemonNode: Sendable {
     }
 
     /// Starts the socket service at `path` for this node's core and tiers.
-    public func serve(socket path: String, logger: Logger = Logger(label: "foliod")) throws(SocketError) -> FolioServer {
+    public func serve(socket path: String, logger: Logger = Logger(label: "foliod")) throws(SystemCallError) -> FolioServer {
         try FolioServer(path: path, core: core, tiers: tiers, policy: policy, limits: limits, logger: logger)
     }
 

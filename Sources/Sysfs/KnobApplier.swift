@@ -1,3 +1,4 @@
+import SystemCalls
 import SystemPackage
 
 /// One `"path" = value` line of a config file's `[knobs]` table.

@@ -1,3 +1,4 @@
+import SystemCalls
 import SystemPackage
 
 /// Checks and prepares the directory the tree is mounted on.

@@ -1,23 +1,14 @@
 import Glibc
+import SystemCalls
 import SystemPackage
 
-/// A system call that failed, with the call's name and its errno.
-public struct SystemCallError: Error, CustomStringConvertible {
-    /// The call, e.g. `umount2`.
-    public var call: String
-    /// What it set `errno` to.
-    public var errno: Errno
-
-    public var description: String { "\(call): \(errno)" }
-}
-
-/// The few mount-related calls swift-system lacks, each wrapped once; the only file in this
-/// target that imports Glibc.
+/// The few mount-related calls swift-system lacks, each wrapped once over `Posix.call`; the
+/// only file in this target that imports Glibc.
 enum MountSystem {
     /// `stat(2)`; returns the mode bits and the device.
     static func status(_ path: String) throws(SystemCallError) -> (mode: mode_t, device: dev_t) {
         var info = stat()
-        try check("stat") { stat(path, &info) }
+        try Posix.call("stat") { stat(path, &info) }
         return (info.st_mode, info.st_dev)
     }
 
@@ -39,13 +30,6 @@ enum MountSystem {
 
     /// `umount2(path, MNT_DETACH)`: lazy, so a mount with open files goes at once.
     static func detach(_ path: String) throws(SystemCallError) {
-        try check("umount2") { umount2(path, Int32(MNT_DETACH)) }
-    }
-
-    private static func check(_ call: String, _ body: () -> Int32) throws(SystemCallError) {
-        while body() == -1 {
-            let code = Errno(rawValue: Glibc.errno)
-            if code != .interrupted { throw SystemCallError(call: call, errno: code) }
-        }
+        try Posix.call("umount2") { umount2(path, Int32(MNT_DETACH)) }
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
-import Foundation
 import FolioClient
 import FolioProtocol
-import Sysfs
+import Foundation
+import SystemCalls
 import SystemPackage
 
 /// Runs `body` with a connected client; a refusal prints `folioctl: …` and exits 1.

@@ -1,9 +1,10 @@
 import FolioClient
-import TestSupport
 import FolioProtocol
 import Foundation
+import SystemCalls
 import SystemPackage
 import Testing
+import TestSupport
 
 /// Malformed, truncated, oversized and out-of-order messages each get their error, and the
 /// daemon keeps serving.
@@ -38,7 +39,7 @@ struct BadInputTests {
         #expect(try errno(after: versioned, on: socket) == .protocolNotSupported)
         #expect(try errno(after: Array("GET / HTTP/1.1\r\n\r\n".utf8), on: socket) == .badMessage)
         // Larger than any message: FolioProtocol refuses to send it, so it goes out raw.
-        #expect(throws: SocketError.self) { try socket.send([UInt8](repeating: 0xFF, count: 200 << 10)) }
+        #expect(throws: SystemCallError.self) { try socket.send([UInt8](repeating: 0xFF, count: 200 << 10)) }
         let oversized = [UInt8](repeating: 0xFF, count: 200 << 10)
         #expect(oversized.withUnsafeBytes { Glibc.send(socket.fd, $0.baseAddress, $0.count, 0) } == oversized.count)
         let answer = try #require(try socket.receive())
