@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One tier as the config file describes it.
 public struct TierSpec: Sendable, Equatable {
@@ -29,10 +29,15 @@ public struct TierSpec: Sendable, Equatable {
         case .thp:
             let setting = (try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/shmem_enabled", encoding: .utf8)) ?? ""
             let enabled = ["[always]", "[within_size]", "[advise]", "[force]"].contains { setting.contains($0) }
-            return enabled ? nil : "thp: shmem transparent huge pages are disabled (shmem_enabled: \(setting.trimmingCharacters(in: .whitespacesAndNewlines)))"
+            return enabled ? nil : "thp: shmem transparent huge pages are disabled (shmem_enabled: \(Self.trimmed(setting)))"
         case .hugetlb:
-            let reserved = (try? String(contentsOfFile: "/proc/sys/vm/nr_hugepages", encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            let reserved = (try? String(contentsOfFile: "/proc/sys/vm/nr_hugepages", encoding: .utf8)).flatMap { Int(Self.trimmed($0)) } ?? 0
             return reserved > 0 ? nil : "hugetlb: no huge pages are reserved (vm.nr_hugepages is 0)"
         }
+    }
+
+    /// `text` without leading and trailing white space (the newline a /proc or /sys file ends with).
+    private static func trimmed(_ text: String) -> String {
+        String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

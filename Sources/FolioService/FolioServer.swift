@@ -1,6 +1,7 @@
 import FolioMemory
 import FolioProtocol
-import Foundation
+import Dispatch
+import Glibc
 import Logging
 import Migration
 import Synchronization

@@ -1,7 +1,7 @@
 import FolioMemory
 import FolioProtocol
 import FolioService
-import Foundation
+import FoundationEssentials
 import Logging
 import Migration
 import Synchronization
@@ -141,7 +141,7 @@ public enum Daemon {
     }
 
     private static func fail(_ message: String) -> Int32 {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        DaemonSystem.writeStandardError(message + "\n")
         return 1
     }
 }

@@ -1,6 +1,6 @@
 import FolioMemory
 import FolioService
-import Foundation
+import FoundationEssentials
 import Logging
 import Sysfs
 import SystemPackage

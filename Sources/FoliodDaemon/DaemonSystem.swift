@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 
 /// The daemon's own system calls, each wrapped once: signal masks and the datagram socket the
 /// systemd notify protocol speaks. The only file of this target that imports Glibc.
@@ -27,6 +28,19 @@ enum DaemonSystem {
         var signal: Int32 = 0
         while sigwait(&set.raw, &signal) != 0 {}
         return signal
+    }
+
+    /// Writes `text` to standard error whole (log lines and start-up errors).
+    static func writeStandardError(_ text: String) {
+        _ = try? FileDescriptor.standardError.writeAll(Array(text.utf8))
+    }
+
+    /// Sleeps for `duration` (the heartbeat's interval).
+    static func sleep(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1 && Glibc.errno == EINTR { request = remaining }
     }
 
     /// Raises the soft `RLIMIT_NOFILE` to `wanted`, or as near as the hard limit allows (it never

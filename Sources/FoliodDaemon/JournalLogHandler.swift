@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// One line per event on standard error. Under journald (`$JOURNAL_STREAM` set) each line
@@ -20,8 +20,8 @@ struct JournalLogHandler: LogHandler {
             .map { " \($0.key)=\(Self.quoted("\($0.value)"))" }
             .joined()
         let prefix = journal ? "<\(Self.priority(event.level))>" : "\(event.level.rawValue): "
-        let line = prefix + event.message.description.replacingOccurrences(of: "\n", with: " ") + fields + "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        let line = prefix + event.message.description.replacing("\n", with: " ") + fields + "\n"
+        DaemonSystem.writeStandardError(line)
     }
 
     /// A value as `key=value` shows it: quoted when it has spaces or is empty.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Migration
 import Synchronization
 
 /// The systemd notify protocol, spoken directly: datagrams to `$NOTIFY_SOCKET` (a path or an
@@ -30,17 +31,15 @@ final class SystemdNotifier: Sendable {
     /// 5 s without one. Runs on its own OS thread; a no-op outside systemd.
     func startHeartbeat(status: @escaping @Sendable () -> String, alive: @escaping @Sendable () -> Bool) {
         guard socketPath != nil, !heartbeatRunning.exchange(true, ordering: .relaxed) else { return }
-        let (seconds, attoseconds) = (watchdogInterval ?? .seconds(5)).components
-        let sleep = Double(seconds) + Double(attoseconds) / 1e18
+        let interval = watchdogInterval ?? .seconds(5)
         let watchdog = watchdogInterval != nil
-        let thread = Thread { [self] in
+        let started = OSThread.trySpawn(name: "foliod-heartbeat") { [self] in
             while alive() {
                 send((watchdog ? "WATCHDOG=1\n" : "") + "STATUS=\(status())")
-                Thread.sleep(forTimeInterval: sleep)
+                DaemonSystem.sleep(interval)
             }
         }
-        thread.name = "foliod-heartbeat"
-        thread.start()
+        if !started { heartbeatRunning.store(false, ordering: .relaxed) }
     }
 
     private func send(_ message: String) {

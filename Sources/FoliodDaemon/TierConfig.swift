@@ -1,5 +1,5 @@
 import FolioMemory
-import Foundation
+import FoundationEssentials
 import TOMLKit
 
 /// The `[[tiers]]` tables of the config file.
