@@ -32,6 +32,7 @@ let package = Package(
         .target(
             name: "SystemCalls",
             dependencies: [
+                "CLinux",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
@@ -76,6 +77,7 @@ let package = Package(
         .target(
             name: "Migration",
             dependencies: [
+                "SystemCalls",
                 "FolioMemory",
                 "FolioProtocol",
                 "Sysfs",

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/syscall.h>
+#include <pthread.h>
 #include <unistd.h>
-#include <string.h>
 
 #ifndef MPOL_BIND
 #define MPOL_BIND 2
@@ -65,6 +65,13 @@ int clinux_cmsg_get_fds(struct msghdr *message, int *fds, int capacity) {
         }
     }
     return found;
+}
+
+void clinux_set_thread_name(const char *name) {
+    char shortened[16];
+    strncpy(shortened, name, sizeof(shortened) - 1);
+    shortened[sizeof(shortened) - 1] = '\0';
+    pthread_setname_np(pthread_self(), shortened);
 }
 
 int clinux_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }

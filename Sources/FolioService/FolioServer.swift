@@ -1,6 +1,6 @@
+import Dispatch
 import FolioMemory
 import FolioProtocol
-import Dispatch
 import Glibc
 import Logging
 import Migration

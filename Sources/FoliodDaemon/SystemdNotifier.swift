@@ -1,6 +1,6 @@
 import FoundationEssentials
-import Migration
 import Synchronization
+import SystemCalls
 
 /// The systemd notify protocol, spoken directly: datagrams to `$NOTIFY_SOCKET` (a path or an
 /// `@abstract` name). Without the variable, every call is a no-op, so the daemon runs the same

@@ -1,4 +1,5 @@
 import Synchronization
+import SystemCalls
 import SystemPackage
 
 /// The `static_call(_folios_copy)` analogue: which migrator copies the next batch.

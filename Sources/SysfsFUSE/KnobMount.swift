@@ -1,6 +1,8 @@
 import CFuse
-import Foundation
+import Dispatch
+import Synchronization
 import Sysfs
+import SystemCalls
 
 /// A `SysfsTree` mounted with libfuse3, served by a multi-threaded loop on its own OS thread.
 ///
@@ -20,8 +22,8 @@ public final class KnobMount: @unchecked Sendable {
     private let fileSystem: KnobFileSystem
     private let fuse: OpaquePointer
     private let loopExited = DispatchSemaphore(value: 0)
-    private let stateLock = NSLock()
-    private var state = State.mounted  // guarded by stateLock
+    // Held across an unmount, so a second caller waits for the first to finish.
+    private let state = Mutex(State.mounted)
 
     /// The FUSE options: the kernel checks mode and owner for every user, and every user may
     /// look (sysfs is world-readable).
@@ -31,7 +33,7 @@ public final class KnobMount: @unchecked Sendable {
     /// `onWrite` hears of every write through the mount (the daemon logs them).
     public init(tree: SysfsTree, at mountpoint: String, onWrite: (@Sendable (KnobWrite) -> Void)? = nil) throws(MountError) {
         do { recoveredStaleMount = try MountPoint.prepare(mountpoint) } catch { throw MountError(description: error.description) }
-        guard FileManager.default.fileExists(atPath: "/dev/fuse") else {
+        guard (try? MountSystem.status("/dev/fuse")) != nil else {
             throw MountError(description: "/dev/fuse is missing: load the fuse module (modprobe fuse)")
         }
         self.mountpoint = mountpoint
@@ -52,22 +54,29 @@ public final class KnobMount: @unchecked Sendable {
         // The loop thread holds this mount (and through it the file system its callbacks reach
         // by private data) until the loop returns: an unmount that times out never frees what
         // a FUSE thread still uses; the process exit ends both.
-        let thread = Thread { [self] in
+        let started = OSThread.trySpawn(name: "fuse-loop") { [self] in
             _ = cfuse_loop_mt(self.fuse, 4)
             loopExited.signal()
         }
-        thread.name = "fuse-loop"
-        thread.start()
+        guard started else {
+            fuse_unmount(fuse)
+            fuse_destroy(fuse)
+            throw MountError(description: "cannot start the FUSE loop thread for \(mountpoint)")
+        }
     }
 
     /// Unmounts (lazily, so files held open do not stop it) and waits up to `timeout` for the
     /// loop to end. Returns whether it did; if not, the connection ends with the process.
     @discardableResult
     public func unmount(timeout: Duration = .milliseconds(500)) -> Bool {
-        stateLock.lock()
-        defer { stateLock.unlock() }
-        guard state == .mounted else { return true }
-        state = .unmounted
+        state.withLock { state in
+            guard state == .mounted else { return true }
+            state = .unmounted
+            return stop(timeout: timeout)
+        }
+    }
+
+    private func stop(timeout: Duration) -> Bool {
         fuse_exit(fuse)
         fuse_unmount(fuse)
         let (seconds, attoseconds) = timeout.components

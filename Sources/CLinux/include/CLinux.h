@@ -1,5 +1,6 @@
 // The few Linux calls Swift cannot make directly: the variadic syscall() (futex, mbind,
-// memfd_create) and the CMSG_* macros for SCM_RIGHTS. Nothing else belongs here.
+// memfd_create), the CMSG_* macros for SCM_RIGHTS, and what <pthread.h> and <poll.h> declare
+// only under _GNU_SOURCE. Nothing else belongs here.
 #ifndef FOLIOD_CLINUX_H
 #define FOLIOD_CLINUX_H
 
@@ -39,6 +40,9 @@ void clinux_cmsg_put_fds(void *control, const int *fds, int count);
 /// Reads the SCM_RIGHTS fds of a received message into `fds` (at most `capacity`); returns
 /// how many there were (fds beyond capacity are closed).
 int clinux_cmsg_get_fds(struct msghdr *message, int *fds, int capacity);
+
+/// Names the calling thread (the first 15 bytes of `name`), as `top -H` and `ps -L` show it.
+void clinux_set_thread_name(const char *name);
 
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC).
 int clinux_accept_cloexec(int fd);

@@ -1,4 +1,4 @@
-import Foundation
+import SystemCalls
 
 /// One channel of the software engine: an OS thread working through its lists in order.
 ///
@@ -7,7 +7,7 @@ final class SoftwareDMAChannel: @unchecked Sendable {
     private enum State { case running, stopping, stopped }
 
     private let faults: FaultInjector
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var queue: [DMADescriptorList] = []
     private var state = State.running
 
@@ -53,7 +53,7 @@ final class SoftwareDMAChannel: @unchecked Sendable {
     private func process(_ list: DMADescriptorList) {
         if faults.stallChannels {
             // Wedged: touch nothing until the driver gives up and terminates the list.
-            while !list.isCancelled { usleep(1000) }
+            while !list.isCancelled { OSThread.sleep(microseconds: 1000) }
             return
         }
         for index in list.descriptors.indices {

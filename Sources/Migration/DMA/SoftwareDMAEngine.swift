@@ -1,4 +1,5 @@
 import Synchronization
+import SystemCalls
 import SystemPackage
 
 /// The DMA engine of machines without one: each channel is an OS thread that copies with

@@ -1,4 +1,4 @@
-import Foundation
+import SystemCalls
 
 /// mtcopy's OS worker threads and the queue of byte ranges they copy.
 ///
@@ -15,7 +15,7 @@ final class CopyWorkerPool: @unchecked Sendable {
     }
 
     private let name: String
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var queue: [Job] = []
     private var threadCount = 0
     private var exitRequests = 0

@@ -1,6 +1,7 @@
 import Atomics
+import Dispatch
 import FolioMemory
-import Foundation
+import SystemCalls
 import SystemPackage
 
 /// One batch's trip through the pipeline, run with its address space locked. Each step is a
@@ -128,7 +129,7 @@ struct BatchMigration {
                 }
             }
             if pending.isEmpty { break }
-            if pass + 1 < MigrationPipeline.maxUnmapPasses { usleep(Self.unmapBackoffMicros << min(pass, Self.unmapBackoffMaxShift)) }
+            if pass + 1 < MigrationPipeline.maxUnmapPasses { OSThread.sleep(microseconds: Self.unmapBackoffMicros << min(pass, Self.unmapBackoffMaxShift)) }
         }
         for candidate in pending {
             undoDestination(candidate)

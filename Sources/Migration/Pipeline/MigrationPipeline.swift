@@ -1,6 +1,6 @@
 import FolioMemory
 import FolioProtocol
-import Foundation
+import Dispatch
 import Synchronization
 import SystemPackage
 

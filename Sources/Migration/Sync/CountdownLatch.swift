@@ -1,9 +1,9 @@
-import Foundation
+import SystemCalls
 
 /// Blocks OS threads until `count` parties have arrived; the copy paths wait on one per batch.
 /// (A condition variable, not Swift concurrency: copy workers are OS threads by design.)
 final class CountdownLatch: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var remaining: Int  // guarded by condition
 
     init(count: Int) {
@@ -27,8 +27,7 @@ final class CountdownLatch: @unchecked Sendable {
 
     /// Waits at most `timeout`; returns whether everyone arrived.
     func wait(timeout: Duration) -> Bool {
-        let (seconds, attoseconds) = timeout.components
-        let deadline = Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
+        let deadline = Condition.deadline(after: timeout)
         condition.lock()
         defer { condition.unlock() }
         while remaining > 0 {

@@ -1,17 +1,12 @@
-import Foundation
+import CLinux
+import Glibc
 
-/// Copy workers, DMA channels and client sessions run on dedicated OS threads, never on the
-/// cooperative pool: they block on condition variables, sockets and long `memcpy`s.
+/// Copy workers, DMA channels, client sessions and the FUSE loop run on dedicated OS threads,
+/// never on the cooperative pool: they block on condition variables, sockets and long
+/// `memcpy`s.
 public enum OSThread {
-    static func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
-        let thread = Thread(block: body)
-        thread.name = name
-        thread.start()
-    }
-
     /// Starts a detached thread running `body`; false (and nothing started) when the system
-    /// refuses one (`pthread_create`'s EAGAIN under a thread or memory limit), which Foundation's
-    /// `Thread` would not survive.
+    /// refuses one (`pthread_create`'s EAGAIN under a thread or memory limit).
     public static func trySpawn(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
         let start = Unmanaged.passRetained(ThreadStart(name: name, body: body))
         var attributes = pthread_attr_t()
@@ -23,7 +18,7 @@ public enum OSThread {
             // The argument is the retained ThreadStart passed below, never nil; taking it
             // balances that retain.
             let start = Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue()
-            Thread.current.name = start.name
+            clinux_set_thread_name(start.name)
             start.body()
             return nil
         }, start.toOpaque())
@@ -31,18 +26,32 @@ public enum OSThread {
         return result == 0
     }
 
+    /// Starts a thread the caller cannot do without (a copy worker, a DMA channel); the
+    /// process cannot go on without it.
+    public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
+        precondition(trySpawn(name: name, body), "cannot start thread \(name)")
+    }
+
     /// Waits for `done` without a wake-up channel: yields first, then sleeps in short steps.
-    /// Used only where the wait is bounded by one batch (the slot's grace period).
-    static func backoff(until done: () -> Bool) {
+    /// Used only where the wait is bounded by one batch (the slot's grace period, a DMA
+    /// terminate).
+    public static func backoff(until done: () -> Bool) {
         var spins = 0
         while !done() {
             if spins < 64 {
                 sched_yield()
             } else {
-                usleep(20)
+                sleep(microseconds: 20)
             }
             spins += 1
         }
+    }
+
+    /// Sleeps the calling thread (signals do not cut it short).
+    public static func sleep(microseconds: UInt32) {
+        var request = timespec(tv_sec: Int(microseconds / 1_000_000), tv_nsec: Int(microseconds % 1_000_000) * 1000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1 && Glibc.errno == EINTR { request = remaining }
     }
 }
 
