@@ -54,7 +54,7 @@ public final class FolioServer: Sendable {
         listener = try SeqpacketSocket.listen(path: path)
         do { try policy.secure(socketPath: path) } catch {
             listener.close()
-            unlink(path)
+            removeSocketFile()
             throw SystemCallError(call: "\(error)", errno: .notPermitted)
         }
         reserve.withLock { $0 = Self.openReserve() }
@@ -63,7 +63,7 @@ public final class FolioServer: Sendable {
             acceptorDone.signal()
         }) else {
             listener.close()
-            unlink(path)
+            removeSocketFile()
             throw SystemCallError(call: "starting the accept thread", errno: .resourceTemporarilyUnavailable)
         }
     }
@@ -87,14 +87,14 @@ public final class FolioServer: Sendable {
         listener.shutdown()
         acceptorDone.wait()
         listener.close()
-        unlink(path)
+        removeSocketFile()
         reserve.withLock { reserve in
             try? reserve?.close()
             reserve = nil
         }
         for session in state.withLock({ Array($0.sessions.values) }) { session.stop() }
         let deadline = ContinuousClock.now + Self.drainTimeout
-        while sessionCount > 0 && ContinuousClock.now < deadline { usleep(1000) }
+        while sessionCount > 0 && ContinuousClock.now < deadline { OSThread.sleep(microseconds: 1000) }
         // A session still inside a batch keeps its space mapped; the process exit frees it.
         if sessionCount == 0 { registry.destroyAll() }
         state.withLock { $0.lifecycle = .stopped }
@@ -121,10 +121,10 @@ public final class FolioServer: Sendable {
             return
         case EMFILE, ENFILE:
             warn("accept-fds", "out of file descriptors: shedding a client with EMFILE", errno)
-            if !shedOne(errno) { usleep(10_000) }
+            if !shedOne(errno) { OSThread.sleep(microseconds: 10_000) }
         default:
             warn("accept", "accept failed; retrying", errno)
-            usleep(10_000)
+            OSThread.sleep(microseconds: 10_000)
         }
     }
 
@@ -209,6 +209,11 @@ public final class FolioServer: Sendable {
         let (allowed, suppressed) = throttle.admit(kind)
         guard allowed else { return }
         logger.warning(message, metadata: ["errno": "\(errno.name)", "suppressed": "\(suppressed)"])
+    }
+
+    /// Removes the socket file; one already gone is fine.
+    private func removeSocketFile() {
+        _ = try? Posix.call("unlink \(path)") { unlink(path) }
     }
 
     private static func openReserve() -> FileDescriptor? {

@@ -1,8 +1,10 @@
 import Glibc
+import SystemCalls
 import SystemPackage
 
-/// The daemon's own system calls, each wrapped once: signal masks and the datagram socket the
-/// systemd notify protocol speaks. The only file of this target that imports Glibc.
+/// The daemon's own system calls, each wrapped once over `Posix.call` where they report
+/// through errno: signal masks, the fd limit, and the datagram socket the systemd notify
+/// protocol speaks. The only file of this target that imports Glibc.
 enum DaemonSystem {
     /// A set of signals.
     struct SignalSet {
@@ -35,23 +37,17 @@ enum DaemonSystem {
         _ = try? FileDescriptor.standardError.writeAll(Array(text.utf8))
     }
 
-    /// Sleeps for `duration` (the heartbeat's interval).
-    static func sleep(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) == -1 && Glibc.errno == EINTR { request = remaining }
-    }
-
     /// Raises the soft `RLIMIT_NOFILE` to `wanted`, or as near as the hard limit allows (it never
     /// lowers it). Returns the soft and hard limits now in force.
     static func raiseFileLimit(to wanted: Int) -> (soft: Int, hard: Int) {
+        let resource = Int32(RLIMIT_NOFILE.rawValue)
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return (0, 0) }
+        guard (try? Posix.call("getrlimit", { getrlimit(resource, &limit) })) != nil else { return (0, 0) }
         let target = min(rlim_t(max(wanted, 0)), limit.rlim_max)
         if target > limit.rlim_cur {
-            limit.rlim_cur = target
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 { _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) }
+            var raised = limit
+            raised.rlim_cur = target
+            if (try? Posix.call("setrlimit", { setrlimit(resource, &raised) })) != nil { limit = raised }
         }
         return (Int(clamping: limit.rlim_cur), Int(clamping: limit.rlim_max))
     }
@@ -59,9 +55,8 @@ enum DaemonSystem {
     /// Sends one datagram to the Unix socket at `path`; `@name` is the abstract name `\0name`.
     /// Returns false if it could not be sent.
     static func sendDatagram(_ text: String, to path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard let fd = try? Posix.call("socket", { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }) else { return false }
+        defer { try? FileDescriptor(rawValue: fd).close() }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         var bytes = Array(path.utf8)
@@ -73,7 +68,9 @@ enum DaemonSystem {
         let payload = Array(text.utf8)
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                payload.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), address, length) }
+                payload.withUnsafeBytes { buffer in
+                    try? Posix.count("sendto \(path)") { sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), address, length) }
+                }
             }
         }
         return sent == payload.count

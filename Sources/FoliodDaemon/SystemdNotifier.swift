@@ -36,7 +36,7 @@ final class SystemdNotifier: Sendable {
         let started = OSThread.trySpawn(name: "foliod-heartbeat") { [self] in
             while alive() {
                 send((watchdog ? "WATCHDOG=1\n" : "") + "STATUS=\(status())")
-                DaemonSystem.sleep(interval)
+                OSThread.sleep(interval)
             }
         }
         if !started { heartbeatRunning.store(false, ordering: .relaxed) }

@@ -17,7 +17,13 @@ enum MountSystem {
 
     /// The names in directory `path` other than `.` and `..`.
     static func entries(_ path: String) throws(SystemCallError) -> [String] {
-        guard let directory = opendir(path) else { throw SystemCallError(call: "opendir", errno: Errno(rawValue: Glibc.errno)) }
+        var opened: OpaquePointer?
+        try Posix.call("opendir \(path)") {
+            opened = opendir(path)
+            return opened == nil ? -1 : 0
+        }
+        // A successful opendir never returns NULL.
+        let directory = opened!
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {

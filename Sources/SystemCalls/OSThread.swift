@@ -49,7 +49,13 @@ public enum OSThread {
 
     /// Sleeps the calling thread (signals do not cut it short).
     public static func sleep(microseconds: UInt32) {
-        var request = timespec(tv_sec: Int(microseconds / 1_000_000), tv_nsec: Int(microseconds % 1_000_000) * 1000)
+        sleep(.microseconds(microseconds))
+    }
+
+    /// Sleeps the calling thread for `duration` (signals do not cut it short).
+    public static func sleep(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
         var remaining = timespec()
         while nanosleep(&request, &remaining) == -1 && Glibc.errno == EINTR { request = remaining }
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import SystemCalls
+import SystemPackage
 
 /// `folioctl watch`: blocks in poll(2) on a knob and prints it, with other knobs, at start and
 /// after each change. It is the watcher sysfs allows: read, poll for POLLPRI, read again.
@@ -18,18 +20,18 @@ struct Watch: ParsableCommand {
 
     func run() throws {
         let descriptors = try knobs.map { knob in
-            let fd = open(mount + "/" + knob, O_RDONLY)
-            guard fd >= 0 else { throw ValidationError("\(mount)/\(knob): \(String(cString: strerror(errno)))") }
-            return fd
+            do { return try FileDescriptor.open(mount + "/" + knob, .readOnly, options: .closeOnExec).rawValue } catch let error as Errno {
+                throw ValidationError("\(mount)/\(knob): \(error) (\(error.name))")
+            }
         }
-        defer { descriptors.forEach { close($0) } }
+        defer { descriptors.forEach { try? FileDescriptor(rawValue: $0).close() } }
         var changes = 0
         while true {
             // Straight to the fd, unbuffered: a pipe reader sees each change as it happens.
             FileHandle.standardOutput.write(Data((line(descriptors) + "\n").utf8))
             if let count, changes >= count { return }
             var watched = pollfd(fd: descriptors[0], events: Int16(POLLPRI), revents: 0)
-            guard poll(&watched, 1, -1) == 1 else { continue }
+            guard try Posix.call("poll", { poll(&watched, 1, -1) }) == 1 else { continue }
             changes += 1
         }
     }
@@ -38,8 +40,8 @@ struct Watch: ParsableCommand {
     private func line(_ descriptors: [Int32]) -> String {
         let values = descriptors.map { fd -> String in
             var buffer = [UInt8](repeating: 0, count: 4096)
-            let count = pread(fd, &buffer, buffer.count, 0)
-            return String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self).trimmingCharacters(in: .newlines)
+            let count = (try? buffer.withUnsafeMutableBytes { try FileDescriptor(rawValue: fd).read(fromAbsoluteOffset: 0, into: $0) }) ?? 0
+            return String(decoding: buffer.prefix(count), as: UTF8.self).trimmingCharacters(in: .newlines)
         }
         return ([values[0]] + zip(knobs, values).dropFirst().map { "\($0)=\($1)" }).joined(separator: " ")
     }
