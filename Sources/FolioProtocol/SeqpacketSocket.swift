@@ -28,7 +28,7 @@ public final class SeqpacketSocket: Sendable {
     public static func listen(path: String, mode: mode_t = 0o660, backlog: Int32 = 128) throws(SystemCallError) -> SeqpacketSocket {
         if try SocketPath.inspect(path) == .staleSocket { try SocketPath.removeStale(path) }
         let socket = SeqpacketSocket(fd: try Posix.call("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
-        try withAddress(path) { (address, length) throws(SystemCallError) in
+        try Posix.withUnixAddress(path) { (address, length) throws(SystemCallError) in
             _ = try Posix.call("bind \(path)") { bind(socket.fd, address, length) }
         }
         _ = try Posix.call("chmod \(path)") { chmod(path, mode) }
@@ -42,7 +42,7 @@ public final class SeqpacketSocket: Sendable {
     public static func connect(path: String, timeout: Duration? = nil) throws(SystemCallError) -> SeqpacketSocket {
         let socket = SeqpacketSocket(fd: try Posix.call("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
         if let timeout { try socket.setTimeouts(receive: timeout, send: timeout) }
-        try withAddress(path) { (address, length) throws(SystemCallError) in
+        try Posix.withUnixAddress(path) { (address, length) throws(SystemCallError) in
             _ = try Posix.call("connect \(path)") { Glibc.connect(socket.fd, address, length) }
         }
         return socket
@@ -81,7 +81,7 @@ public final class SeqpacketSocket: Sendable {
         let found = fds.withUnsafeMutableBufferPointer { Int(clinux_cmsg_get_fds(&message, $0.baseAddress, Int32($0.count))) }
         let received = Array(fds.prefix(min(found, MessageBuffer.maxFDs)))
         if message.msg_flags & Int32(MSG_TRUNC) != 0 {
-            received.forEach { _ = Glibc.close($0) }
+            received.forEach { Posix.close($0) }
             throw SystemCallError(call: "recvmsg", errno: .messageTooLong)
         }
         if count == 0 && received.isEmpty && peerHungUp() { return nil }
@@ -91,9 +91,8 @@ public final class SeqpacketSocket: Sendable {
     /// Whether the peer closed (or this side's read half was shut down): `recvmsg` returns 0
     /// for that and for a zero-length message alike.
     public func peerHungUp() -> Bool {
-        var entry = pollfd(fd: fd, events: clinux_pollrdhup, revents: 0)
-        guard Glibc.poll(&entry, 1, 0) >= 0 else { return true }
-        return entry.revents & (clinux_pollrdhup | Int16(POLLHUP | POLLERR | POLLNVAL)) != 0
+        guard let events = try? Posix.poll(fd, events: clinux_pollrdhup, timeoutMilliseconds: 0) else { return true }
+        return events & (clinux_pollrdhup | Int16(POLLHUP | POLLERR | POLLNVAL)) != 0
     }
 
     /// Bounds how long `receive` and `send` block (nil: for ever), with `SO_RCVTIMEO` and
@@ -131,33 +130,18 @@ public final class SeqpacketSocket: Sendable {
     /// Sends still work, so a reply being prepared reaches the peer.
     public func shutdown() {
         descriptor.withLock { fd in
-            if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) }
+            if fd >= 0 { _ = try? Posix.shutdown(fd, Int32(SHUT_RD)) }
         }
     }
 
     /// Closes the descriptor (once).
     public func close() {
         descriptor.withLock { fd in
-            if fd >= 0 { _ = Glibc.close(fd) }
+            if fd >= 0 { Posix.close(fd) }
             fd = -1
         }
     }
 
-    private static func withAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemCallError) -> Void) throws(SystemCallError) {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count <= SocketPath.maxBytes else {
-            throw SystemCallError(call: "socket path \(path) is \(bytes.count) bytes; a Unix socket path holds at most \(SocketPath.maxBytes)", errno: .fileNameTooLong)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                Result { () throws(SystemCallError) in try body(address, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-        }
-        try result.get()
-    }
 }
 
 /// The memory one `sendmsg`/`recvmsg` uses: payload, control space for fds, and the iovec.

@@ -1,4 +1,3 @@
-import Glibc
 import SystemCalls
 import SystemPackage
 
@@ -6,7 +5,7 @@ import SystemPackage
 /// removed and every refusal says what is wrong with the path.
 public enum SocketPath {
     /// The longest path `sockaddr_un` holds (108 bytes with its NUL).
-    public static let maxBytes = 107
+    public static let maxBytes = Posix.maxUnixPathBytes
 
     /// What stands at a socket path.
     public enum Occupant: Equatable, Sendable {
@@ -25,18 +24,22 @@ public enum SocketPath {
             throw SystemCallError(call: "socket path \(path) is \(length) bytes; a Unix socket path holds at most \(maxBytes)", errno: .fileNameTooLong)
         }
         guard !path.isEmpty else { throw SystemCallError(call: "socket path is empty", errno: .invalidArgument) }
-        var info = stat()
+        let kind: FileKind
         do {
-            try Posix.call("socket path \(path)") { lstat(path, &info) }
+            kind = try Posix.kind(ofLink: path)
         } catch where error.errno == .noSuchFileOrDirectory {
             let directory = parent(of: path)
-            var parentInfo = stat()
-            try Posix.call("socket path \(path): directory \(directory)") { stat(directory, &parentInfo) }
-            guard parentInfo.st_mode & S_IFMT == S_IFDIR else { throw SystemCallError(call: "socket path \(path): \(directory) is not a directory", errno: .notDirectory) }
+            let parentKind: FileKind
+            do { parentKind = try Posix.kind(of: directory) } catch {
+                throw SystemCallError(call: "socket path \(path): directory \(directory)", errno: error.errno)
+            }
+            guard parentKind == .directory else { throw SystemCallError(call: "socket path \(path): \(directory) is not a directory", errno: .notDirectory) }
             return .nothing
+        } catch {
+            throw SystemCallError(call: "socket path \(path)", errno: error.errno)
         }
-        switch info.st_mode & S_IFMT {
-        case S_IFSOCK:
+        switch kind {
+        case .socket:
             do {
                 let probe = try SeqpacketSocket.connect(path: path)
                 probe.close()
@@ -46,19 +49,19 @@ public enum SocketPath {
                 throw SystemCallError(call: "socket path \(path): probing the socket there", errno: error.errno)
             }
             throw SystemCallError(call: "socket path \(path): a daemon already answers there", errno: .addressInUse)
-        case S_IFDIR:
+        case .directory:
             throw SystemCallError(call: "socket path \(path) is a directory", errno: .isDirectory)
-        default:
+        case .regular, .other:
             throw SystemCallError(call: "socket path \(path) is a file that is not a socket; not replacing it", errno: .fileExists)
         }
     }
 
     /// Removes a stale socket found by `inspect`.
     static func removeStale(_ path: String) throws(SystemCallError) {
-        do {
-            try Posix.call("removing the stale socket \(path)") { unlink(path) }
-        } catch where error.errno == .noSuchFileOrDirectory {
+        do { try Posix.unlink(path) } catch where error.errno == .noSuchFileOrDirectory {
             // Gone already: nothing to replace.
+        } catch {
+            throw SystemCallError(call: "removing the stale socket \(path)", errno: error.errno)
         }
     }
 

@@ -1,10 +1,9 @@
-import Glibc
 import SystemCalls
 
 /// Who may use the service: root, the daemon's own uid, and processes in the configured group
-/// (as primary or supplementary group, as the kernel reports them for the connecting process). The socket's mode (0660) and group already keep others
-/// from connecting; this check holds even for an fd handed to someone else. The only file of
-/// this target that imports Glibc.
+/// (as primary or supplementary group, as the kernel reports them for the connecting process).
+/// The socket's mode (0660) and group already keep others from connecting; this check holds
+/// even for an fd handed to someone else.
 public struct AccessPolicy: Sendable {
     /// Why the policy could not be set up.
     public struct Problem: Error, CustomStringConvertible {
@@ -13,7 +12,7 @@ public struct AccessPolicy: Sendable {
 
     /// The group allowed in, if one is configured.
     public let groupID: UInt32?
-    private let daemonUID = geteuid()
+    private let daemonUID = Posix.effectiveUserID
 
     /// A policy for `group` (nil: root and the daemon's uid only). An unknown group is an error.
     public init(group: String?) throws(Problem) {
@@ -21,8 +20,8 @@ public struct AccessPolicy: Sendable {
             groupID = nil
             return
         }
-        guard let entry = getgrnam(group) else { throw Problem(description: "group '\(group)' does not exist") }
-        groupID = entry.pointee.gr_gid
+        guard let gid = Posix.groupID(named: group) else { throw Problem(description: "group '\(group)' does not exist") }
+        groupID = gid
     }
 
     /// Whether a peer with these credentials may attach.
@@ -35,7 +34,7 @@ public struct AccessPolicy: Sendable {
     /// Gives the socket file to the configured group (mode stays 0660).
     func secure(socketPath path: String) throws(Problem) {
         guard let groupID else { return }
-        do { try Posix.call("chown \(path)") { chown(path, daemonUID, groupID) } } catch {
+        do { try Posix.chown(path, uid: daemonUID, gid: groupID) } catch {
             throw Problem(description: "\(error) (\(error.errno.name))")
         }
     }

@@ -1,7 +1,6 @@
 import Dispatch
 import FolioMemory
 import FolioProtocol
-import Glibc
 import Logging
 import Migration
 import Synchronization
@@ -116,10 +115,10 @@ public final class FolioServer: Sendable {
     /// with the reserve descriptor and back off. A connection that died in the backlog: go on.
     /// Anything else: log it and back off, never stop accepting.
     private func acceptFailed(_ errno: Errno) {
-        switch errno.rawValue {
-        case ECONNABORTED, EPROTO, EINTR:
+        switch errno {
+        case .connectionAbort, .protocolError, .interrupted:
             return
-        case EMFILE, ENFILE:
+        case .tooManyOpenFiles, .tooManyOpenFilesInSystem:
             warn("accept-fds", "out of file descriptors: shedding a client with EMFILE", errno)
             if !shedOne(errno) { OSThread.sleep(microseconds: 10_000) }
         default:
@@ -213,7 +212,7 @@ public final class FolioServer: Sendable {
 
     /// Removes the socket file; one already gone is fine.
     private func removeSocketFile() {
-        _ = try? Posix.call("unlink \(path)") { unlink(path) }
+        _ = try? Posix.unlink(path)
     }
 
     private static func openReserve() -> FileDescriptor? {

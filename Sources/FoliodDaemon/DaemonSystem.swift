@@ -56,22 +56,15 @@ enum DaemonSystem {
     /// Returns false if it could not be sent.
     static func sendDatagram(_ text: String, to path: String) -> Bool {
         guard let fd = try? Posix.call("socket", { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }) else { return false }
-        defer { try? FileDescriptor(rawValue: fd).close() }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(path.utf8)
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        // An abstract address is exactly as long as its name; a path one ends at its NUL.
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == 0 ? 0 : 1))
+        defer { Posix.close(fd) }
         let payload = Array(text.utf8)
-        let sent = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                payload.withUnsafeBytes { buffer in
-                    try? Posix.count("sendto \(path)") { sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), address, length) }
+        let sent = try? Posix.withUnixAddress(path) { (address, length) throws(SystemCallError) in
+            let result = payload.withUnsafeBytes { buffer in
+                Result { () throws(SystemCallError) in
+                    try Posix.count("sendto \(path)") { sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), address, length) }
                 }
             }
+            return try result.get()
         }
         return sent == payload.count
     }

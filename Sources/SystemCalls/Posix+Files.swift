@@ -1,0 +1,53 @@
+import Glibc
+import SystemPackage
+
+/// What stands at a path, as `stat` tells it.
+public enum FileKind: Sendable, Equatable {
+    case socket
+    case directory
+    case regular
+    case other
+}
+
+extension Posix {
+    /// `lstat(path)`'s file type: a symbolic link is not followed.
+    public static func kind(ofLink path: String) throws(SystemCallError) -> FileKind {
+        var info = Glibc.stat()
+        try call("lstat \(path)") { lstat(path, &info) }
+        return kind(info.st_mode)
+    }
+
+    /// `stat(path)`'s file type.
+    public static func kind(of path: String) throws(SystemCallError) -> FileKind {
+        var info = Glibc.stat()
+        try call("stat \(path)") { stat(path, &info) }
+        return kind(info.st_mode)
+    }
+
+    /// `unlink(path)`.
+    public static func unlink(_ path: String) throws(SystemCallError) {
+        try call("unlink \(path)") { Glibc.unlink(path) }
+    }
+
+    /// `chown(path, uid, gid)`.
+    public static func chown(_ path: String, uid: UInt32, gid: UInt32) throws(SystemCallError) {
+        try call("chown \(path)") { Glibc.chown(path, uid, gid) }
+    }
+
+    /// The effective uid of this process.
+    public static var effectiveUserID: UInt32 { geteuid() }
+
+    /// The gid of the group called `name`, or nil if there is none.
+    public static func groupID(named name: String) -> UInt32? {
+        getgrnam(name)?.pointee.gr_gid
+    }
+
+    private static func kind(_ mode: mode_t) -> FileKind {
+        switch mode & S_IFMT {
+        case S_IFSOCK: .socket
+        case S_IFDIR: .directory
+        case S_IFREG: .regular
+        default: .other
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Glibc
+import SystemPackage
+
+extension Posix {
+    /// The longest Unix socket path (`sun_path` holds 108 bytes with its NUL).
+    public static let maxUnixPathBytes = 107
+
+    /// Runs `body` with `path` as a `sockaddr_un` and its length. `@name` is the abstract name
+    /// `\0name`, exactly as long as its name; a path ends at its NUL. A path over
+    /// `maxUnixPathBytes` is ENAMETOOLONG, with a message that says the limit.
+    public static func withUnixAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemCallError) -> R) throws(SystemCallError) -> R {
+        var bytes = Array(path.utf8)
+        guard bytes.count <= maxUnixPathBytes else {
+            throw SystemCallError(call: "socket path \(path) is \(bytes.count) bytes; a Unix socket path holds at most \(maxUnixPathBytes)", errno: .fileNameTooLong)
+        }
+        let abstract = bytes.first == UInt8(ascii: "@")
+        if abstract { bytes[0] = 0 }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (abstract ? 0 : 1))
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                Result { () throws(SystemCallError) in try body(address, length) }
+            }
+        }
+        return try result.get()
+    }
+
+    /// `poll` of one descriptor for `events`, waiting at most `timeoutMilliseconds` (-1: for
+    /// ever); the events that fired.
+    public static func poll(_ fd: Int32, events: Int16, timeoutMilliseconds: Int32) throws(SystemCallError) -> Int16 {
+        var entry = pollfd(fd: fd, events: events, revents: 0)
+        try call("poll") { Glibc.poll(&entry, 1, timeoutMilliseconds) }
+        return entry.revents
+    }
+
+    /// `shutdown(fd, how)`.
+    public static func shutdown(_ fd: Int32, _ how: Int32) throws(SystemCallError) {
+        try call("shutdown") { Glibc.shutdown(fd, how) }
+    }
+
+    /// `close(fd)`, once: on Linux the descriptor is released even when close reports EINTR,
+    /// so it is never retried (a retry could close a descriptor another thread just got).
+    public static func close(_ fd: Int32) {
+        let result = Glibc.close(fd)
+        precondition(result == 0 || Glibc.errno != EBADF, "close(\(fd)): EBADF, a bug in the caller")
+    }
+}
