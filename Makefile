@@ -86,7 +86,7 @@ install: deps
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/etc/foliod $(DESTDIR)$(PREFIX)/share/doc/foliod $(DESTDIR)$(PREFIX)/libexec/foliod
 	sed 's|@PREFIX@|$(PREFIX)|g' Config/foliod.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/foliod.service
 	sed 's|^mount = .*|mount = "/run/foliod/knobs"|; s|^socket = .*|socket = "/run/foliod/foliod.sock"|' Config/foliod.toml > $(DESTDIR)$(PREFIX)/etc/foliod/foliod.toml
-	install -m 0644 README.md Documentation/ABI.md $(DESTDIR)$(PREFIX)/share/doc/foliod/
+	install -m 0644 README.md Documentation/ABI.md Documentation/PROTOCOL.md Documentation/DESIGN.md SECURITY.md $(DESTDIR)$(PREFIX)/share/doc/foliod/
 	install -m 0755 scripts/use-migrator scripts/watch-migrator scripts/compare-migrators $(DESTDIR)$(PREFIX)/libexec/foliod/
 
 clean:
