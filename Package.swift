@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "FolioProtocolTests",
             dependencies: ["FolioProtocol", "TestSupport"],
-            exclude: ["Corpus"],
+            exclude: ["Corpus", "Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
