@@ -134,13 +134,19 @@ struct MigratorSlotTests {
         let slot = makeSlot()
         try slot.switchTo("a")
         let done = Atomic<Bool>(false)
+        let copying = Atomic<Int>(0)
         onThreads(3) { thread in
             if thread == 2 {
+                // Switch only while both copiers copy: on a loaded machine the switches could
+                // otherwise all be over before either copier ran (bounded: 10 s).
+                for _ in 0..<10_000 where copying.load(ordering: .acquiring) < 2 { usleep(1000) }
                 for round in 0..<1000 { try? slot.switchTo(round % 2 == 0 ? "b" : "a") }
                 done.store(true, ordering: .releasing)
                 return
             }
             let buffers = FolioBuffers(count: 4, length: 4096, seed: UInt64(thread))
+            _ = buffers.withBatch { slot.copy($0) }
+            copying.add(1, ordering: .releasing)
             while !done.load(ordering: .acquiring) { _ = buffers.withBatch { slot.copy($0) } }
         }
         #expect(kernel.stats.foliosMigrated == 0)
