@@ -47,7 +47,7 @@ public final class AddressSpace: @unchecked Sendable {
     /// What the space may hold.
     public let limits: SpaceLimits
     /// What the space holds counts here too (its owner's bytes across spaces), if set.
-    public let quota: ByteQuota?
+    public let quota: ByteBudget?
     private let arenas: [Arena]
     /// The shared folio table.
     public let tableFD: FileDescriptor
@@ -61,7 +61,7 @@ public final class AddressSpace: @unchecked Sendable {
     private var destroyed = false
 
     /// A new, empty space with an arena in each tier.
-    public init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits(), quota: ByteQuota? = nil) throws(SystemCallError) {
+    public init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits(), quota: ByteBudget? = nil) throws(SystemCallError) {
         self.id = id
         self.limits = limits
         self.name = name
@@ -190,7 +190,7 @@ public final class AddressSpace: @unchecked Sendable {
             let held = space.records.count - space.freeHandles.count
             guard held + count <= space.limits.folios, space.bytesHeld + bytes <= space.limits.bytes else { throw .diskQuotaExceeded }
             guard FolioTableLayout.capacity - held >= count else { throw .noMemory }
-            try space.quota?.charge(bytes)
+            guard space.quota?.charge(bytes) ?? true else { throw .diskQuotaExceeded }
             var offsets: [Int] = []
             do {
                 for _ in 0..<count { offsets.append(try reserve(tier: tier, order: order)) }

@@ -8,37 +8,30 @@ public final class Tier: Sendable {
     public let spec: TierSpec
     /// Its index in the tier list (the `tier` byte of a folio entry).
     public let index: Int
-    private let available: Atomic<Int>
+    private let budget: ByteBudget
     private let perOrder = Mutex([Int](repeating: 0, count: FolioTableLayout.maxOrder + 1))
 
     public init(spec: TierSpec, index: Int) {
         self.spec = spec
         self.index = index
-        available = Atomic(spec.sizeBytes)
+        budget = ByteBudget(limit: spec.sizeBytes)
     }
 
     /// Bytes not charged to any folio.
-    public var freeBytes: Int { available.load(ordering: .relaxed) }
+    public var freeBytes: Int { budget.freeBytes }
 
     /// Allocated folios of each order, 0–9.
     public var foliosPerOrder: [Int] { perOrder.withLock { $0 } }
 
     /// Charges `count` folios of `order`; ENOMEM when the tier cannot hold them.
     func charge(order: Int, count: Int) throws(Errno) {
-        let bytes = FolioTableLayout.bytes(order: order) * count
-        var current = available.load(ordering: .relaxed)
-        while true {
-            guard current >= bytes else { throw .noMemory }
-            let (exchanged, actual) = available.compareExchange(expected: current, desired: current - bytes, ordering: .relaxed)
-            if exchanged { break }
-            current = actual
-        }
+        guard budget.charge(FolioTableLayout.bytes(order: order) * count) else { throw .noMemory }
         perOrder.withLock { $0[order] += count }
     }
 
     /// Credits what `charge` took.
     func credit(order: Int, count: Int) {
-        available.add(FolioTableLayout.bytes(order: order) * count, ordering: .relaxed)
+        budget.credit(FolioTableLayout.bytes(order: order) * count)
         perOrder.withLock { $0[order] -= count }
     }
 }

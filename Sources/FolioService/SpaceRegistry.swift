@@ -11,7 +11,7 @@ import SystemPackage
 final class SpaceRegistry: Sendable {
     private struct Account {
         var namedSpaces = 0
-        let quota: ByteQuota
+        let quota: ByteBudget
     }
 
     private struct State {
@@ -46,7 +46,7 @@ final class SpaceRegistry: Sendable {
                 state.holders[ObjectIdentifier(existing), default: 0] += 1
                 return existing
             }
-            var account = state.accounts[uid] ?? Account(quota: ByteQuota(limit: limits.bytesPerUID))
+            var account = state.accounts[uid] ?? Account(quota: ByteBudget(limit: limits.bytesPerUID))
             if name != nil {
                 guard account.namedSpaces < limits.namedSpacesPerUID else { throw .diskQuotaExceeded }
                 guard state.named.count < limits.namedSpaces else { throw .noSpace }

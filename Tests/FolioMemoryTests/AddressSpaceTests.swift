@@ -75,8 +75,8 @@ struct AddressSpaceTests {
         #expect(try space.allocate(tier: 0, order: 0, count: 2) == [1, 3])
     }
 
-    @Test func aByteQuota_boundsSeveralSpacesTogether() throws {
-        let quota = ByteQuota(limit: 3 << 12)
+    @Test func aByteBudget_boundsSeveralSpacesTogether() throws {
+        let quota = ByteBudget(limit: 3 << 12)
         let first = try AddressSpace(id: 1, name: nil, owner: 7, tiers: [fast, slow], quota: quota)
         let second = try AddressSpace(id: 2, name: nil, owner: 7, tiers: [fast, slow], quota: quota)
         _ = try first.allocate(tier: 0, order: 0, count: 2)
