@@ -22,7 +22,6 @@ public final class FolioServer: Sendable {
     private struct State {
         var lifecycle = Lifecycle.serving
         var sessions: [ObjectIdentifier: Session] = [:]
-        var sessionsPerUID: [UInt32: Int] = [:]
     }
 
     /// The socket path.
@@ -186,22 +185,17 @@ public final class FolioServer: Sendable {
             guard state.lifecycle == .serving else { return (.socketShutdown, "the daemon is stopping") }
             guard state.sessions.count < limits.sessions else { return (.tooManyUsers, "too many sessions (\(limits.sessions))") }
             let uid = session.peer.uid
-            guard state.sessionsPerUID[uid, default: 0] < limits.sessionsPerUID else {
+            // Counted when asked: at most `sessions` entries, once per connection.
+            guard state.sessions.values.count(where: { $0.peer.uid == uid }) < limits.sessionsPerUID else {
                 return (.tooManyUsers, "too many sessions for uid \(uid) (\(limits.sessionsPerUID))")
             }
             state.sessions[ObjectIdentifier(session)] = session
-            state.sessionsPerUID[uid, default: 0] += 1
             return nil
         }
     }
 
     private func release(_ session: Session) {
-        state.withLock { state in
-            guard state.sessions.removeValue(forKey: ObjectIdentifier(session)) != nil else { return }
-            let uid = session.peer.uid
-            state.sessionsPerUID[uid, default: 1] -= 1
-            if state.sessionsPerUID[uid] == 0 { state.sessionsPerUID[uid] = nil }
-        }
+        _ = state.withLock { $0.sessions.removeValue(forKey: ObjectIdentifier(session)) }
     }
 
     private func warn(_ kind: String, _ message: Logger.Message, _ errno: Errno) {

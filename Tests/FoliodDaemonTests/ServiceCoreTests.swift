@@ -128,4 +128,21 @@ struct ServiceCoreTests {
         #expect(!FileManager.default.fileExists(atPath: core.socket))
         #expect(throws: FolioClientError.self) { try FolioClient.stats(socketPath: core.socket) }
     }
+
+    @Test func sessionsPerUID_refusesTheNextSessionOfThatUid_untilOneCloses() throws {
+        let core = try Core(config: Self.config.replacingOccurrences(of: "named_spaces_per_uid = 2", with: "sessions_per_uid = 2"))
+        var held = [try FolioClient(socketPath: core.socket), try FolioClient(socketPath: core.socket)]
+        #expect(throws: FolioClientError(errno: .tooManyUsers, message: "too many sessions for uid \(getuid()) (2)")) {
+            _ = try FolioClient(socketPath: core.socket)
+        }
+        held.removeLast()
+        // The daemon sees the close when its session thread reads EOF.
+        var admitted: FolioClient?
+        for _ in 0..<100 where admitted == nil {
+            admitted = try? FolioClient(socketPath: core.socket)
+            if admitted == nil { usleep(10_000) }
+        }
+        #expect(admitted != nil)
+        #expect(held.count == 1)
+    }
 }
