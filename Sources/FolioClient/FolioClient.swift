@@ -83,16 +83,17 @@ public final class FolioClient: @unchecked Sendable {
 
     /// The daemon's counters, as `key: value` lines.
     public func stats() throws(FolioClientError) -> String {
-        guard case .stats(let text) = try request(.stats) else { throw unexpected("stats") }
-        return text
+        try Self.stats(from: request(.stats))
     }
 
     /// The counters of the daemon at `socketPath`, read without attaching to any space.
     public static func stats(socketPath: String) throws(FolioClientError) -> String {
         let socket: SeqpacketSocket
         do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
-        let (reply, fds) = try roundTrip(socket, .stats, requestID: 1)
-        fds.forEach { try? FileDescriptor(rawValue: $0).close() }
+        return try stats(from: request(.stats, on: socket, requestID: 1))
+    }
+
+    private static func stats(from reply: Reply) throws(FolioClientError) -> String {
         guard case .stats(let text) = reply else { throw FolioClientError(errno: .badMessage, message: "stats: unexpected reply") }
         return text
     }
@@ -156,7 +157,12 @@ public final class FolioClient: @unchecked Sendable {
     private func request(_ request: Request) throws(FolioClientError) -> Reply {
         let id = nextRequestID
         nextRequestID &+= 1
-        let (reply, fds) = try Self.roundTrip(socket, request, requestID: id)
+        return try Self.request(request, on: socket, requestID: id)
+    }
+
+    /// One request whose reply carries no fds (any that come are closed).
+    private static func request(_ request: Request, on socket: SeqpacketSocket, requestID: UInt32) throws(FolioClientError) -> Reply {
+        let (reply, fds) = try roundTrip(socket, request, requestID: requestID)
         fds.forEach { try? FileDescriptor(rawValue: $0).close() }
         return reply
     }
