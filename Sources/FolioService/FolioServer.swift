@@ -110,9 +110,9 @@ public final class FolioServer: Sendable {
         }
     }
 
-    /// What a failed `accept` means. A full fd table or no memory: shed one waiting client
-    /// with the reserve descriptor and back off. A connection that died in the backlog: go on.
-    /// Anything else: log it and back off, never stop accepting.
+    /// What a failed `accept` means. A full fd table: shed one waiting client with the reserve
+    /// descriptor. A connection that died in the backlog: go on. Anything else (ENOMEM,
+    /// ENOBUFS, …): log it and back off, never stop accepting.
     private func acceptFailed(_ errno: Errno) {
         switch errno {
         case .connectionAbort, .protocolError, .interrupted:

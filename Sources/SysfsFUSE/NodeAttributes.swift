@@ -25,10 +25,10 @@ struct NodeAttributes: Sendable {
     var hasReadBit: Bool { mode & 0o444 != 0 }
 
     /// `utimensat`'s two times, with `UTIME_NOW` and `UTIME_OMIT` as the call defines them.
+    /// (Every change sets `changed`; the caller does that once for all of them.)
     mutating func touch(access: timespec, modification: timespec, now: timespec) {
         if let time = Self.resolve(access, now: now) { accessed = time }
         if let time = Self.resolve(modification, now: now) { modified = time }
-        changed = now
     }
 
     private static func resolve(_ time: timespec, now: timespec) -> timespec? {
