@@ -36,18 +36,24 @@ struct GoldenMessageTests {
     @Test(arguments: requests.map(\.0))
     func everyGoldenRequest_isWhatTheEncoderWritesAndTheDecoderReads(name: String) throws {
         let (_, id, request) = try #require(Self.requests.first { $0.0 == name })
-        let golden = try Self.bytes(name)
-        #expect(request.encode(requestID: id) == golden)
-        let decoded = try Request.decode(golden)
-        #expect(decoded.requestID == id && decoded.request == request)
+        try Self.check(name, id: id, message: request, encode: request.encode, decode: Request.decode)
     }
 
     @Test(arguments: replies.map(\.0))
     func everyGoldenReply_isWhatTheEncoderWritesAndTheDecoderReads(name: String) throws {
         let (_, id, reply) = try #require(Self.replies.first { $0.0 == name })
-        let golden = try Self.bytes(name)
-        #expect(reply.encode(requestID: id) == golden)
-        let decoded = try Reply.decode(golden)
-        #expect(decoded.requestID == id && decoded.reply == reply)
+        try Self.check(name, id: id, message: reply, encode: reply.encode, decode: Reply.decode)
+    }
+
+    /// The golden file `name` is `encode`'s output for request id `id`, and `decode` reads it
+    /// back as `message` with that id.
+    static func check<Message: Equatable>(
+        _ name: String, id: UInt32, message: Message,
+        encode: (UInt32) -> [UInt8], decode: ([UInt8]) throws -> (UInt32, Message)
+    ) throws {
+        let golden = try bytes(name)
+        #expect(encode(id) == golden)
+        let (decodedID, decoded) = try decode(golden)
+        #expect(decodedID == id && decoded == message)
     }
 }
