@@ -1,25 +1,33 @@
 import FolioMemory
 import FolioProtocol
 import SystemCalls
+import Synchronization
 import SystemPackage
 
 /// A connection to foliod with its address space mapped: allocate folios, reach their bytes
 /// under a pin, migrate them, free them.
 ///
-/// Not thread-safe for requests (one socket, one request at a time); pins may be taken from
-/// any thread.
+/// Thread safety: any thread may call anything. Requests are serialized (one socket, one
+/// request in flight: a second caller waits for the first reply); pins take no lock and run
+/// concurrently from any number of threads.
+///
+/// `@unchecked Sendable` because the mapped pointers are not `Sendable`: they are set once in
+/// `init`, and the memory behind them is shared with the daemon and touched only through the
+/// pin protocol's atomics (DESIGN.md, "The pin protocol"). The one mutable field, the request
+/// counter, lives in `requests` with the socket's turn.
 public final class FolioClient: @unchecked Sendable {
     /// The daemon's tiers, in its order; a folio's tier is an index into this.
     public let tiers: [TierInfo]
     /// The space's number in the daemon.
     public let spaceID: UInt32
     private let socket: SeqpacketSocket
+    // The next request id; holding it is holding the socket's turn.
+    private let requests = Mutex<UInt32>(1)
     private let table: UnsafeMutableRawPointer
     // This attachment's pin counters: the daemon counts them while the connection is open and
     // drops them when it closes, so a client killed while pinning leaves no pin behind.
     private let pins: PinTable
     private let tierBases: [UnsafeMutableRawPointer]
-    private var nextRequestID: UInt32 = 1
 
     /// Connects to `socketPath` and attaches to the space `space` (nil: a new anonymous one).
     public init(socketPath: String, space: String? = nil) throws(FolioClientError) {
@@ -49,53 +57,64 @@ public final class FolioClient: @unchecked Sendable {
         for (base, tier) in zip(tierBases, tiers) { MemorySystem.unmap(base, length: Int(tier.sizeBytes)) }
     }
 
-    /// The index of the tier called `name`; EINVAL if there is none.
-    public func tierIndex(_ name: String) throws(FolioClientError) -> Int {
+    /// The index of the tier called `name`; ENOENT if there is none.
+    public func tier(named name: String) throws(FolioClientError) -> Int {
         guard let index = tiers.firstIndex(where: { $0.name == name }) else {
-            throw FolioClientError(errno: .invalidArgument, message: "no tier '\(name)' (tiers: \(tiers.map(\.name).joined(separator: ", ")))")
+            throw FolioClientError(errno: .noSuchFileOrDirectory, message: "no tier '\(name)' (tiers: \(tiers.map(\.name).joined(separator: ", ")))")
         }
         return index
     }
 
-    /// `count` folios of `order` in `tier`.
-    public func allocate(tier: Int, order: Int, count: Int) throws(FolioClientError) -> [Int] {
+    /// `count` folios of `4 KiB << order` in `tier`, all or none.
+    public func allocate(tier: Int, order: Int = 0, count: Int) throws(FolioClientError) -> [FolioHandle] {
         guard let tier = UInt16(exactly: tier), let order = UInt8(exactly: order), let count = UInt32(exactly: count) else {
             throw FolioClientError(errno: .invalidArgument, message: "allocate: argument out of range")
         }
         guard case .allocated(let handles) = try request(.allocate(tier: tier, order: order, count: count)) else { throw unexpected("allocate") }
-        return handles.map(Int.init)
+        return handles.map(FolioHandle.init(rawValue:))
     }
 
-    /// Frees `handles`; a status per handle (0 or a negative errno).
-    public func free(_ handles: [Int]) throws(FolioClientError) -> [Int32] {
+    /// `count` folios in the tier called `tier`.
+    public func allocate(tier: String, order: Int = 0, count: Int) throws(FolioClientError) -> [FolioHandle] {
+        try allocate(tier: self.tier(named: tier), order: order, count: count)
+    }
+
+    /// Frees `handles`; per handle nil (freed) or why not (ENOENT, EBUSY).
+    public func free(_ handles: [FolioHandle]) throws(FolioClientError) -> [Errno?] {
         guard case .freed(let status) = try request(.free(handles: try wire(handles))) else { throw unexpected("free") }
-        return status
+        return status.map { $0 == 0 ? nil : Errno(rawValue: -$0) }
     }
 
-    /// Moves `handles` to `tier` for `reason` (`MigrationReason` raw value; 0 is `syscall`).
-    public func migrate(_ handles: [Int], to tier: Int, reason: Int = 0) throws(FolioClientError) -> MigrateReply {
-        guard let tier = UInt16(exactly: tier), let reason = UInt8(exactly: reason) else {
-            throw FolioClientError(errno: .invalidArgument, message: "migrate: argument out of range")
+    /// Moves `handles` to `tier` for `reason`; a result per handle.
+    public func migrate(_ handles: [FolioHandle], to tier: Int, reason: MigrationReason = .syscall) throws(FolioClientError) -> MigrationOutcome {
+        guard let tier = UInt16(exactly: tier) else {
+            throw FolioClientError(errno: .invalidArgument, message: "migrate: no tier \(tier)")
         }
-        guard case .migrated(let reply) = try request(.migrate(handles: try wire(handles), targetTier: tier, reason: reason)) else { throw unexpected("migrate") }
-        return reply
+        let request = Request.migrate(handles: try wire(handles), targetTier: tier, reason: UInt8(reason.rawValue))
+        guard case .migrated(let reply) = try self.request(request) else { throw unexpected("migrate") }
+        return MigrationOutcome(reply)
     }
 
-    /// The daemon's counters, as `key: value` lines.
-    public func stats() throws(FolioClientError) -> String {
+    /// Moves `handles` to the tier called `tier`.
+    public func migrate(_ handles: [FolioHandle], to tier: String, reason: MigrationReason = .syscall) throws(FolioClientError) -> MigrationOutcome {
+        try migrate(handles, to: self.tier(named: tier), reason: reason)
+    }
+
+    /// The daemon's counters.
+    public func stats() throws(FolioClientError) -> FolioStats {
         try Self.stats(from: request(.stats))
     }
 
     /// The counters of the daemon at `socketPath`, read without attaching to any space.
-    public static func stats(socketPath: String) throws(FolioClientError) -> String {
+    public static func stats(socketPath: String) throws(FolioClientError) -> FolioStats {
         let socket: SeqpacketSocket
         do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
         return try stats(from: request(.stats, on: socket, requestID: 1))
     }
 
-    private static func stats(from reply: Reply) throws(FolioClientError) -> String {
-        guard case .stats(let text) = reply else { throw FolioClientError(errno: .badMessage, message: "stats: unexpected reply") }
-        return text
+    private static func stats(from reply: Reply) throws(FolioClientError) -> FolioStats {
+        guard case .stats(let stats) = reply else { throw FolioClientError(errno: .badMessage, message: "stats: unexpected reply") }
+        return stats
     }
 
     /// Destroys the attached space in the daemon; this client can make no request after it.
@@ -107,7 +126,7 @@ public final class FolioClient: @unchecked Sendable {
     /// ENOENT if the handle names no folio; ENOTCONN if the daemon died while the folio was
     /// migrating (`withSalvagedFolio` reads it then).
     @discardableResult
-    public func withPinnedFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+    public func withPinnedFolio<R>(_ handle: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         let entry = try entry(handle)
         // Asked only while the folio stays frozen past a wait slice: no syscall on the fast path.
         guard PinProtocol.pin(entry, in: pins, keepWaiting: { !socket.peerHungUp() }) else {
@@ -122,17 +141,17 @@ public final class FolioClient: @unchecked Sendable {
     /// after its copy is complete, so this is the folio's data even if the daemon was killed
     /// mid-batch. Not for use while a daemon can still move folios.
     @discardableResult
-    public func withSalvagedFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+    public func withSalvagedFolio<R>(_ handle: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         let entry = try entry(handle)
         return try body(try bytes(of: entry, handle: handle))
     }
 
-    private func entry(_ handle: Int) throws(FolioClientError) -> FolioEntry {
-        guard (0..<FolioTableLayout.capacity).contains(handle) else { throw FolioClientError(errno: .noSuchFileOrDirectory, message: "handle \(handle)") }
-        return FolioEntry(table: table, handle: handle)
+    private func entry(_ handle: FolioHandle) throws(FolioClientError) -> FolioEntry {
+        guard handle.index < FolioTableLayout.capacity else { throw FolioClientError(errno: .noSuchFileOrDirectory, message: "handle \(handle)") }
+        return FolioEntry(table: table, handle: handle.index)
     }
 
-    private func bytes(of entry: FolioEntry, handle: Int) throws(FolioClientError) -> UnsafeMutableRawBufferPointer {
+    private func bytes(of entry: FolioEntry, handle: FolioHandle) throws(FolioClientError) -> UnsafeMutableRawBufferPointer {
         let (tier, offset) = entry.placement
         let size = FolioTableLayout.bytes(order: entry.order)
         guard entry.isAllocated, tierBases.indices.contains(tier), offset + size <= Int(tiers[tier].sizeBytes) else {
@@ -142,22 +161,23 @@ public final class FolioClient: @unchecked Sendable {
     }
 
     /// Whether `handle`'s folio is in the middle of a migration (its sequence word is odd).
-    public func isMigrating(_ handle: Int) -> Bool {
+    public func isMigrating(_ handle: FolioHandle) -> Bool {
         guard let entry = try? entry(handle) else { return false }
         return entry.seq.load(ordering: .acquiring) & 1 == 1
     }
 
     /// The tier `handle` is in now, from the shared table (nil for no folio).
-    public func tier(of handle: Int) -> Int? {
-        guard (0..<FolioTableLayout.capacity).contains(handle) else { return nil }
-        let entry = FolioEntry(table: table, handle: handle)
+    public func tier(of handle: FolioHandle) -> Int? {
+        guard handle.index < FolioTableLayout.capacity else { return nil }
+        let entry = FolioEntry(table: table, handle: handle.index)
         return entry.isAllocated ? entry.tier : nil
     }
 
     private func request(_ request: Request) throws(FolioClientError) -> Reply {
-        let id = nextRequestID
-        nextRequestID &+= 1
-        return try Self.request(request, on: socket, requestID: id)
+        try requests.withLock { (id: inout UInt32) throws(FolioClientError) -> Reply in
+            defer { id &+= 1 }
+            return try Self.request(request, on: socket, requestID: id)
+        }
     }
 
     /// One request whose reply carries no fds (any that come are closed).
@@ -208,12 +228,9 @@ public final class FolioClient: @unchecked Sendable {
         do { return try Reply.decode(bytes) } catch { throw FolioClientError(errno: error, message: "malformed reply") }
     }
 
-    private func wire(_ handles: [Int]) throws(FolioClientError) -> [UInt32] {
+    private func wire(_ handles: [FolioHandle]) throws(FolioClientError) -> [UInt32] {
         guard handles.count <= Request.maxHandles else { throw FolioClientError(errno: .invalidArgument, message: "more than \(Request.maxHandles) handles") }
-        return try handles.map { (handle) throws(FolioClientError) in
-            guard let value = UInt32(exactly: handle) else { throw FolioClientError(errno: .noSuchFileOrDirectory, message: "handle \(handle)") }
-            return value
-        }
+        return handles.map(\.rawValue)
     }
 
     private func unexpected(_ call: String) -> FolioClientError {

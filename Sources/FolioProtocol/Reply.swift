@@ -35,7 +35,7 @@ public enum Reply: Equatable, Sendable {
     case allocated(handles: [UInt32])
     case freed(status: [Int32])
     case migrated(MigrateReply)
-    case stats(text: String)
+    case stats(FolioStats)
     case destroyed
     /// The request failed as a whole.
     case error(errno: Int32, message: String)
@@ -82,8 +82,13 @@ public enum Reply: Equatable, Sendable {
             payload.put(reply.moveNanos)
             payload.put(reply.batches)
             payload.put(array: reply.status)
-        case .stats(let text):
-            payload.put(array: Array(text.utf8))
+        case .stats(let stats):
+            payload.put(stats.migrator)
+            payload.put(UInt16(stats.counters.count))
+            for counter in stats.counters {
+                payload.put(counter.name)
+                payload.put(counter.value)
+            }
         case .destroyed: break
         case .error(let errno, let message):
             payload.put(errno)
@@ -113,7 +118,12 @@ public enum Reply: Equatable, Sendable {
             let move: UInt64 = try reader.get()
             let batches: UInt32 = try reader.get()
             reply = .migrated(MigrateReply(status: try reader.getArray(limit: Request.maxHandles), unmapNanos: unmap, copyNanos: copy, moveNanos: move, batches: batches))
-        case .stats: reply = .stats(text: String(decoding: try reader.getArray(UInt8.self, limit: MessageHeader.maxMessageBytes), as: UTF8.self))
+        case .stats:
+            let migrator = try reader.getString()
+            let count = Int(try reader.get(UInt16.self))
+            var counters: [FolioStats.Counter] = []
+            for _ in 0..<count { counters.append(FolioStats.Counter(name: try reader.getString(), value: try reader.get())) }
+            reply = .stats(FolioStats(migrator: migrator, counters: counters))
         case .destroyed: reply = .destroyed
         case .error: reply = .error(errno: try reader.get(), message: try reader.getString())
         }

@@ -89,7 +89,7 @@ final class Session: @unchecked Sendable {
             case (.attach(let name), .connected): return try attach(name: name)
             case (.attach, _): throw .socketIsConnected
             // The daemon's counters belong to no space: reading them attaches nothing.
-            case (.stats, _): return (.stats(text: StatsReport.text(core: core, tiers: registry.tiers)), [])
+            case (.stats, _): return (.stats(StatsReport.stats(core: core, tiers: registry.tiers)), [])
             case (_, .connected), (_, .closed): throw .socketNotConnected
             case (.allocate(let tier, let order, let count), .attached(let space, _)):
                 return (try allocate(space, tier: tier, order: order, count: count), [])

@@ -24,7 +24,7 @@ struct Alloc: ParsableCommand {
 
     func run() throws {
         try withClient(folioctl.options) { client in
-            for handle in try client.allocate(tier: try client.tierIndex(tier), order: order, count: count) { print(handle) }
+            for handle in try client.allocate(tier: tier, order: order, count: count) { print(handle) }
         }
     }
 }
@@ -33,7 +33,7 @@ struct Fill: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write a pattern derived from --seed into each folio.")
     @ParentCommand var folioctl: Folioctl
     @Option(help: "The pattern's seed.") var seed: UInt64
-    @Argument(help: "Handles.") var handles: [Int]
+    @Argument(help: "Handles.") var handles: [FolioHandle]
 
     func run() throws {
         try withClient(folioctl.options) { client in
@@ -46,7 +46,7 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check each folio holds --seed's pattern; exits 0 only if every byte is right.")
     @ParentCommand var folioctl: Folioctl
     @Option(help: "The pattern's seed.") var seed: UInt64
-    @Argument(help: "Handles.") var handles: [Int]
+    @Argument(help: "Handles.") var handles: [FolioHandle]
 
     func run() throws {
         var bad = 0
@@ -68,16 +68,19 @@ struct Migrate: ParsableCommand {
     @ParentCommand var folioctl: Folioctl
     @Option(help: "The target tier's name.") var to: String
     @Option(help: "syscall, demotion, promotion or compaction.") var reason = "syscall"
-    @Argument(help: "Handles.") var handles: [Int]
+    @Argument(help: "Handles.") var handles: [FolioHandle]
 
     func run() throws {
-        guard let reasonIndex = MigrationReason(name: reason)?.rawValue else {
+        guard let reason = MigrationReason(name: reason) else {
             throw ValidationError("unknown reason '\(reason)' (\(MigrationReason.names.joined(separator: ", ")))")
         }
         try withClient(folioctl.options) { client in
-            let reply = try client.migrate(handles, to: try client.tierIndex(to), reason: reasonIndex)
-            for (handle, status) in zip(handles, reply.status) {
-                print("\(handle) \(status >= 0 ? client.tiers[Int(status)].name : Errno(rawValue: -status).name)")
+            let outcome = try client.migrate(handles, to: to, reason: reason)
+            for (handle, result) in zip(handles, outcome.results) {
+                switch result {
+                case .tier(let tier): print("\(handle) \(client.tiers[tier].name)")
+                case .failed(let errno): print("\(handle) \(errno.name)")
+                }
             }
         }
     }
@@ -86,12 +89,12 @@ struct Migrate: ParsableCommand {
 struct Free: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Free folios; prints `HANDLE freed` or `HANDLE ERRNO` a line.")
     @ParentCommand var folioctl: Folioctl
-    @Argument(help: "Handles.") var handles: [Int]
+    @Argument(help: "Handles.") var handles: [FolioHandle]
 
     func run() throws {
         try withClient(folioctl.options) { client in
-            for (handle, status) in zip(handles, try client.free(handles)) {
-                print("\(handle) \(status == 0 ? "freed" : Errno(rawValue: -status).name)")
+            for (handle, failure) in zip(handles, try client.free(handles)) {
+                print("\(handle) \(failure?.name ?? "freed")")
             }
         }
     }
@@ -112,7 +115,7 @@ struct Stat: ParsableCommand {
 
     func run() throws {
         do {
-            print(try FolioClient.stats(socketPath: folioctl.options.socket), terminator: "")
+            print(try FolioClient.stats(socketPath: folioctl.options.socket).text, terminator: "")
         } catch {
             print("folioctl: \(error.message): \(error.errno) (\(error.errno.name))", to: &standardError)
             throw ExitCode.failure
@@ -126,7 +129,7 @@ struct Hold: ParsableCommand {
     )
     @ParentCommand var folioctl: Folioctl
     @Option(help: "How long to hold the pins.") var seconds = 3600.0
-    @Argument(help: "Handles.") var handles: [Int]
+    @Argument(help: "Handles.") var handles: [FolioHandle]
 
     func validate() throws {
         guard !handles.isEmpty else { throw ValidationError("name at least one handle") }
@@ -144,8 +147,15 @@ struct Hold: ParsableCommand {
     }
 
     /// Pins `handles` one inside the other, runs `body` with all held.
-    private func pinAll(_ client: FolioClient, _ handles: ArraySlice<Int>, _ body: () -> Void) throws {
+    private func pinAll(_ client: FolioClient, _ handles: ArraySlice<FolioHandle>, _ body: () -> Void) throws {
         guard let first = handles.first else { return body() }
         try client.withPinnedFolio(first) { _ in try pinAll(client, handles.dropFirst(), body) }
+    }
+}
+
+extension FolioHandle: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let raw = UInt32(argument) else { return nil }
+        self.init(rawValue: raw)
     }
 }

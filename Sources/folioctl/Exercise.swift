@@ -25,7 +25,7 @@ struct Exercise: ParsableCommand {
     func run() throws {
         var failures = 0
         try withClient(folioctl.options) { client in
-            let tiers = [try client.tierIndex(tier), try client.tierIndex(other)]
+            let tiers = [try client.tier(named: tier), try client.tier(named: other)]
             let handles = try client.allocate(tier: tiers[0], order: order, count: count)
             let outcome = try ExerciseRun(client: client, handles: handles, tiers: tiers, seconds: seconds).run()
             print(outcome.summary)
@@ -50,13 +50,13 @@ final class ExerciseRun: @unchecked Sendable {
     }
 
     private let client: FolioClient
-    private let handles: [Int]
+    private let handles: [FolioHandle]
     private let tiers: [Int]
     private let seconds: Double
     private let stop = Atomic<Bool>(false)
     private var generations: [UInt64]  // touched by the pinning thread only, then read at the end
 
-    init(client: FolioClient, handles: [Int], tiers: [Int], seconds: Double) {
+    init(client: FolioClient, handles: [FolioHandle], tiers: [Int], seconds: Double) {
         self.client = client
         self.handles = handles
         self.tiers = tiers
@@ -112,8 +112,8 @@ final class ExerciseRun: @unchecked Sendable {
         while Date() < deadline {
             guard let reply = try? client.migrate(handles, to: tiers[target]) else { break }
             outcome.migrations += 1
-            outcome.moved += reply.status.count { $0 == Int32(tiers[target]) }
-            outcome.busy += reply.status.count { $0 == -16 }
+            outcome.moved += reply.results.count { $0 == .tier(tiers[target]) }
+            outcome.busy += reply.results.count { $0 == .failed(.resourceBusy) }
             target = 1 - target
         }
         stop.store(true, ordering: .relaxed)

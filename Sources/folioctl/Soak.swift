@@ -115,10 +115,10 @@ final class SoakRun: Sendable {
             var target = 1
             while running.load(ordering: .relaxed) {
                 let start = DispatchTime.now().uptimeNanoseconds
-                let status = try client.migrate(handles, to: target).status
+                let results = try client.migrate(handles, to: target).results
                 local.latencies.append(DispatchTime.now().uptimeNanoseconds - start)
                 local.requests += 1
-                local.errors += status.count { $0 != Int32(target) }
+                local.errors += results.count { $0 != .tier(target) }
                 for handle in handles {
                     let wrong = try client.withPinnedFolio(handle) { folio in
                         local.bytesVerified += folio.count
@@ -159,8 +159,6 @@ final class SoakRun: Sendable {
     }
 
     private func batchesServed() throws -> UInt64 {
-        let stats = try FolioClient(socketPath: socket).stats()
-        let line = stats.split(separator: "\n").first { $0.hasPrefix("batches: ") }
-        return line.flatMap { UInt64($0.dropFirst("batches: ".count)) } ?? 0
+        try FolioClient.stats(socketPath: socket).batches
     }
 }

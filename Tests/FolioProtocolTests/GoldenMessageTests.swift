@@ -23,6 +23,7 @@ struct GoldenMessageTests {
         ("request-migrate", 3, .migrate(handles: [0, 1, 7], targetTier: 1, reason: UInt8(MigrationReason.demotion.rawValue))),
         ("request-allocate-bad-tier", 4, .allocate(tier: 5, order: 0, count: 1)),
         ("request-destroy", 5, .destroy),
+        ("request-stats", 6, .stats),
     ]
 
     static let replies: [(String, UInt32, Reply)] = [
@@ -31,6 +32,9 @@ struct GoldenMessageTests {
         ("reply-migrated", 3, .migrated(MigrateReply(status: [1, 1, -Errno.noSuchFileOrDirectory.rawValue], unmapNanos: 47129, copyNanos: 36021, moveNanos: 7562, batches: 1))),
         ("reply-error", 4, .error(errno: Errno.invalidArgument.rawValue, message: "allocate")),
         ("reply-destroyed", 5, .destroyed),
+        ("reply-stats", 6, .stats(FolioStats(migrator: "mtcopy", counters: [
+            .init(name: "batches", value: 1), .init(name: "folios_migrated", value: 2), .init(name: "tier.fast.free_bytes", value: 64 << 20),
+        ]))),
     ]
 
     @Test(arguments: requests.map(\.0))

@@ -16,7 +16,7 @@ struct MessageCodingTests {
 
     @Test(arguments: [
         Reply.attached(spaceID: 3, tiers: [TierInfo(name: "fast", sizeBytes: 1 << 30), TierInfo(name: "slow", sizeBytes: 2 << 30)]),
-        .allocated(handles: [1, 2, 3]), .freed(status: [0, -2]), .stats(text: "batches: 1\n"), .destroyed,
+        .allocated(handles: [1, 2, 3]), .freed(status: [0, -2]), .stats(FolioStats(migrator: "kernel", counters: [.init(name: "batches", value: 1)])), .destroyed,
         .migrated(MigrateReply(status: [1, -16, -2], unmapNanos: 10, copyNanos: 20, moveNanos: 30, batches: 1)),
         .error(errno: 22, message: "allocate"),
     ])

@@ -24,8 +24,8 @@ struct DataIntegrityTests {
             })
         }
         for target in [1, 0, 1] {
-            let reply = try client.migrate(handles, to: target, reason: 1)
-            #expect(reply.status == Array(repeating: Int32(target), count: handles.count))
+            let reply = try client.migrate(handles, to: target, reason: .demotion)
+            #expect(reply.results == Array(repeating: .tier(target), count: handles.count))
             for (index, handle) in handles.enumerated() {
                 #expect(client.tier(of: handle) == target)
                 #expect(try client.withPinnedFolio(handle) { Array($0) == expected[index] })

@@ -13,9 +13,8 @@ struct IsolationTests {
         let theirs = try owner.allocate(tier: 0, order: 0, count: 3)
         try owner.withPinnedFolio(theirs[0]) { $0.initializeMemory(as: UInt8.self, repeating: 7) }
         let intruder = try daemon.client()
-        let enoent = -Errno.noSuchFileOrDirectory.rawValue
-        #expect(try intruder.migrate(theirs, to: 1).status == [enoent, enoent, enoent])
-        #expect(try intruder.free(theirs) == [enoent, enoent, enoent])
+        #expect(try intruder.migrate(theirs, to: 1).results == Array(repeating: .failed(.noSuchFileOrDirectory), count: 3))
+        #expect(try intruder.free(theirs) == Array(repeating: .noSuchFileOrDirectory, count: 3))
         #expect(throws: FolioClientError.self) { try intruder.withPinnedFolio(theirs[0]) { _ in } }
         #expect(owner.tier(of: theirs[0]) == 0)
         #expect(try owner.withPinnedFolio(theirs[0]) { $0.allSatisfy { $0 == 7 } })

@@ -68,17 +68,19 @@ struct ServiceCoreTests {
         let client = try FolioClient(socketPath: core.socket)
         #expect(client.tiers.map(\.name) == ["fast", "slow"])
         let handles = try client.allocate(tier: 0, order: 2, count: 6)
-        #expect(handles == Array(0..<6))
-        for handle in handles { try client.withPinnedFolio(handle) { $0.initializeMemory(as: UInt8.self, repeating: UInt8(handle + 1)) } }
-        let reply = try client.migrate(handles + [99], to: 1, reason: 1)
-        #expect(reply.status == [1, 1, 1, 1, 1, 1, -Errno.noSuchFileOrDirectory.rawValue])
+        #expect(handles == (0..<6).map { FolioHandle(rawValue: $0) })
+        for handle in handles { try client.withPinnedFolio(handle) { $0.initializeMemory(as: UInt8.self, repeating: UInt8(handle.index + 1)) } }
+        let reply = try client.migrate(handles + [99], to: "slow", reason: .demotion)
+        #expect(reply.results == Array(repeating: .tier(1), count: 6) + [.failed(.noSuchFileOrDirectory)])
         #expect(reply.batches == 2)  // batch_size 4: seven handles are two batches
         for handle in handles {
             #expect(client.tier(of: handle) == 1)
-            #expect(try client.withPinnedFolio(handle) { $0.allSatisfy { $0 == UInt8(handle + 1) } })
+            #expect(try client.withPinnedFolio(handle) { $0.allSatisfy { $0 == UInt8(handle.index + 1) } })
         }
-        #expect(try client.free([0, 0, 99]) == [0, -Errno.noSuchFileOrDirectory.rawValue, -Errno.noSuchFileOrDirectory.rawValue])
-        #expect(try client.stats().contains("folios_migrated: 6"))
+        let stats = try client.stats()
+        #expect(stats.foliosMigrated == 6 && stats.batches == 2 && stats.migrator == "kernel")
+        #expect(stats["tier.slow.free_bytes"] == client.tiers[1].sizeBytes - 6 * 16384)
+        #expect(try client.free([0, 0, 99]) == [nil, .noSuchFileOrDirectory, .noSuchFileOrDirectory])
     }
 
     @Test func everyRequest_refusesBadArgumentsWithItsErrno() throws {
@@ -95,11 +97,11 @@ struct ServiceCoreTests {
         #expect(errno { _ = try client.migrate([], to: 1) } == .invalidArgument)
         #expect(errno { _ = try client.migrate([0, 0], to: 1) } == .invalidArgument)
         #expect(errno { _ = try client.migrate([0], to: 7) } == .invalidArgument)
-        #expect(errno { _ = try client.migrate([0], to: 1, reason: 9) } == .invalidArgument)
-        #expect(errno { _ = try client.free([]) } == .invalidArgument)
-        #expect(errno { _ = try client.free(Array(0...16384)) } == .invalidArgument)
+                #expect(errno { _ = try client.free([]) } == .invalidArgument)
+        #expect(errno { _ = try client.free((0...16384).map { FolioHandle(rawValue: $0) }) } == .invalidArgument)
         #expect(errno { try client.withPinnedFolio(5) { _ in } } == .noSuchFileOrDirectory)
-        #expect(errno { _ = try client.tierIndex("warm") } == .invalidArgument)
+        #expect(errno { _ = try client.tier(named: "warm") } == .noSuchFileOrDirectory)
+        #expect(errno { _ = try client.allocate(tier: "warm", count: 1) } == .noSuchFileOrDirectory)
         #expect(try client.allocate(tier: 0, order: 0, count: 1) == [0])
     }
 
@@ -121,7 +123,7 @@ struct ServiceCoreTests {
 
     @Test func statsAttachNothing_andStopIsIdempotent() throws {
         let core = try Core()
-        #expect(try FolioClient.stats(socketPath: core.socket).hasPrefix("migrator: kernel\n"))
+        #expect(try FolioClient.stats(socketPath: core.socket).text.hasPrefix("migrator: kernel\nbatches: 0\n"))
         #expect(core.server.sessionCount == 0 || core.server.sessionCount == 1)
         core.server.stop()
         core.server.stop()

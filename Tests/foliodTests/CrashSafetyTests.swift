@@ -11,8 +11,8 @@ struct CrashSafetyTests {
     static let rounds = 12
 
     /// A word of the pattern for `handle` in `round`.
-    static func word(_ round: Int, _ handle: Int, _ index: Int) -> UInt64 {
-        var z = UInt64(round &* 1_000_003 &+ handle) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index)
+    static func word(_ round: Int, _ handle: FolioHandle, _ index: Int) -> UInt64 {
+        var z = UInt64(round &* 1_000_003 &+ handle.index) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index)
         z = (z ^ (z >> 31)) &* 0xBF58_476D_1CE4_E5B9
         return z ^ (z >> 29)
     }

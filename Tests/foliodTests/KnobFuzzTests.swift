@@ -94,7 +94,7 @@ struct KnobFuzzTests {
         try daemon.setKnob("debug/fail_dma/stall", "0")
         let client = try daemon.client()
         let handles = try client.allocate(tier: 0, order: 0, count: 8)
-        #expect(try client.migrate(handles, to: 1).status == Array(repeating: 1, count: 8))
+        #expect(try client.migrate(handles, to: 1).results == Array(repeating: .tier(1), count: 8))
         print("knob fuzz: \(tried.load(ordering: .relaxed)) writes to \(knobs.count) knobs")
     }
 }

@@ -1,3 +1,4 @@
+import FolioClient
 import FolioMemory
 import Foundation
 
@@ -72,7 +73,7 @@ final class BenchRun {
         return cells
     }
 
-    private func measure(_ handles: [Int], size: Int, setting: MigratorSetting, ceiling: MemcpyCeiling) throws -> BenchCell {
+    private func measure(_ handles: [FolioHandle], size: Int, setting: MigratorSetting, ceiling: MemcpyCeiling) throws -> BenchCell {
         for (path, value) in setting.knobWrites { try target.setKnob(path, value) }
         var tier = 0
         // Warm-up: the first move faults in the other tier's pages and starts the workers.
@@ -103,27 +104,28 @@ final class BenchRun {
     }
 
     /// Moves every handle to `tier`; the wall and copy nanoseconds of all its requests.
-    private func move(_ handles: [Int], to tier: Int) throws -> (wall: UInt64, copy: UInt64) {
+    private func move(_ handles: [FolioHandle], to tier: Int) throws -> (wall: UInt64, copy: UInt64) {
         var wall: UInt64 = 0
         var copy: UInt64 = 0
         for start in stride(from: 0, to: handles.count, by: Self.maxHandlesPerRequest) {
             let chunk = Array(handles[start..<min(start + Self.maxHandlesPerRequest, handles.count)])
             let begin = DispatchTime.now().uptimeNanoseconds
-            let (status, copyNanos) = try target.migrate(chunk, to: tier)
+            let (results, copyNanos) = try target.migrate(chunk, to: tier)
             wall += DispatchTime.now().uptimeNanoseconds - begin
             copy += copyNanos
-            guard status.allSatisfy({ $0 == Int32(tier) }) else {
-                throw BenchError("a migration failed: statuses \(Set(status.filter { $0 != Int32(tier) }).sorted())")
+            let failures = Set(results.filter { $0 != .tier(tier) }.map { "\($0)" })
+            guard failures.isEmpty else {
+                throw BenchError("a migration failed: \(failures.sorted().joined(separator: ", "))")
             }
         }
         return (wall, copy)
     }
 
-    private func fill(_ handles: [Int], seed: UInt64) throws {
+    private func fill(_ handles: [FolioHandle], seed: UInt64) throws {
         for handle in handles { try target.withFolio(handle) { FolioPattern(seed: seed, handle: handle).fill($0) } }
     }
 
-    private func check(_ handles: [Int], seed: UInt64) throws -> Int {
+    private func check(_ handles: [FolioHandle], seed: UInt64) throws -> Int {
         try handles.reduce(0) { errors, handle in
             errors + (try target.withFolio(handle) { FolioPattern(seed: seed, handle: handle).mismatchedBytes($0) } > 0 ? 1 : 0)
         }

@@ -8,12 +8,12 @@ protocol BenchTarget: AnyObject {
     var tierSizes: [(name: String, bytes: Int)] { get }
     /// Writes a knob as `echo VALUE > MOUNT/PATH` would.
     func setKnob(_ path: String, _ value: String) throws
-    func allocate(tier: Int, order: Int, count: Int) throws -> [Int]
+    func allocate(tier: Int, order: Int, count: Int) throws -> [FolioHandle]
     /// Moves `handles` to `tier`; the nanoseconds the migrator spent copying.
-    func migrate(_ handles: [Int], to tier: Int) throws -> (status: [Int32], copyNanos: UInt64)
+    func migrate(_ handles: [FolioHandle], to tier: Int) throws -> (results: [FolioResult], copyNanos: UInt64)
     /// Runs `body` on each folio's bytes, pinned.
-    func withFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R
-    func free(_ handles: [Int]) throws
+    func withFolio<R>(_ handle: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R
+    func free(_ handles: [FolioHandle]) throws
 }
 
 /// A running daemon: requests over the socket, knobs through the mounted tree.
@@ -34,22 +34,22 @@ final class DaemonBenchTarget: BenchTarget {
         try handle.write(contentsOf: Data((value + "\n").utf8))
     }
 
-    func allocate(tier: Int, order: Int, count: Int) throws -> [Int] {
+    func allocate(tier: Int, order: Int, count: Int) throws -> [FolioHandle] {
         try stride(from: 0, to: count, by: BenchRun.maxHandlesPerRequest).flatMap { start in
             try client.allocate(tier: tier, order: order, count: min(BenchRun.maxHandlesPerRequest, count - start))
         }
     }
 
-    func migrate(_ handles: [Int], to tier: Int) throws -> (status: [Int32], copyNanos: UInt64) {
-        let reply = try client.migrate(handles, to: tier)
-        return (reply.status, reply.copyNanos)
+    func migrate(_ handles: [FolioHandle], to tier: Int) throws -> (results: [FolioResult], copyNanos: UInt64) {
+        let outcome = try client.migrate(handles, to: tier)
+        return (outcome.results, outcome.copyNanos)
     }
 
-    func withFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+    func withFolio<R>(_ handle: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         try client.withPinnedFolio(handle, body)
     }
 
-    func free(_ handles: [Int]) throws {
+    func free(_ handles: [FolioHandle]) throws {
         for start in stride(from: 0, to: handles.count, by: BenchRun.maxHandlesPerRequest) {
             _ = try client.free(Array(handles[start..<min(start + BenchRun.maxHandlesPerRequest, handles.count)]))
         }

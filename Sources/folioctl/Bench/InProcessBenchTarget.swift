@@ -1,3 +1,4 @@
+import FolioClient
 import FolioMemory
 import Migration
 import Sysfs
@@ -24,16 +25,19 @@ final class InProcessBenchTarget: BenchTarget {
         _ = try tree.attribute(path).write(value + "\n")
     }
 
-    func allocate(tier: Int, order: Int, count: Int) throws -> [Int] {
-        try space.allocate(tier: tier, order: order, count: count)
+    // The space numbers folios by entry index; the bench speaks in client handles.
+    func allocate(tier: Int, order: Int, count: Int) throws -> [FolioHandle] {
+        try space.allocate(tier: tier, order: order, count: count).map { FolioHandle(rawValue: UInt32($0)) }
     }
 
-    func migrate(_ handles: [Int], to tier: Int) throws -> (status: [Int32], copyNanos: UInt64) {
-        let result = try core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: tier, reason: .syscall), in: space).get()
-        return (result.status, result.copyNanos)
+    func migrate(_ handles: [FolioHandle], to tier: Int) throws -> (results: [FolioResult], copyNanos: UInt64) {
+        let request = MigrationRequest(handles: handles.map(\.index), targetTier: tier, reason: .syscall)
+        let result = try core.pipeline.migrate(request, in: space).get()
+        return (result.status.map(FolioResult.init(status:)), result.copyNanos)
     }
 
-    func withFolio<R>(_ handle: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+    func withFolio<R>(_ folio: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        let handle = folio.index
         let entry = space.entry(handle)
         PinProtocol.pin(entry, in: pins)
         defer { PinProtocol.unpin(entry, in: pins) }
@@ -43,7 +47,7 @@ final class InProcessBenchTarget: BenchTarget {
         return try body(UnsafeMutableRawBufferPointer(start: base, count: record.bytes))
     }
 
-    func free(_ handles: [Int]) throws {
-        _ = space.free(handles)
+    func free(_ handles: [FolioHandle]) throws {
+        _ = space.free(handles.map(\.index))
     }
 }
