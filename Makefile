@@ -8,9 +8,9 @@ TEST_PACKAGES := systemd
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release run test bench fuzz libfuzzer soak install deps test-deps packages clean
+.PHONY: all build release run test bench fuzz libfuzzer soak install deps test-deps packages clean libfolio test-c test-python
 
-all: build
+all: build libfolio
 
 deps:
 	@$(MAKE) --no-print-directory packages PACKAGES="$(DEB_PACKAGES)"
@@ -73,6 +73,29 @@ libfuzzer: deps
 	.build-fuzz/release/fuzz-knobs -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=.build-fuzz/crash-knobs- .build-fuzz/corpus-knobs Tests/SysfsTests/Corpus
 	.build-fuzz/release/fuzz-wire -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=.build-fuzz/crash-wire- .build-fuzz/corpus-wire Tests/FolioProtocolTests/Corpus
 
+# libfolio: the C client, built with the system C compiler into $(CBUILD); it needs only libc.
+CC ?= cc
+CBUILD := .build-c
+VERSION := $(shell sed -n 's/.*release = "\(.*\)"/\1/p' Sources/FolioProtocol/FoliodVersion.swift)
+LIBFOLIO_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -fPIC -Ilibfolio/include -Ilibfolio/src
+LIBFOLIO_SOURCES := $(wildcard libfolio/src/*.c)
+LIBFOLIO_OBJECTS := $(LIBFOLIO_SOURCES:libfolio/src/%.c=$(CBUILD)/%.o)
+
+libfolio: $(CBUILD)/libfolio.so.1 $(CBUILD)/libfolio.a
+
+$(CBUILD)/%.o: libfolio/src/%.c libfolio/src/*.h libfolio/include/folio.h | $(CBUILD)
+	$(CC) $(LIBFOLIO_CFLAGS) -c $< -o $@
+
+$(CBUILD)/libfolio.so.1: $(LIBFOLIO_OBJECTS) libfolio/libfolio.map
+	$(CC) -shared -Wl,-soname,libfolio.so.1 -Wl,--version-script=libfolio/libfolio.map -Wl,-z,defs -o $@ $(LIBFOLIO_OBJECTS) -lpthread
+	ln -sf libfolio.so.1 $(CBUILD)/libfolio.so
+
+$(CBUILD)/libfolio.a: $(LIBFOLIO_OBJECTS)
+	rm -f $@ && ar rcs $@ $(LIBFOLIO_OBJECTS)
+
+$(CBUILD):
+	mkdir -p $@
+
 PREFIX ?= /usr/local
 DESTDIR ?=
 # `make install CONFIGURATION=debug` installs the debug build (the tests do, to skip a release build).
@@ -91,4 +114,4 @@ install: deps
 
 clean:
 	-fusermount3 -u -z $(MOUNT) 2>/dev/null
-	rm -rf .build
+	rm -rf .build $(CBUILD)

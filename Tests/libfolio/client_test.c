@@ -1,0 +1,249 @@
+/*
+ * libfolio against a real daemon: every request, the errnos PROTOCOL.md lists for it, bad
+ * arguments, two spaces, a destroyed client, and pins taken from several threads while the
+ * folios migrate. Run under valgrind by Tests/shell/test_libfolio.sh.
+ * Usage: client_test SOCKET
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "folio.h"
+
+static const char *socket_path;
+
+static void fill(folio_client *c, uint32_t handle, uint8_t seed)
+{
+	void *data;
+	size_t length;
+	int err = folio_pin(c, handle, &data, &length);
+	CHECK(err == 0, "pin %u: %d", handle, err);
+	if (err == 0) {
+		memset(data, seed, length);
+		folio_unpin(c, handle);
+	}
+}
+
+/* Whether every byte of the folio is `seed`. */
+static int holds(folio_client *c, uint32_t handle, uint8_t seed)
+{
+	void *data;
+	size_t length;
+	if (folio_pin(c, handle, &data, &length) != 0)
+		return 0;
+	size_t i = 0;
+	while (i < length && ((uint8_t *)data)[i] == seed)
+		i++;
+	folio_unpin(c, handle);
+	return i == length;
+}
+
+static void null_arguments(void)
+{
+	folio_client *c = NULL;
+	uint32_t h = 0;
+	int32_t s;
+	void *data;
+	size_t length;
+	struct folio_stats stats;
+	CHECK(folio_connect(NULL, NULL, &c) == -EINVAL, "no socket path");
+	CHECK(folio_connect(socket_path, NULL, NULL) == -EINVAL, "no out pointer");
+	CHECK(folio_tier(NULL, "fast") == -EINVAL && folio_tier_count(NULL) == -EINVAL && folio_tier_name(NULL, 0) == NULL, "tiers of NULL");
+	CHECK(folio_alloc(NULL, 0, 0, 1, &h) == -EINVAL, "alloc on NULL");
+	CHECK(folio_free(NULL, &h, 1, &s) == -EINVAL, "free on NULL");
+	CHECK(folio_migrate(NULL, &h, 1, 0, FOLIO_REASON_SYSCALL, &s) == -EINVAL, "migrate on NULL");
+	CHECK(folio_pin(NULL, 0, &data, &length) == -EINVAL && folio_unpin(NULL, 0) == -EINVAL, "pin on NULL");
+	CHECK(folio_stats(NULL, &stats) == -EINVAL && folio_destroy(NULL) == -EINVAL, "stats, destroy on NULL");
+	CHECK(folio_tier_of(NULL, 0) == -EINVAL && strcmp(folio_error_message(NULL), "") == 0, "tier_of, message on NULL");
+	folio_close(NULL);
+}
+
+static void connecting(void)
+{
+	folio_client *c = (folio_client *)&c;
+	char long_name[300];
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	CHECK(folio_connect("/nonexistent/foliod.sock", NULL, &c) == -ENOENT && c == NULL, "no daemon there: ENOENT, *out NULL");
+	CHECK(folio_connect(socket_path, "", &c) == -EINVAL, "an empty name");
+	CHECK(folio_connect(socket_path, long_name, &c) == -EINVAL, "a 299-byte name");
+	CHECK(folio_connect(socket_path, "bad\nname", &c) == -EINVAL, "a control character: the daemon's EINVAL");
+	CHECK(folio_connect(socket_path, "\xff", &c) == -EINVAL, "invalid UTF-8");
+}
+
+static void requests(folio_client *c)
+{
+	uint32_t handles[4], other;
+	int32_t status[5];
+	CHECK(folio_tier_count(c) == 2, "two tiers");
+	CHECK(folio_tier(c, "fast") == 0 && folio_tier(c, "slow") == 1, "tiers by name");
+	CHECK(folio_tier(c, "warm") == -ENOENT && folio_tier(c, NULL) == -EINVAL, "no tier warm");
+	CHECK(strcmp(folio_tier_name(c, 1), "slow") == 0 && folio_tier_name(c, 2) == NULL && folio_tier_name(c, -1) == NULL, "tier names");
+
+	CHECK(folio_alloc(c, 0, 0, 0, handles) == -EINVAL, "alloc count 0");
+	CHECK(folio_alloc(c, 0, 0, FOLIO_MAX_HANDLES + 1, handles) == -EINVAL, "alloc 16385");
+	CHECK(folio_alloc(c, 0, 10, 1, handles) == -EINVAL, "alloc order 10");
+	CHECK(folio_alloc(c, -1, 0, 1, handles) == -EINVAL, "alloc tier -1");
+	CHECK(folio_alloc(c, 0, 0, 1, NULL) == -EINVAL, "alloc into NULL");
+	CHECK(folio_alloc(c, 5, 0, 1, handles) == -EINVAL, "alloc in tier 5: the daemon's EINVAL");
+	CHECK(strcmp(folio_error_message(c), "allocate") == 0, "the daemon's message is kept: [%s]", folio_error_message(c));
+	CHECK(folio_alloc(c, 1, 9, 200, handles) == -ENOMEM, "more than the tier holds: ENOMEM");
+
+	int err = folio_alloc(c, 0, 2, 4, handles);
+	CHECK(err == 0, "alloc 4 x 16 KiB: %d", err);
+	for (uint32_t i = 0; i < 4; i++)
+		fill(c, handles[i], (uint8_t)(0x40 + i));
+
+	void *data;
+	size_t length;
+	CHECK(folio_pin(c, handles[0], &data, &length) == 0 && length == 16384, "a pinned folio is 4096 << 2 bytes");
+	CHECK(folio_unpin(c, handles[0]) == 0 && folio_unpin(c, handles[0]) == -EINVAL, "an unpin without a pin is EINVAL");
+	CHECK(folio_pin(c, 65536, &data, &length) == -ENOENT && folio_pin(c, 60000, &data, &length) == -ENOENT, "pin of no folio");
+	CHECK(folio_pin(c, handles[0], NULL, &length) == -EINVAL && folio_pin(c, handles[0], &data, NULL) == -EINVAL, "pin into NULL");
+
+	uint32_t with_missing[5] = { handles[0], handles[1], handles[2], handles[3], 9999 };
+	err = folio_migrate(c, with_missing, 5, 1, FOLIO_REASON_DEMOTION, status);
+	CHECK(err == 0 && status[0] == 1 && status[3] == 1 && status[4] == -ENOENT, "migrate: %d, %d .. %d, %d", err, status[0], status[3], status[4]);
+	CHECK(folio_tier_of(c, handles[2]) == 1 && folio_tier_of(c, 9999) == -ENOENT && folio_tier_of(c, 70000) == -ENOENT, "tier_of");
+	for (uint32_t i = 0; i < 4; i++)
+		CHECK(holds(c, handles[i], (uint8_t)(0x40 + i)), "folio %u intact after the move", i);
+	CHECK(folio_migrate(c, handles, 4, 1, FOLIO_REASON_SYSCALL, NULL) == 0, "statuses may be NULL");
+	uint32_t twice[2] = { handles[0], handles[0] };
+	CHECK(folio_migrate(c, twice, 2, 0, FOLIO_REASON_SYSCALL, status) == -EINVAL, "a handle twice");
+	CHECK(folio_migrate(c, handles, 0, 0, FOLIO_REASON_SYSCALL, status) == -EINVAL, "count 0");
+	CHECK(folio_migrate(c, NULL, 1, 0, FOLIO_REASON_SYSCALL, status) == -EINVAL, "NULL handles");
+	CHECK(folio_migrate(c, handles, FOLIO_MAX_HANDLES + 1, 0, FOLIO_REASON_SYSCALL, status) == -EINVAL, "16385 handles");
+	CHECK(folio_migrate(c, handles, 1, 7, FOLIO_REASON_SYSCALL, status) == -EINVAL, "tier 7: the daemon's EINVAL");
+	CHECK(folio_migrate(c, handles, 1, 0, (enum folio_reason)9, status) == -EINVAL, "reason 9");
+
+	/* A pin held through every unmap pass: EBUSY, and the folio stays put, intact. */
+	CHECK(folio_pin(c, handles[1], &data, &length) == 0, "pin for EBUSY");
+	err = folio_migrate(c, &handles[1], 1, 0, FOLIO_REASON_SYSCALL, status);
+	CHECK(err == 0 && status[0] == -EBUSY, "a pinned folio: %d %d", err, status[0]);
+	err = folio_free(c, &handles[1], 1, status);
+	CHECK(err == 0 && status[0] == -EBUSY, "free of a pinned folio: %d %d", err, status[0]);
+	folio_unpin(c, handles[1]);
+	CHECK(folio_tier_of(c, handles[1]) == 1 && holds(c, handles[1], 0x41), "still in tier 1, intact");
+
+	struct folio_stats stats;
+	err = folio_stats(c, &stats);
+	CHECK(err == 0 && stats.folios_migrated >= 4 && stats.folios_busy >= 1 && stats.batches >= 2, "stats: %d migrated %llu busy %llu",
+	      err, (unsigned long long)stats.folios_migrated, (unsigned long long)stats.folios_busy);
+	CHECK(stats.bytes_copied >= 4 * 16384 && strcmp(stats.migrator, "kernel") == 0, "stats: bytes %llu migrator %s",
+	      (unsigned long long)stats.bytes_copied, stats.migrator);
+
+	/* Another space's handles are not this space's folios. */
+	folio_client *stranger;
+	err = folio_connect(socket_path, NULL, &stranger);
+	CHECK(err == 0, "a second anonymous client: %d", err);
+	if (err == 0) {
+		CHECK(folio_alloc(stranger, 0, 0, 1, &other) == 0, "the stranger allocates");
+		CHECK(folio_pin(stranger, handles[3], &data, &length) == -ENOENT, "pin of another space's handle");
+		CHECK(folio_migrate(stranger, &handles[3], 1, 0, FOLIO_REASON_SYSCALL, status) == 0 && status[0] == -ENOENT, "migrate of it");
+		CHECK(folio_free(stranger, &handles[3], 1, status) == 0 && status[0] == -ENOENT, "free of it");
+		folio_close(stranger);
+	}
+	CHECK(holds(c, handles[3], 0x43), "the owner's folio is untouched");
+
+	err = folio_free(c, with_missing, 5, status);
+	CHECK(err == 0 && status[0] == 0 && status[3] == 0 && status[4] == -ENOENT, "free: %d %d %d", err, status[0], status[4]);
+	CHECK(folio_free(c, handles, 0, status) == -EINVAL && folio_free(c, NULL, 1, status) == -EINVAL, "free of nothing");
+}
+
+static void named_spaces(void)
+{
+	folio_client *a, *b;
+	uint32_t h;
+	CHECK(folio_connect(socket_path, "ctest", &a) == 0, "attach ctest");
+	CHECK(folio_connect(socket_path, "ctest", &b) == 0, "attach ctest again");
+	CHECK(folio_alloc(a, 0, 0, 1, &h) == 0, "alloc in ctest");
+	fill(a, h, 0x77);
+	CHECK(holds(b, h, 0x77), "the second client sees the first one's bytes");
+	CHECK(folio_destroy(a) == 0, "destroy ctest");
+	void *data;
+	size_t length;
+	struct folio_stats stats;
+	CHECK(folio_alloc(a, 0, 0, 1, &h) == -ENOTCONN, "a destroyed client allocates nothing");
+	CHECK(folio_pin(a, h, &data, &length) == -ENOTCONN, "... and pins nothing");
+	CHECK(folio_destroy(a) == -ENOTCONN, "... and destroys nothing twice");
+	CHECK(folio_stats(a, &stats) == 0, "... but still reads stats");
+	CHECK(holds(b, h, 0x77), "the other attachment keeps the memory until it closes");
+	folio_close(a);
+	folio_close(b);
+	CHECK(folio_connect(socket_path, "ctest", &a) == 0, "the name is free again");
+	CHECK(folio_pin(a, h, &data, &length) == -ENOENT, "... and a new, empty space");
+	folio_close(a);
+}
+
+/* Pins from several threads while the main thread migrates: no torn read. */
+struct pinner {
+	folio_client *c;
+	const uint32_t *handles;
+	int count, rounds, torn;
+};
+
+static void *pin_loop(void *arg)
+{
+	struct pinner *p = arg;
+	for (int r = 0; r < p->rounds; r++) {
+		for (int i = 0; i < p->count; i++)
+			p->torn += !holds(p->c, p->handles[i], (uint8_t)i);
+	}
+	return NULL;
+}
+
+static void threads(folio_client *c)
+{
+	enum { COUNT = 16, THREADS = 3 };
+	uint32_t handles[COUNT];
+	if (folio_alloc(c, 0, 4, COUNT, handles) != 0) {
+		CHECK(0, "alloc for threads");
+		return;
+	}
+	for (int i = 0; i < COUNT; i++)
+		fill(c, handles[i], (uint8_t)i);
+	struct pinner pinners[THREADS];
+	pthread_t ids[THREADS];
+	for (int t = 0; t < THREADS; t++) {
+		pinners[t] = (struct pinner){ c, handles, COUNT, 40, 0 };
+		pthread_create(&ids[t], NULL, pin_loop, &pinners[t]);
+	}
+	int moved = 0;
+	int32_t status[COUNT];
+	for (int round = 0; round < 40; round++) {
+		if (folio_migrate(c, handles, COUNT, (round + 1) % 2, FOLIO_REASON_SYSCALL, status) == 0)
+			for (int i = 0; i < COUNT; i++)
+				moved += status[i] >= 0;
+	}
+	int torn = 0;
+	for (int t = 0; t < THREADS; t++) {
+		pthread_join(ids[t], NULL);
+		torn += pinners[t].torn;
+	}
+	CHECK(torn == 0, "%d torn reads", torn);
+	CHECK(moved > 0, "folios moved while pinned from %d threads (%d moves)", THREADS, moved);
+	printf("threads: %d folio moves under %d pinning threads, %d torn\n", moved, THREADS, torn);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: client_test SOCKET\n");
+		return 2;
+	}
+	socket_path = argv[1];
+	null_arguments();
+	connecting();
+	folio_client *c;
+	int err = folio_connect(socket_path, NULL, &c);
+	CHECK(err == 0, "connect: %d", err);
+	if (err == 0) {
+		requests(c);
+		threads(c);
+		folio_close(c);
+	}
+	named_spaces();
+	return check_summary("client_test");
+}

@@ -1,0 +1,423 @@
+/* Connecting, and every request: PROTOCOL.md sections 1-4 and 7. */
+#include "client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+/* Every fd a reply may carry: the folio table, the pin table and one memfd per tier. */
+#define MAX_REPLY_FDS (FOLIO_MAX_TIERS + 2)
+
+struct received {
+	uint8_t bytes[FOLIO_WIRE_MAX_BYTES];
+	size_t length;
+	int fds[MAX_REPLY_FDS];
+	int fd_count;
+};
+
+static void close_fds(struct received *m)
+{
+	for (int i = 0; i < m->fd_count; i++)
+		close(m->fds[i]);
+	m->fd_count = 0;
+}
+
+/* One message and any fds it carries. 0, -ECONNRESET (the daemon closed), -EBADMSG (fds cut
+ * short), or the call's errno. */
+static int receive(int fd, struct received *m, int flags)
+{
+	union {
+		struct cmsghdr header;
+		char space[CMSG_SPACE(sizeof(int) * MAX_REPLY_FDS)];
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct iovec iov = { m->bytes, sizeof(m->bytes) };
+	struct msghdr msg = { 0 };
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.space;
+	msg.msg_controllen = sizeof(control.space);
+	m->fd_count = 0;
+	ssize_t n;
+	do {
+		n = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count && m->fd_count < MAX_REPLY_FDS; i++)
+			memcpy(&m->fds[m->fd_count++], CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+	}
+	if (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
+		close_fds(m);
+		return -EBADMSG;
+	}
+	m->length = (size_t)n;
+	return n == 0 ? -ECONNRESET : 0;
+}
+
+/* An error reply as -errno, its text kept in c->error (when there is a client). */
+static int error_reply(folio_client *c, const struct folio_wire_reply *r)
+{
+	int32_t error;
+	char text[256];
+	if (folio_wire_error(r, &error, text, sizeof(text)) != 0 || error <= 0 || error > 4095)
+		return -EBADMSG;
+	if (c)
+		memcpy(c->error, text, sizeof(text));
+	return -error;
+}
+
+/* A daemon that refuses a connection answers at once and closes, perhaps before our request
+ * arrived: its answer is still queued. The error it holds, or `fallback`. */
+static int queued_refusal(folio_client *c, int fd, struct received *m, int fallback)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (receive(fd, m, MSG_DONTWAIT) != 0)
+			continue;
+		close_fds(m);
+		struct folio_wire_reply r;
+		if (folio_wire_parse(m->bytes, m->length, &r) == 0 && r.kind == FOLIO_WIRE_ERROR)
+			return error_reply(c, &r);
+		return fallback;
+	}
+	return fallback;
+}
+
+/* Sends `length` bytes of `out` and receives the reply to request `id` into m, checked: an
+ * error reply becomes -errno. On success m may hold fds, which the caller owns. */
+static int round_trip(folio_client *c, int fd, const uint8_t *out, size_t length, uint32_t id,
+		      struct received *m, struct folio_wire_reply *reply)
+{
+	ssize_t sent;
+	do {
+		sent = send(fd, out, length, MSG_NOSIGNAL);
+	} while (sent < 0 && errno == EINTR);
+	if (sent < 0)
+		return queued_refusal(c, fd, m, -errno);
+	int err = receive(fd, m, 0);
+	if (err != 0)
+		return err == -EBADMSG ? err : queued_refusal(c, fd, m, err);
+	err = folio_wire_parse(m->bytes, m->length, reply);
+	if (err == 0 && reply->kind == FOLIO_WIRE_ERROR)
+		err = error_reply(c, reply);
+	else if (err == 0 && reply->id != id)
+		err = -EBADMSG;
+	if (err != 0)
+		close_fds(m);
+	return err;
+}
+
+/* A request on an open client, under its lock; the reply (without fds) in m and reply. */
+static int request(folio_client *c, size_t (*encode)(uint8_t *, size_t, uint32_t, const void *),
+		   const void *args, struct received *m, struct folio_wire_reply *reply)
+{
+	uint8_t *out = malloc(FOLIO_WIRE_MAX_BYTES);
+	if (!out)
+		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	uint32_t id = c->next_id++;
+	size_t length = encode(out, FOLIO_WIRE_MAX_BYTES, id, args);
+	int err = length ? round_trip(c, c->fd, out, length, id, m, reply) : -EINVAL;
+	close_fds(m);
+	pthread_mutex_unlock(&c->lock);
+	free(out);
+	return err;
+}
+
+/* Each request's arguments, so one `request` serves them all. */
+struct handles_args {
+	uint16_t tier;
+	uint8_t order, reason;
+	const uint32_t *handles;
+	uint32_t count;
+};
+
+static size_t encode_allocate(uint8_t *out, size_t cap, uint32_t id, const void *a)
+{
+	const struct handles_args *h = a;
+	return folio_wire_allocate(out, cap, id, h->tier, h->order, h->count);
+}
+
+static size_t encode_free(uint8_t *out, size_t cap, uint32_t id, const void *a)
+{
+	const struct handles_args *h = a;
+	return folio_wire_free(out, cap, id, h->handles, h->count);
+}
+
+static size_t encode_migrate(uint8_t *out, size_t cap, uint32_t id, const void *a)
+{
+	const struct handles_args *h = a;
+	return folio_wire_migrate(out, cap, id, h->tier, h->reason, h->handles, h->count);
+}
+
+static size_t encode_stats(uint8_t *out, size_t cap, uint32_t id, const void *a)
+{
+	(void)a;
+	return folio_wire_stats(out, cap, id);
+}
+
+static size_t encode_destroy(uint8_t *out, size_t cap, uint32_t id, const void *a)
+{
+	(void)a;
+	return folio_wire_destroy(out, cap, id);
+}
+
+static int connect_socket(const char *path, int *out)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof(address.sun_path))
+		return n == 0 ? -EINVAL : -ENAMETOOLONG;
+	memcpy(address.sun_path, path, n + 1);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int err;
+	do {
+		err = connect(fd, (struct sockaddr *)&address, sizeof(address));
+	} while (err < 0 && errno == EINTR);
+	if (err < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*out = fd;
+	return 0;
+}
+
+static void unmap_all(folio_client *c)
+{
+	if (c->table)
+		munmap(c->table, FOLIO_TABLE_BYTES);
+	if (c->pins)
+		munmap(c->pins, FOLIO_PIN_TABLE_BYTES);
+	for (int i = 0; i < c->tier_count; i++) {
+		if (c->tiers[i].base)
+			munmap(c->tiers[i].base, c->tiers[i].size);
+	}
+}
+
+static void *map(int fd, size_t length)
+{
+	void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Takes the attached reply's tiers and maps its fds (which the caller closes). */
+static int adopt(folio_client *c, const struct folio_wire_reply *r, const struct received *m)
+{
+	struct folio_wire_tier tiers[FOLIO_MAX_TIERS];
+	uint16_t count;
+	if (folio_wire_attached(r, &c->space, &count, tiers, FOLIO_MAX_TIERS) != 0 || m->fd_count != count + 2)
+		return -EBADMSG;
+	for (uint16_t i = 0; i < count; i++) {
+		if (tiers[i].name_length > FOLIO_NAME_MAX || tiers[i].size == 0)
+			return -EBADMSG;
+		memcpy(c->tiers[i].name, tiers[i].name, tiers[i].name_length);
+		c->tiers[i].name[tiers[i].name_length] = '\0';
+		c->tiers[i].size = tiers[i].size;
+	}
+	c->table = map(m->fds[0], FOLIO_TABLE_BYTES);
+	c->pins = map(m->fds[1], FOLIO_PIN_TABLE_BYTES);
+	if (!c->table || !c->pins)
+		return -errno;
+	for (uint16_t i = 0; i < count; i++) {
+		c->tiers[i].base = map(m->fds[2 + i], c->tiers[i].size);
+		if (!c->tiers[i].base)
+			return -errno;
+		c->tier_count = i + 1;
+	}
+	c->tier_count = count;
+	return 0;
+}
+
+int folio_connect(const char *socket_path, const char *space, folio_client **out)
+{
+	if (!socket_path || !out)
+		return -EINVAL;
+	*out = NULL;
+	if (space && (strlen(space) == 0 || strlen(space) > FOLIO_NAME_MAX))
+		return -EINVAL;
+	folio_client *c = calloc(1, sizeof(*c));
+	struct received *m = malloc(sizeof(*m));
+	uint8_t request_bytes[FOLIO_WIRE_HEADER_BYTES + 2 + FOLIO_NAME_MAX];
+	int err = c && m ? connect_socket(socket_path, &c->fd) : -ENOMEM;
+	if (err != 0) {
+		free(c);
+		free(m);
+		return err;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	c->next_id = 2;
+	struct folio_wire_reply reply;
+	size_t length = folio_wire_attach(request_bytes, sizeof(request_bytes), 1, space);
+	err = round_trip(c, c->fd, request_bytes, length, 1, m, &reply);
+	if (err == 0) {
+		err = adopt(c, &reply, m);
+		close_fds(m);
+	}
+	free(m);
+	if (err != 0) {
+		folio_close(c);
+		return err;
+	}
+	c->attached = 1;
+	*out = c;
+	return 0;
+}
+
+void folio_close(folio_client *c)
+{
+	if (!c)
+		return;
+	unmap_all(c);
+	close(c->fd);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int folio_tier(folio_client *c, const char *name)
+{
+	if (!c || !name)
+		return -EINVAL;
+	for (int i = 0; i < c->tier_count; i++) {
+		if (strcmp(c->tiers[i].name, name) == 0)
+			return i;
+	}
+	return -ENOENT;
+}
+
+int folio_tier_count(folio_client *c)
+{
+	return c ? c->tier_count : -EINVAL;
+}
+
+const char *folio_tier_name(folio_client *c, int tier)
+{
+	return c && tier >= 0 && tier < c->tier_count ? c->tiers[tier].name : NULL;
+}
+
+/* A request with an answer that is anything but an error, fds closed; m is the caller's to free. */
+static struct received *new_received(void)
+{
+	struct received *m = malloc(sizeof(*m));
+	if (m)
+		m->fd_count = 0;
+	return m;
+}
+
+int folio_alloc(folio_client *c, int tier, unsigned order, uint32_t count, uint32_t *handles)
+{
+	if (!c || !handles || tier < 0 || tier > UINT16_MAX || order > FOLIO_MAX_ORDER || count == 0 || count > FOLIO_MAX_HANDLES)
+		return -EINVAL;
+	struct handles_args args = { .tier = (uint16_t)tier, .order = (uint8_t)order, .count = count };
+	struct received *m = new_received();
+	if (!m)
+		return -ENOMEM;
+	struct folio_wire_reply reply;
+	int err = request(c, encode_allocate, &args, m, &reply);
+	if (err == 0)
+		err = reply.kind == FOLIO_WIRE_ALLOCATED ? folio_wire_words(&reply, count, handles) : -EBADMSG;
+	free(m);
+	return err;
+}
+
+/* A free or migrate: the handles checked here, the statuses (if wanted) decoded by `decode`. */
+static int handles_request(folio_client *c, size_t (*encode)(uint8_t *, size_t, uint32_t, const void *),
+			   const struct handles_args *args, uint16_t kind, int32_t *status)
+{
+	if (!c || !args->handles || args->count == 0 || args->count > FOLIO_MAX_HANDLES)
+		return -EINVAL;
+	struct received *m = new_received();
+	int32_t *scratch = status ? status : malloc(sizeof(int32_t) * args->count);
+	if (!m || !scratch) {
+		free(m);
+		if (!status)
+			free(scratch);
+		return -ENOMEM;
+	}
+	struct folio_wire_reply reply;
+	int err = request(c, encode, args, m, &reply);
+	if (err == 0 && reply.kind != kind)
+		err = -EBADMSG;
+	if (err == 0 && kind == FOLIO_WIRE_FREED) {
+		err = folio_wire_words(&reply, args->count, (uint32_t *)scratch);
+	} else if (err == 0) {
+		uint64_t times[3];
+		uint32_t batches;
+		err = folio_wire_migrated(&reply, times, &batches, args->count, scratch);
+	}
+	free(m);
+	if (!status)
+		free(scratch);
+	return err;
+}
+
+int folio_free(folio_client *c, const uint32_t *handles, uint32_t count, int32_t *status)
+{
+	struct handles_args args = { .handles = handles, .count = count };
+	return handles_request(c, encode_free, &args, FOLIO_WIRE_FREED, status);
+}
+
+int folio_migrate(folio_client *c, const uint32_t *handles, uint32_t count, int target_tier,
+		  enum folio_reason reason, int32_t *status)
+{
+	if (target_tier < 0 || target_tier > UINT16_MAX || (unsigned)reason > FOLIO_REASON_COMPACTION)
+		return -EINVAL;
+	struct handles_args args = { .tier = (uint16_t)target_tier, .reason = (uint8_t)reason, .handles = handles, .count = count };
+	return handles_request(c, encode_migrate, &args, FOLIO_WIRE_MIGRATED, status);
+}
+
+int folio_stats(folio_client *c, struct folio_stats *out)
+{
+	if (!c || !out)
+		return -EINVAL;
+	struct received *m = new_received();
+	if (!m)
+		return -ENOMEM;
+	struct folio_wire_reply reply;
+	int err = request(c, encode_stats, NULL, m, &reply);
+	if (err == 0)
+		err = folio_wire_stats_reply(&reply, out);
+	free(m);
+	return err;
+}
+
+int folio_destroy(folio_client *c)
+{
+	if (!c)
+		return -EINVAL;
+	struct received *m = new_received();
+	if (!m)
+		return -ENOMEM;
+	struct folio_wire_reply reply;
+	int err = request(c, encode_destroy, NULL, m, &reply);
+	if (err == 0 && reply.kind != FOLIO_WIRE_DESTROYED)
+		err = -EBADMSG;
+	free(m);
+	if (err == 0)
+		__atomic_store_n(&c->attached, 0, __ATOMIC_RELEASE);
+	return err;
+}
+
+const char *folio_error_message(folio_client *c)
+{
+	return c ? c->error : "";
+}
+
+int folio_daemon_gone(folio_client *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+	return poll(&p, 1, 0) != 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}

@@ -1,0 +1,56 @@
+/* The client's state, shared by the request half (client.c) and the pin half (pin.c). */
+#ifndef FOLIO_CLIENT_H
+#define FOLIO_CLIENT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "folio.h"
+
+/* The shared folio table and pin table (PROTOCOL.md section 5). */
+#define FOLIO_TABLE_ENTRIES 65536u
+#define FOLIO_ENTRY_BYTES 64u
+#define FOLIO_TABLE_BYTES (FOLIO_TABLE_ENTRIES * FOLIO_ENTRY_BYTES)
+#define FOLIO_PIN_TABLE_BYTES (FOLIO_TABLE_ENTRIES * 4u)
+/* More tiers than any daemon is configured with; an attach reply naming more is refused. */
+#define FOLIO_MAX_TIERS 64
+
+/* One folio table entry as the daemon lays it out. */
+struct folio_entry {
+	uint32_t seq;      /* even: stable; odd: migrating. The futex word. */
+	uint32_t reserved;
+	uint8_t state;     /* 0 free, 1 allocated */
+	uint8_t pad0;
+	uint8_t order;
+	uint8_t pad1;
+	uint32_t waiters;  /* pinners asleep on seq */
+	uint64_t where;    /* tier << 56 | byte offset */
+	uint8_t pad2[40];
+};
+
+struct folio_tier {
+	char name[FOLIO_NAME_MAX + 1];
+	uint64_t size;
+	uint8_t *base;
+};
+
+struct folio_client {
+	int fd;
+	/* Held for a whole request: one request in flight per connection. Guards the fields below
+	 * it; everything above is set once by folio_connect. */
+	pthread_mutex_t lock;
+	uint32_t next_id;
+	int attached;       /* cleared by folio_destroy: the daemon stops counting our pins */
+	char error[256];    /* the daemon's last error message */
+
+	uint32_t space;
+	int tier_count;
+	struct folio_tier tiers[FOLIO_MAX_TIERS];
+	struct folio_entry *table;
+	uint32_t *pins;
+};
+
+/* 1 if the daemon hung up (or the socket failed), 0 if it is still there. */
+int folio_daemon_gone(folio_client *c);
+
+#endif /* FOLIO_CLIENT_H */
