@@ -3,12 +3,15 @@ SWIFT ?= swift
 CONFIG ?= Config/foliod.toml
 MOUNT ?= mnt
 DEB_PACKAGES := fuse3 libfuse3-dev pkg-config
-# What only the tests use: systemd-analyze checks the unit.
-TEST_PACKAGES := systemd
+# What only the tests use: systemd-analyze checks the unit; valgrind checks libfolio; the
+# compiler and binutils build and inspect it.
+TEST_PACKAGES := systemd valgrind gcc binutils
+# The Python that runs the module's tests, and pytest for it.
+TEST_PYTHON ?= python3
 BIN := .build/debug
 RELEASE := .build/release
 
-.PHONY: all build release run test bench fuzz libfuzzer soak install deps test-deps packages clean libfolio test-c test-python
+.PHONY: all build release run test bench fuzz libfuzzer soak install deps test-deps packages clean libfolio
 
 all: build libfolio
 
@@ -17,6 +20,7 @@ deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory packages PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
+	@$(TEST_PYTHON) -c 'import pytest' 2>/dev/null || $(TEST_PYTHON) -m pip install -q pytest
 
 packages:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -43,9 +47,10 @@ bench: release
 # The Swift tests run one suite per process with a time limit (Tests/run-swift-tests), so a
 # crash or a hang fails that suite alone. The shell tests go last, so their "N passed,
 # N failed" line closes the output.
-test: test-deps build
+test: test-deps build libfolio
 	$(SWIFT) build --build-tests
 	bash Tests/run-swift-tests
+	FOLIOD=$(BIN)/foliod $(TEST_PYTHON) -m pytest -q Tests/python
 	@echo "libFuzzer, $(TEST_FUZZ_SECONDS) s per target (make libfuzzer runs longer):"
 	@$(MAKE) --no-print-directory libfuzzer FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) > .build-fuzz.log 2>&1 || { tail -n 40 .build-fuzz.log; exit 1; }
 	@grep -E '^Done [0-9]+ runs' .build-fuzz.log
@@ -101,8 +106,13 @@ DESTDIR ?=
 # `make install CONFIGURATION=debug` installs the debug build (the tests do, to skip a release build).
 CONFIGURATION ?= release
 
-# Binaries, the unit (with @PREFIX@ filled in), the config and the operator scripts.
-install: deps
+# The system's python3 finds modules in PREFIX/lib/python3.X/dist-packages (Debian's layout).
+SYSTEM_PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
+PYTHON_SITE ?= $(PREFIX)/lib/python$(shell $(SYSTEM_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages
+
+# Binaries, the unit (with @PREFIX@ filled in), the config, the operator scripts, and the
+# clients: libfolio (header, libraries, pc file), the Python module and the examples.
+install: deps libfolio
 	$(SWIFT) build -c $(CONFIGURATION)
 	install -D -m 0755 .build/$(CONFIGURATION)/foliod $(DESTDIR)$(PREFIX)/bin/foliod
 	install -D -m 0755 .build/$(CONFIGURATION)/folioctl $(DESTDIR)$(PREFIX)/bin/folioctl
@@ -111,6 +121,15 @@ install: deps
 	sed 's|^mount = .*|mount = "/run/foliod/knobs"|; s|^socket = .*|socket = "/run/foliod/foliod.sock"|' Config/foliod.toml > $(DESTDIR)$(PREFIX)/etc/foliod/foliod.toml
 	install -m 0644 README.md Documentation/ABI.md Documentation/PROTOCOL.md Documentation/DESIGN.md SECURITY.md $(DESTDIR)$(PREFIX)/share/doc/foliod/
 	install -m 0755 scripts/use-migrator scripts/watch-migrator scripts/compare-migrators $(DESTDIR)$(PREFIX)/libexec/foliod/
+	install -D -m 0644 libfolio/include/folio.h $(DESTDIR)$(PREFIX)/include/folio.h
+	install -D -m 0755 $(CBUILD)/libfolio.so.1 $(DESTDIR)$(PREFIX)/lib/libfolio.so.1
+	ln -sf libfolio.so.1 $(DESTDIR)$(PREFIX)/lib/libfolio.so
+	install -m 0644 $(CBUILD)/libfolio.a $(DESTDIR)$(PREFIX)/lib/libfolio.a
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/doc/foliod/examples
+	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' libfolio/folio.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/folio.pc
+	install -D -m 0644 python/foliod/__init__.py $(DESTDIR)$(PYTHON_SITE)/foliod/__init__.py
+	install -m 0644 examples/* $(DESTDIR)$(PREFIX)/share/doc/foliod/examples/
+	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
 clean:
 	-fusermount3 -u -z $(MOUNT) 2>/dev/null
