@@ -174,7 +174,29 @@ static void named_spaces(void)
 	folio_close(b);
 	CHECK(folio_connect(socket_path, "ctest", &a) == 0, "the name is free again");
 	CHECK(folio_pin(a, h, &data, &length) == -ENOENT, "... and a new, empty space");
+	CHECK(folio_destroy(a) == 0, "destroy it again");
 	folio_close(a);
+}
+
+/* The daemon runs with named_spaces_per_uid = 4: the fifth name of this uid is EDQUOT. */
+static void quotas(void)
+{
+	folio_client *held[8];
+	char name[16];
+	int attached = 0, err = 0;
+	while (attached < 8) {
+		snprintf(name, sizeof(name), "quota%d", attached);
+		err = folio_connect(socket_path, name, &held[attached]);
+		if (err)
+			break;
+		attached++;
+	}
+	CHECK(err == -EDQUOT && attached == 4, "named spaces past the uid's quota: %d after %d", err, attached);
+	while (attached > 0) {
+		attached--;
+		CHECK(folio_destroy(held[attached]) == 0, "destroy a quota space");
+		folio_close(held[attached]);
+	}
 }
 
 /* Pins from several threads while the main thread migrates: no torn read. */
@@ -245,5 +267,6 @@ int main(int argc, char **argv)
 		folio_close(c);
 	}
 	named_spaces();
+	quotas();
 	return check_summary("client_test");
 }

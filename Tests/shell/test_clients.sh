@@ -17,6 +17,7 @@ out=$("$WORK/golden" "$REPO/Tests/FolioProtocolTests/Golden" 2>&1)
 expect_contains "libfolio encodes and decodes every golden message" ", 0 failed" "$out"
 
 write_config ''
+printf '\n[limits]\nnamed_spaces_per_uid = 4\n' >> "$CONFIG"
 start_daemon
 build client_test "$REPO/Tests/libfolio/client_test.c"
 out=$(valgrind -q --error-exitcode=99 --leak-check=full "$WORK/client_test" "$SOCK" 2>&1); status=$?
