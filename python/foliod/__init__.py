@@ -135,6 +135,11 @@ class Client:
     def __exit__(self, *exc):
         self.close()
 
+    def __del__(self):
+        # A client dropped without close() still gives its connection and mappings back.
+        if getattr(self, "_c", None):
+            self.close()
+
     def close(self):
         """Closes the connection; an anonymous space goes with it, a named one stays."""
         if self._c:
