@@ -29,6 +29,11 @@ extension Posix {
         try call("unlink \(path)") { Glibc.unlink(path) }
     }
 
+    /// `rename(from, to)`: replaces `to` in one step.
+    public static func rename(_ from: String, _ to: String) throws(SystemCallError) {
+        try call("rename \(from) to \(to)") { Glibc.rename(from, to) }
+    }
+
     /// `chown(path, uid, gid)`.
     public static func chown(_ path: String, uid: UInt32, gid: UInt32) throws(SystemCallError) {
         try call("chown \(path)") { Glibc.chown(path, uid, gid) }

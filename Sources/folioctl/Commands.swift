@@ -1,7 +1,9 @@
 import ArgumentParser
 import FolioClient
 import FolioProtocol
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import SystemCalls
 import SystemPackage
 
@@ -140,8 +142,8 @@ struct Hold: ParsableCommand {
         try withClient(folioctl.options) { client in
             try pinAll(client, handles[...]) {
                 // Unbuffered: a script waits for this line before it acts.
-                FileHandle.standardOutput.write(Data("pinned\n".utf8))
-                usleep(UInt32(min(seconds, 4000) * 1_000_000))
+                writeStandardOutput("pinned\n")
+                OSThread.sleep(.milliseconds(Int(min(seconds, 4000) * 1000)))
             }
         }
     }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import FolioClient
-import Foundation
+import Dispatch
+import SystemCalls
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// A workload that checks the pin protocol from outside: one thread pins each folio, checks it
@@ -70,11 +73,11 @@ final class ExerciseRun: @unchecked Sendable {
         }
         let pinner = Mutex(Outcome())
         let done = DispatchSemaphore(value: 0)
-        Thread { [self] in
+        OSThread.spawn(name: "exercise-pin") { [self] in
             let outcome = pinAndCheck()
             pinner.withLock { $0 = outcome }
             done.signal()
-        }.start()
+        }
         var outcome = migrateUntilDone()
         done.wait()
         let checked = pinner.withLock { $0 }
@@ -107,9 +110,9 @@ final class ExerciseRun: @unchecked Sendable {
 
     private func migrateUntilDone() -> Outcome {
         var outcome = Outcome()
-        let deadline = Date(timeIntervalSinceNow: seconds)
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         var target = 1
-        while Date() < deadline {
+        while ContinuousClock.now < deadline {
             guard let reply = try? client.migrate(handles, to: tiers[target]) else { break }
             outcome.migrations += 1
             outcome.moved += reply.results.count { $0 == .tier(tiers[target]) }

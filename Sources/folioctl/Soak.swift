@@ -1,6 +1,9 @@
 import ArgumentParser
 import FolioClient
-import Foundation
+import Dispatch
+import SystemCalls
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// `folioctl soak`: many sessions migrating at once while the knobs change under them, for a
@@ -51,12 +54,12 @@ final class SoakRun: Sendable {
                 sessions: \(sessions)
                 requests: \(requests)
                 batches_served: \(batches)
-                p50_batch_latency_us: \(String(format: "%.1f", percentile(latencies, 0.50)))
-                p99_batch_latency_us: \(String(format: "%.1f", percentile(latencies, 0.99)))
-                max_batch_latency_us: \(String(format: "%.1f", Double(latencies.max() ?? 0) / 1000))
+                p50_batch_latency_us: \(fixed(percentile(latencies, 0.50), digits: 1))
+                p99_batch_latency_us: \(fixed(percentile(latencies, 0.99), digits: 1))
+                max_batch_latency_us: \(fixed(Double(latencies.max() ?? 0) / 1000, digits: 1))
                 migrator_switches: \(switchLatencies.count)
-                p50_switch_us: \(String(format: "%.1f", percentile(switchLatencies, 0.50)))
-                max_switch_us: \(String(format: "%.1f", Double(switchLatencies.max() ?? 0) / 1000))
+                p50_switch_us: \(fixed(percentile(switchLatencies, 0.50), digits: 1))
+                max_switch_us: \(fixed(Double(switchLatencies.max() ?? 0) / 1000, digits: 1))
                 bytes_verified: \(bytesVerified)
                 errors: \(errors)
                 """
@@ -82,19 +85,19 @@ final class SoakRun: Sendable {
         let group = DispatchGroup()
         for session in 0..<sessions {
             group.enter()
-            Thread { [self] in
+            OSThread.spawn(name: "soak-session") { [self] in
                 defer { group.leave() }
                 serve(session)
-            }.start()
+            }
         }
         if let mount {
             group.enter()
-            Thread { [self] in
+            OSThread.spawn(name: "soak-switcher") { [self] in
                 defer { group.leave() }
                 switchKnobs(mount)
-            }.start()
+            }
         }
-        Thread.sleep(forTimeInterval: seconds)
+        OSThread.sleep(.milliseconds(Int(seconds * 1000)))
         running.store(false, ordering: .relaxed)
         group.wait()
         var result = report.withLock { $0 }
@@ -146,15 +149,13 @@ final class SoakRun: Sendable {
         var index = 0
         while running.load(ordering: .relaxed) {
             let (path, value) = writes[index % writes.count]
-            if let handle = FileHandle(forWritingAtPath: mount + "/" + path) {
-                let start = DispatchTime.now().uptimeNanoseconds
-                handle.write(Data((value + "\n").utf8))
+            let start = DispatchTime.now().uptimeNanoseconds
+            if (try? writeKnob(mount + "/" + path, value)) != nil, path == "migration/offload_migrator" {
                 let took = DispatchTime.now().uptimeNanoseconds - start
-                if path == "migration/offload_migrator" { report.withLock { $0.switchLatencies.append(took) } }
-                try? handle.close()
+                report.withLock { $0.switchLatencies.append(took) }
             }
             index += 1
-            usleep(20_000)
+            OSThread.sleep(.milliseconds(20))
         }
     }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import SystemCalls
 import SystemPackage
 
@@ -28,7 +30,7 @@ struct Watch: ParsableCommand {
         var changes = 0
         while true {
             // Straight to the fd, unbuffered: a pipe reader sees each change as it happens.
-            FileHandle.standardOutput.write(Data((line(descriptors) + "\n").utf8))
+            writeStandardOutput(line(descriptors) + "\n")
             if let count, changes >= count { return }
             var watched = pollfd(fd: descriptors[0], events: Int16(POLLPRI), revents: 0)
             guard try Posix.call("poll", { poll(&watched, 1, -1) }) == 1 else { continue }
@@ -41,7 +43,9 @@ struct Watch: ParsableCommand {
         let values = descriptors.map { fd -> String in
             var buffer = [UInt8](repeating: 0, count: 4096)
             let count = (try? buffer.withUnsafeMutableBytes { try FileDescriptor(rawValue: fd).read(fromAbsoluteOffset: 0, into: $0) }) ?? 0
-            return String(decoding: buffer.prefix(count), as: UTF8.self).trimmingCharacters(in: .newlines)
+            // A knob's value ends with one newline (its show format); nothing else is trimmed.
+            let text = String(decoding: buffer.prefix(count), as: UTF8.self)
+            return text.hasSuffix("\n") ? String(text.dropLast()) : text
         }
         return ([values[0]] + zip(knobs, values).dropFirst().map { "\($0)=\($1)" }).joined(separator: " ")
     }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import FolioClient
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 
 /// `folioctl bench`: the kernel series' throughput tables, measured on this machine next to
 /// its own memcpy ceiling.
@@ -36,7 +38,7 @@ struct Bench: ParsableCommand {
                 : try DaemonBenchTarget(socket: folioctl.options.socket, mount: mount)
             let cells = try BenchRun(target: target, sizes: sizes, settings: migrators, totalBytes: total.bytes, fixedCount: count, reps: reps, verify: verify).run()
             print(format == .csv ? BenchReport.csv(cells) : BenchReport.table(cells), terminator: "")
-            if let plot { try BenchPlot.svg(cells).write(toFile: plot, atomically: true, encoding: .utf8) }
+            if let plot { try writeFileAtomically(plot, BenchPlot.svg(cells)) }
             if cells.contains(where: { $0.verifyErrors > 0 }) { throw ExitCode.failure }
         } catch let error as FolioClientError {
             print("folioctl bench: \(error)", to: &standardError)

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 
 /// An SVG line chart of GB/s against folio size (log scale), one line per migrator setting,
 /// with the one-thread memcpy ceiling dashed.
@@ -26,7 +28,7 @@ enum BenchPlot {
         for tick in 0...5 {
             let value = top * Double(tick) / 5
             parts.append("<line x1=\"\(margin.left)\" x2=\"\(margin.left + plotWidth)\" y1=\"\(y(value))\" y2=\"\(y(value))\" stroke=\"#ddd\"/>")
-            parts.append("<text x=\"\(margin.left - 8)\" y=\"\(y(value) + 4)\" text-anchor=\"end\">\(BenchReport.fixed(value, 1))</text>")
+            parts.append("<text x=\"\(margin.left - 8)\" y=\"\(y(value) + 4)\" text-anchor=\"end\">\(fixed(value, digits: 1))</text>")
         }
         for size in sizes {
             parts.append("<text x=\"\(x(size))\" y=\"\(height - margin.bottom + 18)\" text-anchor=\"middle\">\(ByteSize(bytes: size))</text>")

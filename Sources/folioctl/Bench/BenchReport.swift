@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 
 /// The bench's output: a table for people, CSV for scripts, and the targets of Documentation/DESIGN.md §11.
 enum BenchReport {
@@ -6,9 +8,9 @@ enum BenchReport {
 
     static func csv(_ cells: [BenchCell]) -> String {
         ([csvHeader] + cells.map { cell in
-            [ByteSize(bytes: cell.size).description, String(cell.count), cell.setting.description, fixed(cell.mean, 3),
-             fixed(cell.standardDeviation, 3), fixed(cell.ceiling.oneThreadGBps, 3), fixed(cell.ceiling.allThreadsGBps, 3),
-             fixed(cell.copyFraction, 3)].joined(separator: ",")
+            [ByteSize(bytes: cell.size).description, String(cell.count), cell.setting.description, fixed(cell.mean, digits: 3),
+             fixed(cell.standardDeviation, digits: 3), fixed(cell.ceiling.oneThreadGBps, digits: 3), fixed(cell.ceiling.allThreadsGBps, digits: 3),
+             fixed(cell.copyFraction, digits: 3)].joined(separator: ",")
         }).joined(separator: "\n") + "\n"
     }
 
@@ -20,19 +22,25 @@ enum BenchReport {
             // Each size opens with its ceiling rows: what plain memcpy does with the same bytes.
             if index == 0 || cells[index - 1].size != cell.size {
                 for (name, gbps) in [("memcpy 1t", cell.ceiling.oneThreadGBps), ("memcpy all", cell.ceiling.allThreadsGBps)] {
-                    rows.append([size, String(cell.count), name, fixed(gbps, 2), "", "", "", fixed(gbps / cell.ceiling.oneThreadGBps, 2), fixed(gbps / cell.ceiling.allThreadsGBps, 2), "", ""])
+                    rows.append([size, String(cell.count), name, fixed(gbps, digits: 2), "", "", "", fixed(gbps / cell.ceiling.oneThreadGBps, digits: 2), fixed(gbps / cell.ceiling.allThreadsGBps, digits: 2), "", ""])
                 }
             }
-            rows.append([size, String(cell.count), cell.setting.description, fixed(cell.mean, 2),
-                         fixed(cell.standardDeviation, 2), fixed(cell.ceiling.oneThreadGBps, 2), fixed(cell.ceiling.allThreadsGBps, 2),
-                         fixed(cell.mean / cell.ceiling.oneThreadGBps, 2), fixed(cell.mean / cell.ceiling.allThreadsGBps, 2),
-                         fixed(cell.copyFraction, 2), fixed(cell.overheadNanosPerFolio, 0)])
+            rows.append([size, String(cell.count), cell.setting.description, fixed(cell.mean, digits: 2),
+                         fixed(cell.standardDeviation, digits: 2), fixed(cell.ceiling.oneThreadGBps, digits: 2), fixed(cell.ceiling.allThreadsGBps, digits: 2),
+                         fixed(cell.mean / cell.ceiling.oneThreadGBps, digits: 2), fixed(cell.mean / cell.ceiling.allThreadsGBps, digits: 2),
+                         fixed(cell.copyFraction, digits: 2), fixed(cell.overheadNanosPerFolio, digits: 0)])
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        let lines = ([header] + rows).map { row in
-            row.enumerated().map { column, text in
-                column < 3 ? text.padding(toLength: widths[column], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[column] - text.count) + text
-            }.joined(separator: "  ").replacing(/\s+$/, with: "")
+        // The first three columns are text, left-aligned; the figures are right-aligned.
+        let lines = ([header] + rows).map { (row: [String]) -> String in
+            var cells: [String] = []
+            for (column, text) in row.enumerated() {
+                let padding = String(repeating: " ", count: widths[column] - text.count)
+                cells.append(column < 3 ? text + padding : padding + text)
+            }
+            var line = cells.joined(separator: "  ")
+            while line.last == " " { line.removeLast() }
+            return line
         }
         return (lines + [""] + targets(cells)).joined(separator: "\n") + "\n"
     }
@@ -43,20 +51,16 @@ enum BenchReport {
         let largest = cells.map(\.size).max() ?? 0
         let kernel = cells.first { $0.size == largest && $0.setting.name == "kernel" }
         if let kernel {
-            lines.append("kernel, \(ByteSize(bytes: largest)) × \(kernel.count): \(fixed(kernel.mean / kernel.ceiling.oneThreadGBps, 2)) of a one-thread memcpy (target 0.90)")
+            lines.append("kernel, \(ByteSize(bytes: largest)) × \(kernel.count): \(fixed(kernel.mean / kernel.ceiling.oneThreadGBps, digits: 2)) of a one-thread memcpy (target 0.90)")
             if let mtcopy = cells.first(where: { $0.size == largest && $0.setting.description == "mtcopy:2" }) {
-                lines.append("mtcopy:2 vs kernel at \(ByteSize(bytes: largest)): \(fixed(mtcopy.mean / kernel.mean, 2))× (target 1.90; all-core memcpy is \(fixed(kernel.ceiling.allThreadsGBps / kernel.ceiling.oneThreadGBps, 2))× one thread here)")
+                lines.append("mtcopy:2 vs kernel at \(ByteSize(bytes: largest)): \(fixed(mtcopy.mean / kernel.mean, digits: 2))× (target 1.90; all-core memcpy is \(fixed(kernel.ceiling.allThreadsGBps / kernel.ceiling.oneThreadGBps, digits: 2))× one thread here)")
             }
         }
         if let small = cells.first(where: { $0.size == 4096 && $0.setting.name == "kernel" }) {
-            lines.append("4K, kernel: \(fixed(small.overheadNanosPerFolio, 0)) ns per folio outside the copy, median (target 1000)")
+            lines.append("4K, kernel: \(fixed(small.overheadNanosPerFolio, digits: 0)) ns per folio outside the copy, median (target 1000)")
         }
         let errors = cells.reduce(0) { $0 + $1.verifyErrors }
         lines.append("verify: \(errors) folios wrong")
         return lines
-    }
-
-    static func fixed(_ value: Double, _ digits: Int) -> String {
-        String(format: "%.\(digits)f", value)
     }
 }

@@ -1,6 +1,8 @@
 import FolioClient
 import FolioMemory
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 
 /// One cell of the table: a folio size under one migrator setting.
 struct BenchCell {

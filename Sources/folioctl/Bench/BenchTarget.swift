@@ -1,5 +1,7 @@
 import FolioClient
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 
 /// What the bench drives: a daemon through its socket and mount, or the core in-process. Both
 /// take the same knob writes and the same requests.
@@ -29,9 +31,7 @@ final class DaemonBenchTarget: BenchTarget {
     var tierSizes: [(name: String, bytes: Int)] { client.tiers.map { ($0.name, Int($0.sizeBytes)) } }
 
     func setKnob(_ path: String, _ value: String) throws {
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: mount + "/" + path))
-        defer { try? handle.close() }
-        try handle.write(contentsOf: Data((value + "\n").utf8))
+        try writeKnob(mount + "/" + path, value)
     }
 
     func allocate(tier: Int, order: Int, count: Int) throws -> [FolioHandle] {

@@ -1,5 +1,8 @@
 import FolioMemory
-import Foundation
+import Dispatch
+import SystemCalls
+import FoundationEssentials
+import Glibc
 import SystemPackage
 
 /// The machine's own ceiling for a cell: the same bytes copied with plain `memcpy`, folio by
@@ -25,10 +28,10 @@ struct MemcpyCeiling {
             let group = DispatchGroup()
             for part in 0..<threads {
                 group.enter()
-                Thread {
+                OSThread.spawn(name: "memcpy-\(part)") {
                     copy((count * part / threads)..<(count * (part + 1) / threads))
                     group.leave()
-                }.start()
+                }
             }
             group.wait()
         }
