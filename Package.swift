@@ -168,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FolioMemoryTests",
-            dependencies: ["FolioMemory", "TestSupport"],
+            dependencies: ["FolioMemory", "SystemCalls", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

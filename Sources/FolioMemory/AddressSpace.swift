@@ -48,16 +48,18 @@ public final class AddressSpace: @unchecked Sendable {
     public let limits: SpaceLimits
     /// What the space holds counts here too (its owner's bytes across spaces), if set.
     public let quota: ByteBudget?
-    private let arenas: [Arena]
+    // Internal, not private, for the adoption in AddressSpace+Adoption.swift, which fills
+    // them in before the space is shared with anyone.
+    let arenas: [Arena]
     /// The shared folio table.
     public let tableFD: FileDescriptor
-    private let table: UnsafeMutableRawPointer
+    let table: UnsafeMutableRawPointer
     private let lock = Mutex<Void>(())
     // Grown on demand: a space costs memory for the handles it has used, not for 65,536.
-    private var records: [FolioRecord?] = []
-    private var freeHandles: [Int] = []
+    var records: [FolioRecord?] = []
+    var freeHandles: [Int] = []
     private var pinTables: [PinTable] = []
-    private var bytesHeld = 0
+    var bytesHeld = 0
     private var destroyed = false
 
     /// A new, empty space with an arena in each tier.
@@ -84,6 +86,21 @@ public final class AddressSpace: @unchecked Sendable {
             throw error
         }
         self.arenas = arenas
+    }
+
+    /// A space over memory that already exists (a restarted daemon's adoption): the table and
+    /// arenas given, no records yet.
+    init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits, quota: ByteBudget?,
+         arenas: [Arena], tableFD: FileDescriptor, table: UnsafeMutableRawPointer) {
+        self.id = id
+        self.name = name
+        self.owner = owner
+        self.tiers = tiers
+        self.limits = limits
+        self.quota = quota
+        self.arenas = arenas
+        self.tableFD = tableFD
+        self.table = table
     }
 
     /// The fds a client maps: the table first, then one memfd per tier.

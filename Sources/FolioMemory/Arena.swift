@@ -32,6 +32,33 @@ final class Arena: @unchecked Sendable {
         }
     }
 
+    /// The arena a previous daemon left in `fd` (a memfd of the tier's size), with the blocks
+    /// `used` taken and charged to the tier. EINVAL if the file is not the tier's size;
+    /// ENOMEM if the tier cannot hold the blocks (the config shrank it).
+    init(tier: Tier, adopting fd: FileDescriptor, used: [(offset: Int, order: Int)]) throws(SystemCallError) {
+        self.tier = tier
+        length = tier.spec.sizeBytes
+        guard try MemorySystem.size(of: fd) == length else {
+            throw SystemCallError(call: "tier \(tier.spec.name): the stored memfd is not \(length) bytes", errno: .invalidArgument)
+        }
+        var charged: [Int] = []
+        for block in used {
+            guard (try? tier.charge(order: block.order, count: 1)) != nil else {
+                for order in charged { tier.credit(order: order, count: 1) }
+                throw SystemCallError(call: "tier \(tier.spec.name): no room for the stored folios", errno: .noMemory)
+            }
+            charged.append(block.order)
+        }
+        do {
+            base = try MemorySystem.mapShared(fd, length: length)
+        } catch {
+            for order in charged { tier.credit(order: order, count: 1) }
+            throw error
+        }
+        self.fd = fd
+        buddy = Mutex(BuddyAllocator(size: length, used: used))
+    }
+
     /// A block of `order`, charged to the tier; ENOMEM when the tier or this arena is full.
     func allocate(order: Int) throws(Errno) -> Int {
         try tier.charge(order: order, count: 1)

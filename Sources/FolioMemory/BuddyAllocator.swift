@@ -31,6 +31,34 @@ struct BuddyAllocator {
         freeBytes = self.size
     }
 
+    /// An allocator with exactly the blocks `used` (offset, order) taken: what a restarted
+    /// daemon rebuilds from a folio table. The blocks must be aligned to their size, inside the
+    /// range and apart from each other (the caller checks). Each 2 MiB block is split only as
+    /// far as the used blocks in it need, as a run of allocations would have left it.
+    init(size: Int, used: [(offset: Int, order: Int)]) {
+        self.init(size: size)
+        stacks[Self.maxOrder] = []
+        freeBytes = 0
+        let byBlock = Dictionary(grouping: used) { $0.offset / Self.blockBytes }
+        for block in stride(from: self.size - Self.blockBytes, through: 0, by: -Self.blockBytes) {
+            freeAround(byBlock[block / Self.blockBytes] ?? [], in: block, order: Self.maxOrder)
+        }
+    }
+
+    /// Pushes the parts of `block` (of `order`) that no used block covers onto the free stacks.
+    private mutating func freeAround(_ used: [(offset: Int, order: Int)], in block: Int, order: Int) {
+        if used.isEmpty {
+            pushFree(block, order: order)
+            freeBytes += Self.pageSize << order
+            return
+        }
+        if used.contains(where: { $0.offset == block && $0.order == order }) { return }
+        let half = Self.pageSize << (order - 1)
+        // The upper half first: the lower one ends on top of its stack, as in a fresh split.
+        freeAround(used.filter { $0.offset >= block + half }, in: block + half, order: order - 1)
+        freeAround(used.filter { $0.offset < block + half }, in: block, order: order - 1)
+    }
+
     /// The offset of a free block of `order`, or nil when none is left.
     mutating func allocate(order: Int) -> Int? {
         precondition((0...Self.maxOrder).contains(order))

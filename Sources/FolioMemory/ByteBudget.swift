@@ -29,6 +29,12 @@ public final class ByteBudget: Sendable {
         }
     }
 
+    /// Takes `bytes` even past the limit: what a restarted daemon finds already held (data is
+    /// never dropped for a quota; new charges fail until enough is credited).
+    func force(_ bytes: Int) {
+        held.add(bytes, ordering: .relaxed)
+    }
+
     /// Gives back what `charge` took.
     func credit(_ bytes: Int) {
         held.subtract(bytes, ordering: .relaxed)

@@ -27,6 +27,13 @@ public enum MemorySystem {
         try Posix.call("ftruncate") { ftruncate(fd.rawValue, off_t(size)) }
     }
 
+    /// `fstat(fd).st_size`.
+    public static func size(of fd: FileDescriptor) throws(SystemCallError) -> Int {
+        var info = Glibc.stat()
+        try Posix.call("fstat") { fstat(fd.rawValue, &info) }
+        return Int(info.st_size)
+    }
+
     /// `mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED [| MAP_POPULATE], fd, 0)`.
     public static func mapShared(_ fd: FileDescriptor, length: Int, populate: Bool = false) throws(SystemCallError) -> UnsafeMutableRawPointer {
         let flags = MAP_SHARED | (populate ? MAP_POPULATE : 0)

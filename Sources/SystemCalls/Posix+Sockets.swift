@@ -35,6 +35,22 @@ extension Posix {
         return entry.revents
     }
 
+    /// Waits until one of `fds` is readable (or hung up), for at most `timeoutMilliseconds`
+    /// (-1: for ever); per descriptor, whether it is.
+    public static func waitReadable(_ fds: [Int32], timeoutMilliseconds: Int32) throws(SystemCallError) -> [Bool] {
+        var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        try call("poll") { Glibc.poll(&entries, nfds_t(entries.count), timeoutMilliseconds) }
+        return entries.map { $0.revents != 0 }
+    }
+
+    /// `pipe()`, both ends close-on-exec: its read and write ends.
+    public static func pipe() throws(SystemCallError) -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [-1, -1]
+        try call("pipe") { Glibc.pipe(&ends) }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        return (ends[0], ends[1])
+    }
+
     /// `shutdown(fd, how)`.
     public static func shutdown(_ fd: Int32, _ how: Int32) throws(SystemCallError) {
         try call("shutdown") { Glibc.shutdown(fd, how) }
