@@ -3,9 +3,10 @@ SWIFT ?= swift
 CONFIG ?= Config/foliod.toml
 MOUNT ?= mnt
 DEB_PACKAGES := fuse3 libfuse3-dev pkg-config
-# What only the tests use: systemd-analyze checks the unit; valgrind checks libfolio; the
-# compiler and binutils build and inspect it.
-TEST_PACKAGES := systemd valgrind gcc binutils
+# What only the tests use: systemd-analyze checks the unit and systemd-nspawn boots the
+# installed tree under a real systemd; valgrind checks libfolio; the compiler and binutils
+# build and inspect it; dpkg-deb and lintian build and check the package.
+TEST_PACKAGES := systemd systemd-container valgrind gcc binutils dpkg-dev lintian
 # The Python that runs the module's tests, and pytest for it.
 TEST_PYTHON ?= python3
 BIN := .build/debug
@@ -32,8 +33,12 @@ packages:
 build: deps
 	$(SWIFT) build
 
+# Release binaries carry the Swift runtime inside (--static-swift-stdlib): they run on a
+# machine without the toolchain. Built per product: the test targets import Testing, which
+# has no static form.
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib --product foliod
+	$(SWIFT) build -c release --static-swift-stdlib --product folioctl
 
 # The daemon runs optimized: its copy loops are what the benchmark measures.
 run: release
@@ -47,7 +52,7 @@ bench: release
 # The Swift tests run one suite per process with a time limit (Tests/run-swift-tests), so a
 # crash or a hang fails that suite alone. The shell tests go last, so their "N passed,
 # N failed" line closes the output.
-test: test-deps build libfolio
+test: test-deps build libfolio release
 	$(SWIFT) build --build-tests
 	bash Tests/run-swift-tests
 	FOLIOD=$(BIN)/foliod $(TEST_PYTHON) -m pytest -q Tests/python
@@ -102,6 +107,7 @@ $(CBUILD):
 	mkdir -p $@
 
 PREFIX ?= /usr/local
+SYSCONFDIR ?= $(PREFIX)/etc
 DESTDIR ?=
 # `make install CONFIGURATION=debug` installs the debug build (the tests do, to skip a release build).
 CONFIGURATION ?= release
@@ -110,15 +116,20 @@ CONFIGURATION ?= release
 SYSTEM_PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 PYTHON_SITE ?= $(PREFIX)/lib/python$(shell $(SYSTEM_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages
 
-# Binaries, the unit (with @PREFIX@ filled in), the config, the operator scripts, and the
-# clients: libfolio (header, libraries, pc file), the Python module and the examples.
+# Stripped binaries (static Swift runtime in a release build; a debug build links the
+# toolchain's), the units and the sysusers file (with @PREFIX@ and @SYSCONFDIR@ filled in),
+# the config (socket and mount under /run/foliod, group foliod), the operator scripts, and
+# the clients: libfolio (header, libraries, pc file), the Python module and the examples.
 install: deps libfolio
-	$(SWIFT) build -c $(CONFIGURATION)
-	install -D -m 0755 .build/$(CONFIGURATION)/foliod $(DESTDIR)$(PREFIX)/bin/foliod
-	install -D -m 0755 .build/$(CONFIGURATION)/folioctl $(DESTDIR)$(PREFIX)/bin/folioctl
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/etc/foliod $(DESTDIR)$(PREFIX)/share/doc/foliod $(DESTDIR)$(PREFIX)/libexec/foliod
-	sed 's|@PREFIX@|$(PREFIX)|g' Config/foliod.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/foliod.service
-	sed 's|^mount = .*|mount = "/run/foliod/knobs"|; s|^socket = .*|socket = "/run/foliod/foliod.sock"|' Config/foliod.toml > $(DESTDIR)$(PREFIX)/etc/foliod/foliod.toml
+	$(if $(filter release,$(CONFIGURATION)),$(MAKE) --no-print-directory release,$(SWIFT) build)
+	install -D -m 0755 -s .build/$(CONFIGURATION)/foliod $(DESTDIR)$(PREFIX)/bin/foliod
+	install -D -m 0755 -s .build/$(CONFIGURATION)/folioctl $(DESTDIR)$(PREFIX)/bin/folioctl
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/foliod $(DESTDIR)$(PREFIX)/share/doc/foliod $(DESTDIR)$(PREFIX)/libexec/foliod
+	for unit in foliod.service foliod.socket; do \
+		sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' Config/$$unit > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit; done
+	install -m 0644 Config/foliod.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/foliod.conf
+	sed 's|^mount = .*|mount = "/run/foliod/knobs"|; s|^socket = .*|socket = "/run/foliod/foliod.sock"|; s|^# group = "foliod"|group = "foliod"|' \
+		Config/foliod.toml > $(DESTDIR)$(SYSCONFDIR)/foliod/foliod.toml
 	install -m 0644 README.md Documentation/ABI.md Documentation/PROTOCOL.md Documentation/DESIGN.md SECURITY.md $(DESTDIR)$(PREFIX)/share/doc/foliod/
 	install -m 0755 scripts/use-migrator scripts/watch-migrator scripts/compare-migrators $(DESTDIR)$(PREFIX)/libexec/foliod/
 	install -D -m 0644 libfolio/include/folio.h $(DESTDIR)$(PREFIX)/include/folio.h

@@ -125,6 +125,7 @@ let package = Package(
         .target(
             name: "FoliodDaemon",
             dependencies: [
+                "CLinux",
                 "SystemCalls",
                 "FolioMemory",
                 "FolioProtocol",

@@ -40,14 +40,21 @@ extension AddressSpace {
     /// written beside it, which a crash can leave stale. A half-copied destination block is
     /// named by no entry, so it comes back free. EINVAL when the memfds do not match `tiers`
     /// (the config changed); ENOMEM when a tier cannot hold the folios.
+    /// The space takes `stored`'s descriptors; on failure they are all closed.
     public static func adopt(_ stored: StoredSpace, tiers: [Tier], limits: SpaceLimits = SpaceLimits(), quota: ByteBudget? = nil) throws(SystemCallError) -> (AddressSpace, AdoptionReport) {
-        guard stored.tiers.count == tiers.count else {
-            throw SystemCallError(call: "space \(stored.name): \(stored.tiers.count) tier memfds stored, \(tiers.count) tiers configured", errno: .invalidArgument)
+        let table: UnsafeMutableRawPointer
+        do throws(SystemCallError) {
+            guard stored.tiers.count == tiers.count else {
+                throw SystemCallError(call: "space \(stored.name): \(stored.tiers.count) tier memfds stored, \(tiers.count) tiers configured", errno: .invalidArgument)
+            }
+            guard try MemorySystem.size(of: stored.table) == FolioTableLayout.tableBytes else {
+                throw SystemCallError(call: "space \(stored.name): the stored folio table is not \(FolioTableLayout.tableBytes) bytes", errno: .invalidArgument)
+            }
+            table = try MemorySystem.mapShared(stored.table, length: FolioTableLayout.tableBytes)
+        } catch {
+            ([stored.table] + stored.tiers).forEach { try? $0.close() }
+            throw error
         }
-        guard try MemorySystem.size(of: stored.table) == FolioTableLayout.tableBytes else {
-            throw SystemCallError(call: "space \(stored.name): the stored folio table is not \(FolioTableLayout.tableBytes) bytes", errno: .invalidArgument)
-        }
-        let table = try MemorySystem.mapShared(stored.table, length: FolioTableLayout.tableBytes)
         var report = AdoptionReport()
         let folios = scan(table, tiers: tiers, report: &report)
         var arenas: [Arena] = []
@@ -57,8 +64,11 @@ extension AddressSpace {
                 arenas.append(try Arena(tier: tier, adopting: stored.tiers[index], used: used))
             }
         } catch {
+            // Each arena built owns its memfd; the rest are still ours to close.
             arenas.forEach { $0.close() }
+            stored.tiers[arenas.count...].forEach { try? $0.close() }
             MemorySystem.unmap(table, length: FolioTableLayout.tableBytes)
+            try? stored.table.close()
             throw error
         }
         let space = AddressSpace(id: stored.id, name: stored.name, owner: stored.owner, tiers: tiers, limits: limits, quota: quota,

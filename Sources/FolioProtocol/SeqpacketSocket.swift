@@ -36,6 +36,22 @@ public final class SeqpacketSocket: Sendable {
         return socket
     }
 
+    /// Takes over `fd`, a listening socket this process was given (socket activation). EINVAL
+    /// unless it is a listening `AF_UNIX` `SOCK_SEQPACKET` socket.
+    public static func inherited(fd: Int32) throws(SystemCallError) -> SeqpacketSocket {
+        func option(_ name: Int32) throws(SystemCallError) -> Int32 {
+            var value: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            try Posix.call("getsockopt") { getsockopt(fd, SOL_SOCKET, name, &value, &length) }
+            return value
+        }
+        guard try option(SO_DOMAIN) == AF_UNIX, try option(SO_TYPE) == Int32(SOCK_SEQPACKET.rawValue), try option(SO_ACCEPTCONN) == 1 else {
+            throw SystemCallError(call: "descriptor \(fd) is not a listening AF_UNIX SOCK_SEQPACKET socket", errno: .invalidArgument)
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return SeqpacketSocket(fd: fd)
+    }
+
     /// A connection to the daemon listening at `path`. With `timeout`, a connect that would
     /// wait longer for room in a full backlog fails with EAGAIN, and sends and receives on the
     /// socket are bounded by it too.

@@ -24,9 +24,32 @@ public final class FolioServer: Sendable {
         var sessions: [ObjectIdentifier: Session] = [:]
     }
 
+    /// Where the listening socket comes from.
+    public enum Listener {
+        /// Bind one at this path (mode 0660, group from the policy); a stale socket file is
+        /// replaced, a live daemon's is EADDRINUSE, anything else at the path is refused. The
+        /// file is removed on stop.
+        case bind(String)
+        /// One the service manager listens on (socket activation) at this path: it keeps
+        /// listening while the daemon restarts, so the daemon never shuts it down or removes it.
+        case inherited(SeqpacketSocket, path: String)
+    }
+
+    /// What adopting one stored space gave.
+    public struct Adoption: Sendable {
+        public var space: StoredSpace
+        public var result: Result<AdoptionReport, SystemCallError>
+    }
+
     /// The socket path.
     public let path: String
+    /// The stored spaces this server was given, each adopted or refused.
+    public let adoptions: [Adoption]
     private let listener: SeqpacketSocket
+    private let ownsSocketFile: Bool
+    // Written to on stop: wakes the accept thread without touching the listener, which under
+    // socket activation is shared with the service manager and must stay listening.
+    private let wake: (read: Int32, write: Int32)
     private let registry: SpaceRegistry
     private let core: MigrationCore
     private let policy: AccessPolicy
@@ -40,28 +63,49 @@ public final class FolioServer: Sendable {
     // in the backlog for ever (libuv and nginx do the same).
     private let reserve = Mutex<FileDescriptor?>(nil)
 
-    /// Listens at `path` (mode 0660, group from `policy`). A stale socket file is replaced; a
-    /// live daemon's is EADDRINUSE; anything else at the path is refused.
-    public init(path: String, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits(), logger: Logger = Logger(label: "foliod")) throws(SystemCallError) {
-        self.path = path
+    /// Listens at `path` (see `Listener.bind`).
+    public convenience init(path: String, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits(), logger: Logger = Logger(label: "foliod")) throws(SystemCallError) {
+        try self.init(listener: .bind(path), core: core, tiers: tiers, policy: policy, limits: limits, logger: logger)
+    }
+
+    /// Serves on `listener`. The `restoring` spaces are adopted before the first connection is
+    /// accepted (see `adoptions`); `events` hears of named spaces created and destroyed.
+    public init(listener source: Listener, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits(),
+                events: SpaceEvents = .none, restoring: [StoredSpace] = [], logger: Logger = Logger(label: "foliod")) throws(SystemCallError) {
         self.core = core
         self.policy = policy
         self.limits = limits
         self.logger = logger
-        registry = SpaceRegistry(tiers: tiers, limits: limits)
-        listener = try SeqpacketSocket.listen(path: path)
-        do { try policy.secure(socketPath: path) } catch {
+        registry = SpaceRegistry(tiers: tiers, limits: limits, events: events)
+        adoptions = restoring.map { [registry] stored in
+            Adoption(space: stored, result: Result { () throws(SystemCallError) in try registry.adopt(stored) })
+        }
+        switch source {
+        case .bind(let path):
+            self.path = path
+            ownsSocketFile = true
+            listener = try SeqpacketSocket.listen(path: path)
+            do { try policy.secure(socketPath: path) } catch {
+                listener.close()
+                _ = try? Posix.unlink(path)
+                throw SystemCallError(call: "\(error)", errno: .notPermitted)
+            }
+        case .inherited(let socket, let path):
+            self.path = path
+            ownsSocketFile = false
+            listener = socket
+        }
+        do { wake = try Posix.pipe() } catch {
             listener.close()
-            removeSocketFile()
-            throw SystemCallError(call: "\(error)", errno: .notPermitted)
+            if ownsSocketFile { _ = try? Posix.unlink(path) }
+            throw error
         }
         reserve.withLock { $0 = Self.openReserve() }
         guard OSThread.trySpawn(name: "foliod-accept", { [self] in
             acceptLoop()
             acceptorDone.signal()
         }) else {
-            listener.close()
-            removeSocketFile()
+            closeListener()
             throw SystemCallError(call: "starting the accept thread", errno: .resourceTemporarilyUnavailable)
         }
     }
@@ -82,10 +126,11 @@ public final class FolioServer: Sendable {
             return true
         }
         guard first else { return }
-        listener.shutdown()
+        _ = try? FileDescriptor(rawValue: wake.write).writeAll([1])
         acceptorDone.wait()
-        listener.close()
-        removeSocketFile()
+        closeListener()
+        Posix.close(wake.read)
+        Posix.close(wake.write)
         reserve.withLock { reserve in
             try? reserve?.close()
             reserve = nil
@@ -98,8 +143,13 @@ public final class FolioServer: Sendable {
         state.withLock { $0.lifecycle = .stopped }
     }
 
+    /// Accepts until `stop` writes to the wake pipe. Connections still in the backlog then stay
+    /// there: under socket activation the next daemon accepts them.
     private func acceptLoop() {
         while true {
+            guard let ready = try? Posix.waitReadable([listener.fd, wake.read], timeoutMilliseconds: -1) else { continue }
+            if ready[1] { return }
+            guard ready[0] else { continue }
             let connection: SeqpacketSocket
             do { connection = try listener.accept() } catch {
                 guard state.withLock({ $0.lifecycle == .serving }) else { return }
@@ -204,9 +254,11 @@ public final class FolioServer: Sendable {
         logger.warning(message, metadata: ["errno": "\(errno.name)", "suppressed": "\(suppressed)"])
     }
 
-    /// Removes the socket file; one already gone is fine.
-    private func removeSocketFile() {
-        _ = try? Posix.unlink(path)
+    /// Closes this daemon's descriptor of the listener, and removes the socket file if this
+    /// daemon made it (one already gone is fine).
+    private func closeListener() {
+        listener.close()
+        if ownsSocketFile { _ = try? Posix.unlink(path) }
     }
 
     private static func openReserve() -> FileDescriptor? {

@@ -3,6 +3,24 @@ import Synchronization
 import SystemCalls
 import SystemPackage
 
+/// What the registry tells its owner about named spaces, so that they can be kept beyond the
+/// process (the daemon stores their memfds in systemd's fd store). Called with the registry's
+/// lock held: keep them short.
+public struct SpaceEvents: Sendable {
+    /// A named space was created.
+    public var created: @Sendable (AddressSpace) -> Void
+    /// A named space was destroyed: its name is gone, and it must not come back.
+    public var destroyed: @Sendable (AddressSpace) -> Void
+
+    public init(created: @escaping @Sendable (AddressSpace) -> Void, destroyed: @escaping @Sendable (AddressSpace) -> Void) {
+        self.created = created
+        self.destroyed = destroyed
+    }
+
+    /// Nothing kept: outside systemd.
+    public static let none = SpaceEvents(created: { _ in }, destroyed: { _ in })
+}
+
 /// Every address space of the daemon: anonymous ones belong to one session; named ones outlive
 /// their sessions until destroyed, and are destroyed for real once no session holds them. Each
 /// uid has an account: how many named spaces it owns, and one byte quota over all its spaces.
@@ -28,11 +46,30 @@ final class SpaceRegistry: Sendable {
 
     let tiers: [Tier]
     private let limits: ServiceLimits
+    private let events: SpaceEvents
     private let state = Mutex(State())
 
-    init(tiers: [Tier], limits: ServiceLimits) {
+    init(tiers: [Tier], limits: ServiceLimits, events: SpaceEvents = .none) {
         self.tiers = tiers
         self.limits = limits
+        self.events = events
+    }
+
+    /// Takes over a named space a previous daemon left (see `AddressSpace.adopt`), with no
+    /// session holding it; it counts against its owner like one created now. EEXIST if the
+    /// name is taken already.
+    func adopt(_ stored: StoredSpace) throws(SystemCallError) -> AdoptionReport {
+        try state.withLock { (state) throws(SystemCallError) -> AdoptionReport in
+            let key = Array(stored.name.utf8)
+            guard state.named[key] == nil else { throw SystemCallError(call: "space \(stored.name) is stored twice", errno: .fileExists) }
+            var account = state.accounts[stored.owner] ?? Account(quota: ByteBudget(limit: limits.bytesPerUID))
+            let (space, report) = try AddressSpace.adopt(stored, tiers: tiers, limits: limits.space, quota: account.quota)
+            state.named[key] = space
+            state.nextID = max(state.nextID, stored.id + 1)
+            account.namedSpaces += 1
+            state.accounts[stored.owner] = account
+            return report
+        }
     }
 
     /// A space for a session of `uid`: a new anonymous one, or the named one (created if
@@ -61,6 +98,7 @@ final class SpaceRegistry: Sendable {
             if let name {
                 state.named[Array(name.utf8)] = space
                 account.namedSpaces += 1
+                events.created(space)
             }
             state.accounts[uid] = account
             state.holders[ObjectIdentifier(space)] = 1
@@ -92,6 +130,7 @@ final class SpaceRegistry: Sendable {
             if let name = space.name.map({ Array($0.utf8) }), state.named[name] === space {
                 state.named[name] = nil
                 state.accounts[space.owner]?.namedSpaces -= 1
+                events.destroyed(space)
             }
             state.doomed.insert(ObjectIdentifier(space))
         }

@@ -54,17 +54,35 @@ public enum Daemon {
         let logger = makeLogger(level: config.logLevel)
         ensureFileLimit(config.limits.fileDescriptors(tiers: config.tiers.count), logger: logger)
         let notifier = SystemdNotifier()
+        var passed = PassedDescriptors.take()
+        let journal = KnobJournal.open(passed: &passed, notifier: notifier)
+        if let journal { replay(journal, on: node, logger: logger) }
+        let store = SpaceStore(notifier: notifier, tiers: config.tiers)
+        let restoring = store.stored(from: &passed)
+        for (id, reason) in restoring.refused {
+            logger.error("a stored space cannot be adopted: \(reason); its memory is released", metadata: ["space": "\(id)"])
+            store.forget(id: id)
+        }
         // The socket first: a daemon already serving it is the likeliest reason to stop, and
         // its mount would otherwise be reported as a busy mount point.
         let server: FolioServer
         let mount: KnobMount
         do {
-            server = try node.serve(socket: config.socket, logger: logger)
+            let listener = listenerSource(config.socket, passed: &passed, logger: logger)
+            server = try node.serve(listener: listener, events: store.events, restoring: restoring.spaces, logger: logger)
         } catch {
             return fail("foliod: \(error)")
         }
+        report(server.adoptions, store: store, logger: logger)
+        for (name, fd) in passed.named {
+            logger.warning("a descriptor passed at start is not foliod's; closed", metadata: ["name": "\(name)"])
+            DaemonSystem.close(fd)
+        }
         do {
-            mount = try KnobMount(tree: node.tree, at: absolute(config.mount)) { write in log(write, to: logger) }
+            mount = try KnobMount(tree: node.tree, at: absolute(config.mount)) { write in
+                log(write, to: logger)
+                if write.changed { journal?.record(path: write.path, value: write.newValue) }
+            }
         } catch {
             server.stop()
             return fail("foliod: \(error)")
@@ -75,7 +93,7 @@ public enum Daemon {
         let running = Atomic<Bool>(true)
         notifier.startHeartbeat(status: { node.status }) { running.load(ordering: .relaxed) }
         logger.info("serving", metadata: ["mount": "\(mount.mountpoint)", "socket": "\(config.socket)", "migrator": "\(node.core.slot.active.name)"])
-        serveSignals(signals, node: node, logger: logger)
+        serveSignals(signals, node: node, journal: journal, logger: logger)
         notifier.stopping()
         running.store(false, ordering: .relaxed)
         server.stop()
@@ -85,7 +103,7 @@ public enum Daemon {
     }
 
     /// Serves signals until SIGTERM or SIGINT; SIGHUP reloads `[knobs]`.
-    private static func serveSignals(_ signals: SignalWaiter, node: DaemonNode, logger: Logger) {
+    private static func serveSignals(_ signals: SignalWaiter, node: DaemonNode, journal: KnobJournal?, logger: Logger) {
         while true {
             let signal = signals.next()
             guard signal == DaemonSystem.hangup else {
@@ -94,6 +112,7 @@ public enum Daemon {
             }
             do {
                 let reload = try node.reloadKnobs()
+                for setting in reload.applied { journal?.record(path: setting.path, value: setting.value) }
                 let applied = reload.applied.map { "\($0.path)=\($0.value)" }.joined(separator: ",")
                 if let refusal = reload.refusal {
                     let skipped = refusal.skipped.map { "\($0.path)=\($0.value)" }.joined(separator: ",")
@@ -106,6 +125,50 @@ public enum Daemon {
                 }
             } catch {
                 logger.error("SIGHUP: \(error); nothing was applied")
+            }
+        }
+    }
+
+    /// The listening socket the service manager passed (socket activation), or one to bind at
+    /// `path` when there is none.
+    private static func listenerSource(_ path: String, passed: inout PassedDescriptors, logger: Logger) -> FolioServer.Listener {
+        for (name, fd) in passed.take(where: { $0 != KnobJournal.storeName && !$0.hasPrefix("space-") }) {
+            if let socket = try? SeqpacketSocket.inherited(fd: fd) {
+                logger.info("listening on the socket the service manager passed", metadata: ["name": "\(name)", "socket": "\(path)"])
+                return .inherited(socket, path: path)
+            }
+            logger.warning("a descriptor passed at start is not a listening SOCK_SEQPACKET socket; closed", metadata: ["name": "\(name)"])
+            DaemonSystem.close(fd)
+        }
+        return .bind(path)
+    }
+
+    /// Applies the knob values a previous instance journaled, one by one: a knob that is gone
+    /// or refuses its value is logged and skipped, the rest still apply.
+    private static func replay(_ journal: KnobJournal, on node: DaemonNode, logger: Logger) {
+        for setting in journal.settings {
+            do throws(KnobError) {
+                try KnobApplier.apply([setting], to: node.tree)
+                logger.notice("knob restored", metadata: ["knob": "\(setting.path)", "value": "\(setting.value)"])
+            } catch {
+                logger.warning("a stored knob value was not restored: \(error)", metadata: ["knob": "\(setting.path)"])
+            }
+        }
+    }
+
+    /// Logs what adopting each stored space gave; a space that could not be adopted leaves
+    /// the store, so its memory is released.
+    private static func report(_ adoptions: [FolioServer.Adoption], store: SpaceStore, logger: Logger) {
+        for adoption in adoptions {
+            let space: Logger.Metadata = ["space": "\(adoption.space.name)", "id": "\(adoption.space.id)", "owner": "\(adoption.space.owner)"]
+            switch adoption.result {
+            case .success(let report):
+                logger.notice(
+                    "adopted a stored space: \(report.folios) folios, \(report.bytes) bytes, \(report.thawed) thawed mid-migration, \(report.dropped) bad entries dropped",
+                    metadata: space)
+            case .failure(let error):
+                logger.error("a stored space cannot be adopted: \(error); its memory is released", metadata: space)
+                store.forget(id: adoption.space.id)
             }
         }
     }

@@ -52,7 +52,13 @@ public final class DaemonNode: Sendable {
 
     /// Starts the socket service at `path` for this node's core and tiers.
     public func serve(socket path: String, logger: Logger = Logger(label: "foliod")) throws(SystemCallError) -> FolioServer {
-        try FolioServer(path: path, core: core, tiers: tiers, policy: policy, limits: limits, logger: logger)
+        try serve(listener: .bind(path), logger: logger)
+    }
+
+    /// Starts the socket service on `listener`, adopting the `restoring` spaces first.
+    public func serve(listener: FolioServer.Listener, events: SpaceEvents = .none, restoring: [StoredSpace] = [],
+                      logger: Logger = Logger(label: "foliod")) throws(SystemCallError) -> FolioServer {
+        try FolioServer(listener: listener, core: core, tiers: tiers, policy: policy, limits: limits, events: events, restoring: restoring, logger: logger)
     }
 
     /// The `STATUS=` line systemd shows.

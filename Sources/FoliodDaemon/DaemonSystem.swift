@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 import SystemCalls
 import SystemPackage
@@ -52,21 +53,55 @@ enum DaemonSystem {
         return (Int(clamping: limit.rlim_cur), Int(clamping: limit.rlim_max))
     }
 
-    /// Sends one datagram to the Unix socket at `path`; `@name` is the abstract name `\0name`.
-    /// Returns false if it could not be sent.
-    static func sendDatagram(_ text: String, to path: String) -> Bool {
+    /// Sends one datagram to the Unix socket at `path`, with `fds` attached (`SCM_RIGHTS`);
+    /// `@name` is the abstract name `\0name`. Returns false if it could not be sent.
+    static func sendDatagram(_ text: String, fds: [Int32] = [], to path: String) -> Bool {
         guard let fd = try? Posix.call("socket", { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }) else { return false }
         defer { Posix.close(fd) }
-        let payload = Array(text.utf8)
+        var payload = Array(text.utf8)
+        var control = [UInt8](repeating: 0, count: fds.isEmpty ? 0 : clinux_cmsg_space_fds(Int32(fds.count)))
+        if !fds.isEmpty { fds.withUnsafeBufferPointer { clinux_cmsg_put_fds(&control, $0.baseAddress, Int32($0.count)) } }
         let sent = try? Posix.withUnixAddress(path) { (address, length) throws(SystemCallError) in
-            let result = payload.withUnsafeBytes { buffer in
-                Result { () throws(SystemCallError) in
-                    try Posix.count("sendto \(path)") { sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), address, length) }
+            let result = payload.withUnsafeMutableBytes { buffer in
+                control.withUnsafeMutableBytes { controlBuffer in
+                    var vector = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
+                    return withUnsafeMutablePointer(to: &vector) { vector in
+                        var message = msghdr()
+                        message.msg_name = UnsafeMutableRawPointer(mutating: address)
+                        message.msg_namelen = length
+                        message.msg_iov = vector
+                        message.msg_iovlen = 1
+                        if !fds.isEmpty {
+                            message.msg_control = controlBuffer.baseAddress
+                            message.msg_controllen = controlBuffer.count
+                        }
+                        return Result { () throws(SystemCallError) in
+                            try Posix.count("sendmsg \(path)") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
+                        }
+                    }
                 }
             }
             return try result.get()
         }
         return sent == payload.count
     }
+
+    /// Removes `name` from this process's environment, so children do not inherit it.
+    static func unsetEnvironment(_ name: String) {
+        unsetenv(name)
+    }
+
+    /// Marks `fd` close-on-exec (descriptors handed over at start are not).
+    static func setCloseOnExec(_ fd: Int32) {
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    }
+
+    /// Closes a descriptor this process was handed and does not use.
+    static func close(_ fd: Int32) {
+        Posix.close(fd)
+    }
+
+    /// This process's id.
+    static var processID: Int32 { getpid() }
 
 }

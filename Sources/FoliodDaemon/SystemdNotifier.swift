@@ -23,6 +23,22 @@ final class SystemdNotifier: Sendable {
     /// A new `STATUS=` line.
     func status(_ text: String) { send("STATUS=\(text)") }
 
+    /// Whether a service manager listens: without one, the fd store does not exist either.
+    var isActive: Bool { socketPath != nil }
+
+    /// Hands `fds` to the service manager's fd store under `name` (`FDSTORE=1`): they come
+    /// back, under that name, to the next instance. Needs `FileDescriptorStoreMax=` in the unit.
+    @discardableResult
+    func store(_ fds: [Int32], name: String) -> Bool {
+        guard let socketPath else { return false }
+        return DaemonSystem.sendDatagram("FDSTORE=1\nFDNAME=\(name)", fds: fds, to: socketPath)
+    }
+
+    /// Takes every descriptor stored under `name` out of the fd store (`FDSTOREREMOVE=1`).
+    func removeStored(name: String) {
+        send("FDSTOREREMOVE=1\nFDNAME=\(name)")
+    }
+
     /// `STOPPING=1`.
     func stopping() { send("STOPPING=1\nSTATUS=stopping") }
 

@@ -1,0 +1,103 @@
+# The installed tree under a real systemd (PID 1 in a throwaway container, ../tools'
+# systemd-box, here $SYSTEMD_BOX), with no Swift toolchain inside: socket activation, a named
+# space and the knobs surviving SIGKILL, restart and the watchdog, reload, stop, and the
+# journal's priorities. Needs the release build (`make test` builds it first).
+BOX=${SYSTEMD_BOX:-$REPO/../shared/tools/systemd-box}
+STAGE=$WORK/stage
+export SYSTEMD_BOX_STATE=$WORK/box
+in_box() { "$BOX" exec "$@"; }
+sock=/run/foliod/foliod.sock
+ctl() { in_box folioctl --socket "$sock" "$@"; }
+
+[ -x "$BOX" ] || { fail "systemd-box is at $BOX"; return 0; }
+make -s -C "$REPO" install DESTDIR="$STAGE" PREFIX=/usr/local > "$WORK/install.log" 2>&1 || { fail "make install DESTDIR=... PREFIX=/usr/local" "$(tail -n 5 "$WORK/install.log")"; return 0; }
+expect_eq "the installed binaries need no Swift runtime (ldd)" "" "$(ldd "$STAGE/usr/local/bin/foliod" "$STAGE/usr/local/bin/folioctl" | grep -i 'swift\|not found')"
+trap '"$BOX" stop; cleanup' EXIT
+out=$("$BOX" start "$STAGE" 2>&1)
+expect_contains "systemd boots in the box" "systemd-box: up" "$out"
+expect_eq "no toolchain inside" "absent" "$(in_box sh -c 'test -e /opt/swift && echo present || echo absent')"
+
+# Socket activation: the socket unit listens, the first client starts the service.
+wait_for in_box systemctl is-active --quiet foliod.socket
+expect_eq "foliod.socket listens at $sock, 0660 root:foliod" "660 root foliod" "$(in_box stat -c '%a %U %G' "$sock")"
+out=$(ctl --space db alloc --tier fast --order 4 --count 8 | tr '\n' ' ')
+expect_eq "the first client starts foliod and is served" "0 1 2 3 4 5 6 7 " "$out"
+expect_eq "READY came once the mount and the socket answered" "active" "$(in_box systemctl is-active foliod)"
+expect_contains "it listens on the socket systemd passed" "listening on the socket the service manager passed" "$(in_box journalctl -u foliod --no-pager)"
+ctl --space db fill --seed 9 0 1 2 3 4 5 6 7
+in_box sh -c 'echo 1 > /run/foliod/knobs/mtcopy/offloading && echo 3 > /run/foliod/knobs/mtcopy/threads'
+expect_eq "a named space and the knob journal are in the fd store" "5" "$(in_box systemctl show foliod -p NFileDescriptorStore --value)"
+
+pid_of() { in_box systemctl show foliod -p MainPID --value; }
+restarted_from() {  # restarted_from OLD-PID: waits (at most 30 s) until another instance is active
+    for _ in $(seq 150); do
+        local pid; pid=$(pid_of)
+        [ "$pid" != "$1" ] && [ "$pid" != 0 ] && in_box systemctl is-active --quiet foliod && return 0
+        sleep 0.2
+    done
+    return 1
+}
+intact() { ctl --space db verify --seed 9 0 1 2 3 4 5 6 7 > /dev/null 2>&1; }
+
+old=$(pid_of)
+in_box systemctl kill -s KILL foliod
+restarted_from "$old" && pass "SIGKILL: systemd restarts foliod" || fail "SIGKILL: systemd restarts foliod"
+intact && pass "... every byte of the named space is back" || fail "... every byte of the named space is back"
+expect_eq "... the knobs as the operator left them" "kernel [mtcopy] dcbm 3" \
+    "$(in_box cat /run/foliod/knobs/migration/offload_migrator /run/foliod/knobs/mtcopy/threads | tr '\n' ' ' | sed 's/ $//')"
+expect_contains "... and the log says what was adopted" "adopted a stored space: 8 folios, 524288 bytes" "$(in_box journalctl -u foliod --no-pager)"
+out=$(ctl --space db migrate --to slow 0 1 2 3 | tr '\n' ' ')
+expect_eq "an adopted space migrates" "0 slow 1 slow 2 slow 3 slow " "$out"
+
+# A client every 10 ms while the service restarts twice: the socket never stops listening.
+in_box sh -c 'end=$(($(date +%s) + 5)); n=0; bad=0
+    while [ "$(date +%s)" -lt "$end" ]; do
+        folioctl --socket /run/foliod/foliod.sock --space db verify --seed 9 0 1 2 3 4 5 6 7 > /tmp/client.out 2>&1 || { bad=$((bad + 1)); cat /tmp/client.out; }
+        n=$((n + 1)); sleep 0.01
+    done; echo "clients $n failed $bad"' > "$WORK/clients.out" 2>&1 &
+clients=$!
+sleep 1.5; in_box systemctl restart foliod; sleep 1; in_box systemctl restart foliod
+wait "$clients"
+summary=$(tail -n 1 "$WORK/clients.out")
+case "$summary" in
+    clients*" failed 0") pass "systemctl restart twice under a client every 10 ms: every request answered ($summary)" ;;
+    *) fail "systemctl restart twice under a client every 10 ms: every request answered" "$(tail -n 5 "$WORK/clients.out")" ;;
+esac
+expect_eq "... not one ECONNREFUSED" "0" "$(grep -c ECONNREFUSED "$WORK/clients.out")"
+
+# The watchdog: a stopped daemon is killed and restarted by systemd, the data intact.
+in_box sh -c 'mkdir -p /run/systemd/system/foliod.service.d && printf "[Service]\nWatchdogSec=2\n" > /run/systemd/system/foliod.service.d/watchdog.conf && systemctl daemon-reload && systemctl restart foliod'
+old=$(pid_of)
+in_box kill -STOP "$old"
+restarted_from "$old" && pass "WatchdogSec=2 and SIGSTOP: killed and restarted by systemd" || fail "WatchdogSec=2 and SIGSTOP: killed and restarted by systemd"
+expect_contains "... for the watchdog" "Failed with result 'watchdog'" "$(in_box journalctl -u foliod --no-pager)"
+intact && pass "... the named space intact" || fail "... the named space intact"
+
+# Reload: a changed [knobs] line is stored; a config that does not parse changes nothing.
+config=$STAGE/usr/local/etc/foliod/foliod.toml
+cp "$config" "$WORK/config.orig"
+sed -i 's|^"dcbm/nr_dma_chan" = 1$|"dcbm/nr_dma_chan" = 2|' "$config"
+in_box systemctl reload foliod
+knob_is() { [ "$(in_box cat "/run/foliod/knobs/$1")" = "$2" ]; }
+wait_for knob_is dcbm/nr_dma_chan 2 && pass "systemctl reload stores a changed [knobs] line" || fail "systemctl reload stores a changed [knobs] line"
+echo 'garbage here' >> "$config"
+in_box systemctl reload foliod
+wait_for in_box sh -c 'journalctl -u foliod -p err --no-pager | grep -q "SIGHUP:"' && pass "... a broken config is logged at priority err" || fail "... a broken config is logged at priority err"
+cp "$WORK/config.orig" "$config"
+expect_eq "... and the daemon keeps serving" "active" "$(in_box systemctl is-active foliod)"
+priorities=$(in_box journalctl -u foliod -o json --no-pager | python3 -c '
+import json, sys
+entries = [json.loads(line) for line in sys.stdin]
+def priority(text):
+    return next((e["PRIORITY"] for e in entries if e.get("SYSLOG_IDENTIFIER") == "foliod" and text in e["MESSAGE"]), None)
+print(priority("serving"), priority("knob changed"), priority("nothing was applied"))')
+expect_eq "the journal has each line at its priority (serving: info, knob changed: notice, SIGHUP refused: err)" "6 5 3" "$priorities"
+
+# Stop: no mount, no socket, no runtime directory; the fd store goes with it.
+in_box systemctl stop foliod.socket foliod.service
+expect_eq "systemctl stop foliod.socket foliod: both inactive" "inactive inactive" "$(in_box systemctl is-active foliod.socket foliod | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "... no mount" "0" "$(in_box grep -c ' /run/foliod/knobs ' /proc/mounts)"
+expect_eq "... no socket, no runtime directory" "absent" "$(in_box sh -c 'test -e /run/foliod && echo present || echo absent')"
+in_box systemctl start foliod.socket
+out=$(ctl --space db verify --seed 9 0 2>&1)
+expect_contains "after a stop the space is gone, as the README says" "ENOENT" "$out"
