@@ -10,9 +10,13 @@ TEST_PACKAGES := systemd systemd-container valgrind gcc binutils dpkg-dev lintia
 # The Python that runs the module's tests, and pytest for it.
 TEST_PYTHON ?= python3
 BIN := .build/debug
-RELEASE := .build/release
+# Release binaries live in a build folder of their own: SwiftPM does not relink a product
+# when only --static-swift-stdlib changes, so one folder for both kinds could hand a
+# dynamically linked binary to `make install`.
+STATIC := .build-static
+RELEASE := $(STATIC)/release
 
-.PHONY: all build release run test bench fuzz libfuzzer soak install deps test-deps packages clean libfolio
+.PHONY: all build release run test bench fuzz libfuzzer soak install deps test-deps packages clean libfolio man deb
 
 all: build libfolio
 
@@ -37,8 +41,8 @@ build: deps
 # machine without the toolchain. Built per product: the test targets import Testing, which
 # has no static form.
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib --product foliod
-	$(SWIFT) build -c release --static-swift-stdlib --product folioctl
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC) --product foliod
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC) --product folioctl
 
 # The daemon runs optimized: its copy loops are what the benchmark measures.
 run: release
@@ -52,7 +56,7 @@ bench: release
 # The Swift tests run one suite per process with a time limit (Tests/run-swift-tests), so a
 # crash or a hang fails that suite alone. The shell tests go last, so their "N passed,
 # N failed" line closes the output.
-test: test-deps build libfolio release
+test: test-deps build libfolio release deb
 	$(SWIFT) build --build-tests
 	bash Tests/run-swift-tests
 	FOLIOD=$(BIN)/foliod $(TEST_PYTHON) -m pytest -q Tests/python
@@ -108,6 +112,7 @@ $(CBUILD):
 
 PREFIX ?= /usr/local
 SYSCONFDIR ?= $(PREFIX)/etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 # `make install CONFIGURATION=debug` installs the debug build (the tests do, to skip a release build).
 CONFIGURATION ?= release
@@ -122,18 +127,19 @@ PYTHON_SITE ?= $(PREFIX)/lib/python$(shell $(SYSTEM_PYTHON) -c 'import sys; prin
 # the clients: libfolio (header, libraries, pc file), the Python module and the examples.
 install: deps libfolio
 	$(if $(filter release,$(CONFIGURATION)),$(MAKE) --no-print-directory release,$(SWIFT) build)
-	install -D -m 0755 -s .build/$(CONFIGURATION)/foliod $(DESTDIR)$(PREFIX)/bin/foliod
-	install -D -m 0755 -s .build/$(CONFIGURATION)/folioctl $(DESTDIR)$(PREFIX)/bin/folioctl
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/foliod $(DESTDIR)$(PREFIX)/share/doc/foliod $(DESTDIR)$(PREFIX)/libexec/foliod
+	install -D -m 0755 -s $(if $(filter release,$(CONFIGURATION)),$(RELEASE),.build/$(CONFIGURATION))/foliod $(DESTDIR)$(PREFIX)/bin/foliod
+	install -D -m 0755 -s $(if $(filter release,$(CONFIGURATION)),$(RELEASE),.build/$(CONFIGURATION))/folioctl $(DESTDIR)$(PREFIX)/bin/folioctl
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/foliod $(DESTDIR)$(PREFIX)/share/doc/foliod $(DESTDIR)$(PREFIX)/libexec/foliod
 	for unit in foliod.service foliod.socket; do \
-		sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' Config/$$unit > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit; done
+		sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' Config/$$unit > $(DESTDIR)$(UNITDIR)/$$unit; done
 	install -m 0644 Config/foliod.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/foliod.conf
 	sed 's|^mount = .*|mount = "/run/foliod/knobs"|; s|^socket = .*|socket = "/run/foliod/foliod.sock"|; s|^# group = "foliod"|group = "foliod"|' \
 		Config/foliod.toml > $(DESTDIR)$(SYSCONFDIR)/foliod/foliod.toml
 	install -m 0644 README.md Documentation/ABI.md Documentation/PROTOCOL.md Documentation/DESIGN.md SECURITY.md $(DESTDIR)$(PREFIX)/share/doc/foliod/
 	install -m 0755 scripts/use-migrator scripts/watch-migrator scripts/compare-migrators $(DESTDIR)$(PREFIX)/libexec/foliod/
 	install -D -m 0644 libfolio/include/folio.h $(DESTDIR)$(PREFIX)/include/folio.h
-	install -D -m 0755 $(CBUILD)/libfolio.so.1 $(DESTDIR)$(PREFIX)/lib/libfolio.so.1
+	install -D -m 0644 $(CBUILD)/libfolio.so.1 $(DESTDIR)$(PREFIX)/lib/libfolio.so.1
+	strip --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libfolio.so.1
 	ln -sf libfolio.so.1 $(DESTDIR)$(PREFIX)/lib/libfolio.so
 	install -m 0644 $(CBUILD)/libfolio.a $(DESTDIR)$(PREFIX)/lib/libfolio.a
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/doc/foliod/examples
@@ -142,6 +148,36 @@ install: deps libfolio
 	install -m 0644 examples/* $(DESTDIR)$(PREFIX)/share/doc/foliod/examples/
 	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
+# Man pages, from the argument parser's own description of each command (its
+# generate-manual tool, run on the debug binaries).
+MAN := .build-man
+man: build
+	$(SWIFT) build --product generate-manual
+	mkdir -p $(MAN)/1 $(MAN)/8
+	$(BIN)/generate-manual $(BIN)/folioctl --section 1 --output-directory $(MAN)/1
+	$(BIN)/generate-manual $(BIN)/foliod --section 8 --output-directory $(MAN)/8
+
+# A Debian package of what `make install` installs, built with dpkg-deb and checked with
+# lintian: the config is a conffile under /etc/foliod, the maintainer scripts create the
+# foliod group and enable the units as dh_installsystemd would.
+DEB := .build-deb
+ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE := $(DEB)/foliod_$(VERSION)_$(ARCH).deb
+deb: test-deps man release libfolio
+	rm -rf $(DEB) && mkdir -p $(DEB)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB)/root PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system PYTHON_SITE=/usr/lib/python3/dist-packages
+	install -d $(DEB)/root/usr/share/man/man1 $(DEB)/root/usr/share/man/man8 $(DEB)/root/DEBIAN
+	gzip -9n < $(MAN)/1/folioctl.1 > $(DEB)/root/usr/share/man/man1/folioctl.1.gz
+	gzip -9n < $(MAN)/8/foliod.8 > $(DEB)/root/usr/share/man/man8/foliod.8.gz
+	install -m 0644 packaging/debian/copyright $(DEB)/root/usr/share/doc/foliod/copyright
+	sed 's|@VERSION@|$(VERSION)|' packaging/debian/changelog | gzip -9n > $(DEB)/root/usr/share/doc/foliod/changelog.gz
+	install -m 0644 packaging/debian/conffiles packaging/debian/triggers $(DEB)/root/DEBIAN/
+	install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm $(DEB)/root/DEBIAN/
+	sed 's|@VERSION@|$(VERSION)|' packaging/debian/shlibs.in > $(DEB)/root/DEBIAN/shlibs
+	sed 's|@VERSION@|$(VERSION)|; s|@ARCH@|$(ARCH)|; s|@SIZE@|'"$$(du -sk --exclude=DEBIAN $(DEB)/root | cut -f1)"'|' packaging/debian/control.in > $(DEB)/root/DEBIAN/control
+	dpkg-deb --root-owner-group --build $(DEB)/root $(DEB_FILE)
+	lintian --fail-on error $(DEB_FILE)
+
 clean:
 	-fusermount3 -u -z $(MOUNT) 2>/dev/null
-	rm -rf .build $(CBUILD)
+	rm -rf .build $(STATIC) $(CBUILD) $(MAN) $(DEB)

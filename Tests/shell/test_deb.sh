@@ -1,0 +1,51 @@
+# The Debian package (`make deb`, which `make test` runs first): lintian passes it, and it
+# installs into a throwaway root booted under a real systemd, where the service starts from
+# it, a named space survives an upgrade's restart, and a purge stops everything.
+BOX=${SYSTEMD_BOX:-$REPO/../shared/tools/systemd-box}
+deb=$(ls "$REPO"/.build-deb/foliod_*.deb 2>/dev/null | head -n 1)
+[ -n "$deb" ] || { fail "make deb built a package" "no .build-deb/foliod_*.deb: run make deb"; return 0; }
+out=$(lintian "$deb" 2>&1)
+expect_eq "lintian reports no error" "" "$(printf '%s\n' "$out" | grep '^E:')"
+contents=$(dpkg-deb --contents "$deb")
+for path in ./usr/bin/foliod ./usr/bin/folioctl ./etc/foliod/foliod.toml ./lib/systemd/system/foliod.service ./lib/systemd/system/foliod.socket \
+        ./usr/lib/sysusers.d/foliod.conf ./usr/share/man/man8/foliod.8.gz ./usr/share/man/man1/folioctl.1.gz ./usr/lib/libfolio.so.1 \
+        ./usr/include/folio.h ./usr/lib/pkgconfig/folio.pc ./usr/lib/python3/dist-packages/foliod/__init__.py ./usr/share/doc/foliod/copyright; do
+    case "$contents" in *" $path"*) pass "the package holds $path" ;; *) fail "the package holds $path" ;; esac
+done
+expect_eq "the config is a conffile" "/etc/foliod/foliod.toml" "$(dpkg-deb --info "$deb" conffiles)"
+
+# A throwaway root: this machine's root under an overlay whose upper layer is a tmpfs.
+root=$WORK/overlay
+mkdir -p "$root" && mount -t tmpfs tmpfs "$root" && mkdir -p "$root/upper" "$root/work" "$root/root" "$WORK/deb" &&
+    mount -t overlay overlay -o "lowerdir=/,upperdir=$root/upper,workdir=$root/work" "$root/root" || { fail "an overlay root can be made"; return 0; }
+cp "$deb" "$WORK/deb/foliod.deb"
+export SYSTEMD_BOX_STATE=$WORK/box
+mkdir -p "$SYSTEMD_BOX_STATE"
+trap '"$BOX" stop; umount "$root/root"; umount "$root"; cleanup' EXIT
+systemd-nspawn -D "$root/root" --private-network --register=no --keep-unit --bind=/dev/fuse --capability=all --bind-ro="$WORK/deb:/deb" \
+    --tmpfs=/tmp --console=passive -M "foliod-deb-$$" --boot systemd.firstboot=off systemd.show_status=no > "$SYSTEMD_BOX_STATE/console.log" 2>&1 &
+echo $! > "$SYSTEMD_BOX_STATE/nspawn.pid"
+in_box() { "$BOX" exec "$@"; }
+booted() { case "$(in_box systemctl is-system-running 2>/dev/null)" in running|degraded) return 0 ;; esac; return 1; }
+for _ in $(seq 60); do booted && break; sleep 0.5; done
+booted && pass "systemd boots the throwaway root" || { fail "systemd boots the throwaway root" "$(tail -n 5 "$SYSTEMD_BOX_STATE/console.log")"; return 0; }
+
+# Container images forbid starting services (policy-rc.d exits 101); a machine does not.
+in_box rm -f /usr/sbin/policy-rc.d
+out=$(in_box dpkg -i /deb/foliod.deb 2>&1)
+expect_eq "dpkg -i installs it" "0" "$?"
+expect_contains "... enabling the socket the Debian way" "sockets.target.wants/foliod.socket" "$out"
+expect_eq "... the foliod group exists" "foliod" "$(in_box getent group foliod | cut -d: -f1)"
+expect_eq "... and the socket and the service run" "active active" "$(in_box systemctl is-active foliod.socket foliod.service | tr '\n' ' ' | sed 's/ $//')"
+sock=/run/foliod/foliod.sock
+expect_eq "the installed folioctl is served" "0 1 " "$(in_box folioctl --socket "$sock" --space kept alloc --tier fast --count 2 | tr '\n' ' ')"
+in_box folioctl --socket "$sock" --space kept fill --seed 5 0 1
+expect_eq "the installed Python module talks to it" "['fast', 'slow']" \
+    "$(in_box /usr/bin/python3 -c 'import foliod; print(foliod.Client("/run/foliod/foliod.sock").tiers)' 2>&1)"
+expect_eq "pkg-config finds libfolio" "$(sed -n 's/.*release = "\(.*\)"/\1/p' "$REPO/Sources/FolioProtocol/FoliodVersion.swift")" "$(in_box pkg-config --modversion folio)"
+expect_eq "man foliod and man folioctl" "/usr/share/man/man8/foliod.8.gz /usr/share/man/man1/folioctl.1.gz" "$(in_box man -w foliod folioctl | tr '\n' ' ' | sed 's/ $//')"
+in_box dpkg -i /deb/foliod.deb > /dev/null 2>&1
+in_box folioctl --socket "$sock" --space kept verify --seed 5 0 1 && pass "an upgrade restarts the service and the named space survives" || fail "an upgrade restarts the service and the named space survives"
+in_box dpkg --purge foliod > /dev/null 2>&1
+expect_eq "dpkg --purge stops both units" "inactive inactive" "$(in_box systemctl is-active foliod.socket foliod.service | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "... and removes the config" "absent" "$(in_box sh -c 'test -e /etc/foliod/foliod.toml && echo present || echo absent')"
