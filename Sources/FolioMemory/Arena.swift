@@ -10,6 +10,10 @@ final class Arena: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let length: Int
     private let buddy: Mutex<BuddyAllocator>
+    // Per 2 MiB block, whether its pages were faulted in: the first block handed out from it
+    // populates all of it in one call, so neither the client's first write nor a migration's
+    // copy into it takes 512 page faults. Guarded by `buddy`'s lock.
+    private let populated: Mutex<[Bool]>
 
     init(tier: Tier, spaceID: Int) throws(SystemCallError) {
         self.tier = tier
@@ -23,6 +27,7 @@ final class Arena: @unchecked Sendable {
             throw error
         }
         buddy = Mutex(BuddyAllocator(size: length))
+        populated = Mutex(Array(repeating: false, count: length / BuddyAllocator.blockBytes))
         do {
             if tier.spec.hugePages == .thp { try MemorySystem.adviseHugePages(base, length: length) }
             if let node = tier.spec.node { try MemorySystem.bind(base, length: length, node: node) }
@@ -57,6 +62,10 @@ final class Arena: @unchecked Sendable {
         }
         self.fd = fd
         buddy = Mutex(BuddyAllocator(size: length, used: used))
+        // An adopted arena's used blocks hold data, so they are in memory already.
+        var blocks = Array(repeating: false, count: length / BuddyAllocator.blockBytes)
+        for block in used { blocks[block.offset / BuddyAllocator.blockBytes] = true }
+        populated = Mutex(blocks)
     }
 
     /// A block of `order`, charged to the tier; ENOMEM when the tier or this arena is full.
@@ -66,7 +75,18 @@ final class Arena: @unchecked Sendable {
             tier.credit(order: order, count: 1)
             throw .noMemory
         }
+        populate(blockOf: offset)
         return offset
+    }
+
+    /// Faults in the 2 MiB block holding `offset` the first time anything in it is handed out.
+    private func populate(blockOf offset: Int) {
+        let block = offset / BuddyAllocator.blockBytes
+        let first = populated.withLock { populated in
+            defer { populated[block] = true }
+            return !populated[block]
+        }
+        if first { MemorySystem.populateWrite(base + block * BuddyAllocator.blockBytes, length: BuddyAllocator.blockBytes) }
     }
 
     /// Returns a block and credits the tier.

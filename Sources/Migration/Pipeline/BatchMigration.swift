@@ -36,9 +36,13 @@ struct BatchMigration {
         let unmapStart = DispatchTime.now().uptimeNanoseconds
         let busy = unmap(into: &result)
         flush()
+        // Process-wide: the copy may run on worker or channel threads. Other threads seldom
+        // fault meanwhile; a concurrent batch's faults may count in both.
+        let faultsBefore = MemorySystem.pageFaults()
         let copyStart = DispatchTime.now().uptimeNanoseconds
         let report = copy(slot: slot)
         let moveStart = DispatchTime.now().uptimeNanoseconds
+        let faults = max(MemorySystem.pageFaults() - faultsBefore, 0)
         // Point of no return: every frozen folio's bytes are at its destination.
         move(into: &result)
         let end = DispatchTime.now().uptimeNanoseconds
@@ -50,7 +54,7 @@ struct BatchMigration {
             .batches: 1, .foliosMigrated: UInt64(candidates.count), .foliosFailed: UInt64(failed),
             .foliosBusy: UInt64(busy), .bytesCopied: UInt64(candidates.reduce(0) { $0 + $1.source.bytes }),
             .unmapNanos: copyStart - unmapStart, .copyNanos: moveStart - copyStart, .moveNanos: end - moveStart,
-            .fallbacks: UInt64(report.fellBack),
+            .fallbacks: UInt64(report.fellBack), .copyFaults: UInt64(faults),
         ]
     }
 

@@ -4,7 +4,7 @@ import Synchronization
 public final class MigrationStatistics: Sendable {
     /// One counter; its name is the knob's.
     public enum Counter: Int, CaseIterable, Sendable {
-        case batches, foliosMigrated, foliosFailed, foliosBusy, bytesCopied, unmapNanos, copyNanos, moveNanos, fallbacks
+        case batches, foliosMigrated, foliosFailed, foliosBusy, bytesCopied, unmapNanos, copyNanos, moveNanos, fallbacks, copyFaults
 
         /// The knob name under `migration/stats/`.
         public var name: String {
@@ -18,6 +18,7 @@ public final class MigrationStatistics: Sendable {
             case .copyNanos: "copy_ns"
             case .moveNanos: "move_ns"
             case .fallbacks: "fallbacks"
+            case .copyFaults: "copy_faults"
             }
         }
     }
