@@ -185,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FoliodDaemonTests",
-            dependencies: ["FolioClient", "FoliodDaemon", "FolioService", "TestSupport"],
+            dependencies: ["FolioClient", "FolioMemory", "FoliodDaemon", "FolioService", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -10,12 +10,45 @@ public struct TierSpec: Sendable, Equatable {
     public var node: Int?
     /// How its memory is backed.
     public var hugePages: HugePageMode
+    /// Whether the config said `auto` and this machine chose `hugePages`.
+    public var chosenAutomatically = false
 
     public init(name: String, sizeBytes: Int, node: Int? = nil, hugePages: HugePageMode = .none) {
         self.name = name
         self.sizeBytes = sizeBytes
         self.node = node
         self.hugePages = hugePages
+    }
+
+    /// What `huge_pages = "auto"` gives a tier of `sizeBytes` when `freeHugeBytes` of reserved
+    /// huge pages are not yet claimed: hugetlb if they hold the whole tier, else shmem THP if
+    /// `shmem_enabled` allows `madvise`, else base pages; and why, for the log.
+    public static func automaticMode(sizeBytes: Int, freeHugeBytes: Int) -> (HugePageMode, String) {
+        if freeHugeBytes >= sizeBytes { return (.hugetlb, "\(freeHugeBytes >> 20) MiB of reserved huge pages hold it") }
+        let thp = TierSpec(name: "", sizeBytes: sizeBytes, hugePages: .thp)
+        if thp.unavailability() == nil { return (.thp, "\(freeHugeBytes >> 20) MiB of reserved huge pages are too few; shmem THP is allowed") }
+        return (.none, "\(freeHugeBytes >> 20) MiB of reserved huge pages are too few and shmem THP is off (shmem_enabled: \(shmemSetting))")
+    }
+
+    /// Bytes of reserved huge pages not in use (`HugePages_Free` × `Hugepagesize`).
+    public static func freeHugeBytes() -> Int {
+        let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> Int {
+            for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+                return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            }
+            return 0
+        }
+        return field("HugePages_Free") * (field("Hugepagesize") << 10)
+    }
+
+    /// What `tiers/<name>/huge_pages` shows: the mode, and `(auto)` when the machine chose it.
+    public var hugePagesDescription: String {
+        hugePages.rawValue + (chosenAutomatically ? " (auto)" : "")
+    }
+
+    private static var shmemSetting: String {
+        trimmed((try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/shmem_enabled", encoding: .utf8)) ?? "unreadable")
     }
 
     /// Why this machine cannot give the tier what it asks for, if it cannot.

@@ -33,6 +33,8 @@ public struct DaemonConfig: Sendable {
     public var dmaTimeout = Duration.seconds(2)
     /// `[knobs]`, in file order, applied through the knobs' `store`.
     public var knobs: [KnobSetting] = []
+    /// What `huge_pages = "auto"` chose for each such tier, and why (logged at start).
+    public var hugePageChoices: [String] = []
 
     private static let sections: [String: Set<String>] = [
         "daemon": ["mount", "socket", "log_level", "group"],
@@ -160,7 +162,7 @@ public struct DaemonConfig: Sendable {
         }
         if let value = table["tiers"] {
             guard let array = value.array else { throw fail("tiers", in: "", "expected [[tiers]] tables") }
-            tiers = try TierConfig.parse(array, source: source)
+            tiers = try TierConfig.parse(array, source: source, choices: &hugePageChoices)
         }
         if let knobs = table["knobs"]?.table {
             self.knobs = try knobs.keys.map { (key) throws(Problem) in

@@ -10,8 +10,10 @@ enum TierConfig {
 
     /// Parses and checks every tier: names unique, sizes in whole 2 MiB, a node that exists,
     /// a huge-page mode this machine can give.
-    static func parse(_ array: TOMLArray, source: ConfigSource) throws(DaemonConfig.Problem) -> [TierSpec] {
+    static func parse(_ array: TOMLArray, source: ConfigSource, choices: inout [String]) throws(DaemonConfig.Problem) -> [TierSpec] {
         var specs: [TierSpec] = []
+        // Huge pages an `auto` tier may still claim; each hugetlb tier takes its size.
+        var freeHugeBytes = TierSpec.freeHugeBytes()
         for index in 0..<array.count {
             func fail(_ key: String, _ reason: String) -> DaemonConfig.Problem {
                 let line = source.line(ofKey: key, inArrayTable: "tiers", index: index)
@@ -32,13 +34,21 @@ enum TierConfig {
                 node = number
             }
             var mode = HugePageMode.none
+            var automatic: String?
             if let value = table["huge_pages"] {
-                guard let parsed = value.string.flatMap(HugePageMode.init(rawValue:)) else {
-                    throw fail("huge_pages", "expected one of \(HugePageMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                if value.string == "auto" {
+                    (mode, automatic) = TierSpec.automaticMode(sizeBytes: size, freeHugeBytes: freeHugeBytes)
+                } else {
+                    guard let parsed = value.string.flatMap(HugePageMode.init(rawValue:)) else {
+                        throw fail("huge_pages", "expected auto or one of \(HugePageMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    mode = parsed
                 }
-                mode = parsed
             }
-            let spec = TierSpec(name: name, sizeBytes: size, node: node, hugePages: mode)
+            if mode == .hugetlb { freeHugeBytes -= size }
+            var spec = TierSpec(name: name, sizeBytes: size, node: node, hugePages: mode)
+            spec.chosenAutomatically = automatic != nil
+            if let automatic { choices.append("tier \(name): huge_pages auto chose \(mode.rawValue): \(automatic)") }
             if let reason = spec.unavailability() { throw fail(node != nil && reason.hasPrefix("NUMA") ? "node" : "huge_pages", "tier '\(name)': \(reason)") }
             specs.append(spec)
         }

@@ -1,4 +1,5 @@
 import FolioClient
+import FolioMemory
 import FoliodDaemon
 import FolioService
 import Foundation
@@ -61,6 +62,17 @@ struct ServiceCoreTests {
         } throws: { error in
             "\(error)".hasPrefix("bad.toml:3: [[tiers]] size: expected a positive multiple of 2 MiB")
         }
+    }
+
+    @Test func hugePagesAuto_choosesWhatTheMachineHas_andSaysWhy() throws {
+        let config = try DaemonConfig.parse("[[tiers]]\nname = \"fast\"\nsize = \"4M\"\nhuge_pages = \"auto\"\n", path: "auto.toml")
+        let spec = try #require(config.tiers.first)
+        let expected = TierSpec.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: TierSpec.freeHugeBytes()).0
+        #expect(spec.chosenAutomatically && spec.hugePages == expected)
+        #expect(spec.hugePagesDescription == "\(expected.rawValue) (auto)")
+        #expect(config.hugePageChoices == ["tier fast: huge_pages auto chose \(expected.rawValue): \(TierSpec.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: TierSpec.freeHugeBytes()).1)"])
+        #expect(TierSpec.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: 8 << 20).0 == .hugetlb)
+        #expect(TierSpec.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: 2 << 20).0 != .hugetlb)
     }
 
     @Test func aClient_allocatesPinsMigratesAndFrees() throws {

@@ -78,7 +78,7 @@ tier_config 'size = "3M"'
 expect_config_error "a tier size that is not whole 2 MiB is refused" "$CONFIG:7: [[tiers]] size: expected a positive multiple of 2 MiB"
 tier_config 'size = "64M"
 huge_pages = "gigantic"'
-expect_config_error "an unknown huge-page mode is refused" "$CONFIG:8: [[tiers]] huge_pages: expected one of none, thp, hugetlb"
+expect_config_error "an unknown huge-page mode is refused" "$CONFIG:8: [[tiers]] huge_pages: expected auto or one of none, thp, hugetlb"
 if [ "$(cat /proc/sys/vm/nr_hugepages)" = 0 ]; then
     tier_config 'size = "64M"
 huge_pages = "hugetlb"'
@@ -89,5 +89,15 @@ if grep -q '\[never\]\|\[deny\]' /sys/kernel/mm/transparent_hugepage/shmem_enabl
 huge_pages = "thp"'
     expect_config_error "thp where shmem THP is disabled is an error, not a downgrade" "thp: shmem transparent huge pages are disabled"
 fi
+# auto takes what the machine has and says so in the knob and the log.
+write_config ''
+sed -i 's|^size = "256M"|size = "256M"\nhuge_pages = "auto"|' "$CONFIG"
+start_daemon
+if [ "$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)" -ge 128 ]; then expected=hugetlb
+elif ! grep -q '\[never\]\|\[deny\]' /sys/kernel/mm/transparent_hugepage/shmem_enabled; then expected=thp
+else expected=none; fi
+expect_eq "huge_pages = auto shows its choice in tiers/<name>/huge_pages" "$expected (auto)" "$(cat "$MNT/tiers/fast/huge_pages")"
+log_has "tier fast: huge_pages auto chose $expected: " && pass "... and logs why" || fail "... and logs why" "$(grep 'huge_pages auto' "$LOG")"
+stop_daemon TERM
 printf '[daemon]\nmount = "%s"\n' "$MNT" > "$CONFIG"
 expect_config_error "a config without tiers is refused" "no [[tiers]] in the config"

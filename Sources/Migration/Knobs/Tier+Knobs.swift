@@ -7,7 +7,7 @@ extension Tier {
         directory.add(
             .readOnly("node") { "\(self.spec.node ?? -1)\n" },
             .readOnly("size") { "\(self.spec.sizeBytes)\n" },
-            .readOnly("huge_pages") { "\(self.spec.hugePages.rawValue)\n" },
+            .readOnly("huge_pages") { "\(self.spec.hugePagesDescription)\n" },
             .readOnly("free_bytes") { "\(self.freeBytes)\n" },
             .readOnly("folios_per_order") { self.foliosPerOrder.map(String.init).joined(separator: " ") + "\n" }
         )
