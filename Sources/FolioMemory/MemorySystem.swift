@@ -7,7 +7,7 @@ import SystemPackage
 /// here that imports Glibc.
 public enum MemorySystem {
     /// `memfd_create(name, MFD_CLOEXEC [| MFD_HUGETLB])`.
-    static func memfd(name: String, hugetlb: Bool) throws(SystemCallError) -> FileDescriptor {
+    public static func memfd(name: String, hugetlb: Bool) throws(SystemCallError) -> FileDescriptor {
         let flags = clinux_mfd_cloexec | (hugetlb ? clinux_mfd_hugetlb : 0)
         return FileDescriptor(rawValue: try Posix.call("memfd_create") { clinux_memfd_create(name, flags) })
     }
@@ -23,7 +23,7 @@ public enum MemorySystem {
     }
 
     /// `ftruncate(fd, size)`.
-    static func resize(_ fd: FileDescriptor, to size: Int) throws(SystemCallError) {
+    public static func resize(_ fd: FileDescriptor, to size: Int) throws(SystemCallError) {
         try Posix.call("ftruncate") { ftruncate(fd.rawValue, off_t(size)) }
     }
 
@@ -70,7 +70,7 @@ public enum MemorySystem {
     }
 
     /// `madvise(MADV_HUGEPAGE)` for a shmem mapping.
-    static func adviseHugePages(_ address: UnsafeMutableRawPointer, length: Int) throws(SystemCallError) {
+    public static func adviseHugePages(_ address: UnsafeMutableRawPointer, length: Int) throws(SystemCallError) {
         try Posix.call("madvise") { madvise(address, length, MADV_HUGEPAGE) }
     }
 

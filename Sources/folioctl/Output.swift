@@ -23,6 +23,16 @@ func writeKnob(_ path: String, _ value: String) throws {
     _ = try fd.writeAll((value + "\n").utf8)
 }
 
+/// What the knob at `path` shows, without its trailing newline.
+func readKnob(_ path: String) throws -> String {
+    let fd = try FileDescriptor.open(path, .readOnly, options: .closeOnExec)
+    defer { try? fd.close() }
+    var bytes = [UInt8](repeating: 0, count: 4096)
+    let count = try bytes.withUnsafeMutableBytes { try fd.read(into: $0) }
+    let text = String(decoding: bytes.prefix(count), as: UTF8.self)
+    return text.hasSuffix("\n") ? String(text.dropLast()) : text
+}
+
 /// Replaces the file at `path` with `text`: written beside it, then renamed over it, so a
 /// reader never sees half a file.
 func writeFileAtomically(_ path: String, _ text: String) throws {

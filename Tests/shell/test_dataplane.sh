@@ -47,10 +47,12 @@ stop_daemon TERM
 start_daemon
 csv=$("$FOLIOCTL" --socket "$SOCK" bench --mount "$MNT" --sizes 4K,16K --count 8 --migrators kernel,mtcopy:2,dcbm:2 --reps 2 --verify --format csv --plot "$WORK/bench.svg" 2>/dev/null)
 expect_eq "bench --verify exits 0" "0" "$?"
-expect_eq "bench --format csv: the header" "size,count,migrator,gbps,stddev,ceiling_1t_gbps,ceiling_all_gbps,copy_fraction" "$(printf '%s\n' "$csv" | head -n 1)"
+expect_eq "bench --format csv: the header" "size,count,migrator,pages,gbps,ceiling_1t_gbps,ceiling_all_gbps,of_1t,of_1t_min,of_1t_max,of_all,of_all_min,of_all_max,of_kernel,copy_fraction,overhead_ns,faults_per_gib" "$(printf '%s\n' "$csv" | head -n 1)"
+expect_eq "... the pages the tiers have, and the kernel row is 1.00 of itself" "none 1.000" "$(printf '%s\n' "$csv" | sed -n 2p | cut -d, -f4,14 | tr ',' ' ')"
 expect_eq "bench --format csv: one row per size and setting" "4K,8,kernel 4K,8,mtcopy:2 4K,8,dcbm:2 16K,8,kernel 16K,8,mtcopy:2 16K,8,dcbm:2" "$(printf '%s\n' "$csv" | tail -n +2 | cut -d, -f1-3 | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "bench switched migrators through the knobs" "kernel mtcopy [dcbm]" "$(cat "$MNT/migration/offload_migrator")"
 expect_eq "bench --plot draws a line per setting and the ceiling" "4" "$(grep -c '<polyline' "$WORK/bench.svg")"
 table=$("$FOLIOCTL" --socket "$SOCK" bench --in-process --sizes 4K --count 4 --migrators kernel --reps 1 2>/dev/null)
 expect_contains "bench --in-process prints the table with its targets" "verify: 0 folios wrong" "$table"
+expect_contains "... and says which machine and page kind" "tier pages: 4 KiB pages (none); 1 rounds" "$table"
 stop_daemon TERM

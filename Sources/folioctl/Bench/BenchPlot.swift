@@ -12,7 +12,7 @@ enum BenchPlot {
 
     static func svg(_ cells: [BenchCell]) -> String {
         let sizes = Array(Set(cells.map(\.size))).sorted()
-        let top = max((cells.map(\.mean) + cells.map(\.ceiling.oneThreadGBps)).max() ?? 1, 0.001) * 1.1
+        let top = max((cells.map(\.gbps) + cells.map(\.ceilingOneThread)).max() ?? 1, 0.001) * 1.1
         let plotWidth = width - margin.left - margin.right
         let plotHeight = height - margin.top - margin.bottom
         func x(_ size: Int) -> Double {
@@ -35,11 +35,11 @@ enum BenchPlot {
         }
         parts.append("<text x=\"\(margin.left + plotWidth / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">folio size</text>")
         parts.append("<text transform=\"translate(16,\(margin.top + plotHeight / 2)) rotate(-90)\" text-anchor=\"middle\">GB/s</text>")
-        let ceiling = sizes.compactMap { size in cells.first { $0.size == size }.map { (size, $0.ceiling.oneThreadGBps) } }
+        let ceiling = sizes.compactMap { size in cells.first { $0.size == size }.map { (size, $0.ceilingOneThread) } }
         var series = [("memcpy 1t", ceiling, "#000", true)]
         let settings = cells.map(\.setting).reduce(into: [MigratorSetting]()) { if !$0.contains($1) { $0.append($1) } }
         for (index, setting) in settings.enumerated() {
-            let points = cells.filter { $0.setting == setting }.map { ($0.size, $0.mean) }
+            let points = cells.filter { $0.setting == setting }.map { ($0.size, $0.gbps) }
             series.append((setting.description, points, colors[index % colors.count], false))
         }
         for (index, (name, points, color, dashed)) in series.enumerated() {

@@ -4,32 +4,50 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 
-/// One cell of the table: a folio size under one migrator setting.
+/// The median of `values` (0 for none).
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// What one setting did in one round, next to the ceilings measured in the same round.
+struct BenchSample {
+    let gbps: Double
+    let ceilingOneThread: Double
+    let ceilingAllThreads: Double
+    /// The `kernel` setting's GB/s in the same round, if the run has it.
+    var kernelGBps: Double?
+    let copyFraction: Double
+    let overheadNanosPerFolio: Double
+}
+
+/// One cell of the table: a folio size under one migrator setting, over every round.
 struct BenchCell {
     let size: Int
     let count: Int
     let setting: MigratorSetting
-    /// GB/s of each timed repetition.
-    let rates: [Double]
-    /// Share of the request time the migrator spent copying (the series' F).
-    let copyFraction: Double
-    /// Median over repetitions of (request time − copy time) per folio, in nanoseconds.
-    let overheadNanosPerFolio: Double
-    let ceiling: MemcpyCeiling
+    let pageKind: HugePageMode
+    let samples: [BenchSample]
+    /// Page faults the daemon's copies took during this cell's timed moves, per GiB moved.
+    let faultsPerGiB: Double
     /// Folios whose bytes were wrong after a move (with --verify).
     let verifyErrors: Int
 
-    var mean: Double { rates.reduce(0, +) / Double(max(rates.count, 1)) }
-
-    var standardDeviation: Double {
-        guard rates.count > 1 else { return 0 }
-        let mean = mean
-        return (rates.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(rates.count - 1)).squareRoot()
-    }
+    var gbps: Double { median(samples.map(\.gbps)) }
+    var ceilingOneThread: Double { median(samples.map(\.ceilingOneThread)) }
+    var ceilingAllThreads: Double { median(samples.map(\.ceilingAllThreads)) }
+    /// Ratios within each round, then their median and spread across rounds.
+    var ofOneThread: [Double] { samples.map { $0.gbps / $0.ceilingOneThread } }
+    var ofAllThreads: [Double] { samples.map { $0.gbps / $0.ceilingAllThreads } }
+    var ofKernel: [Double] { samples.compactMap { sample in sample.kernelGBps.map { sample.gbps / $0 } } }
+    var copyFraction: Double { median(samples.map(\.copyFraction)) }
+    var overheadNanosPerFolio: Double { median(samples.map(\.overheadNanosPerFolio)) }
 }
 
-/// Moves folios back and forth between the first two tiers for each size and setting, timing
-/// every request from the client's side.
+/// Moves folios back and forth between the first two tiers for each size, the settings taken
+/// round-robin: each round measures the memcpy ceilings on pages of the tier's kind, then moves
+/// the folios once under each setting, so every ratio compares one moment of the machine.
 final class BenchRun {
     /// A request carries at most this many handles; larger moves are several requests.
     static let maxHandlesPerRequest = 16384
@@ -51,11 +69,12 @@ final class BenchRun {
         self.fixedCount = fixedCount
         self.reps = reps
         self.verify = verify
-        progress = BenchProgress(cells: sizes.count * settings.count)
+        progress = BenchProgress(cells: sizes.count * reps)
     }
 
     func run() throws -> [BenchCell] {
         let capacity = target.tierSizes.prefix(2).map(\.bytes).min() ?? 0
+        let pageKind = try target.pageKind(tier: 1)
         var cells: [BenchCell] = []
         for size in sizes {
             let order = try Self.order(of: size.bytes)
@@ -65,44 +84,57 @@ final class BenchRun {
             let handles = try target.allocate(tier: 0, order: order, count: count)
             defer { try? target.free(handles) }
             try fill(handles, seed: UInt64(size.bytes))
-            let ceiling = try MemcpyCeiling.measure(size: size.bytes, count: count, reps: reps)
-            for setting in settings {
-                progress.show("\(size) × \(count) on \(setting)")
-                cells.append(try measure(handles, size: size.bytes, setting: setting, ceiling: ceiling))
-            }
+            let ceiling = try MemcpyCeiling(size: size.bytes, count: count, pageKind: pageKind)
+            cells += try measure(handles, ceiling: ceiling)
         }
         progress.finish()
         return cells
     }
 
-    private func measure(_ handles: [FolioHandle], size: Int, setting: MigratorSetting, ceiling: MemcpyCeiling) throws -> BenchCell {
-        for (path, value) in setting.knobWrites { try target.setKnob(path, value) }
+    /// Every setting on these folios, `reps` rounds of all of them.
+    private func measure(_ handles: [FolioHandle], ceiling: MemcpyCeiling) throws -> [BenchCell] {
         var tier = 0
-        // Warm-up: the first move faults in the other tier's pages and starts the workers.
-        for _ in 0..<2 {
-            tier = 1 - tier
-            _ = try move(handles, to: tier)
+        // Warm-up: the first moves fault in the other tier's pages and start each setting's workers.
+        for setting in settings {
+            try apply(setting)
+            for _ in 0..<2 {
+                tier = 1 - tier
+                _ = try move(handles, to: tier)
+            }
         }
-        var rates: [Double] = []
-        var overheads: [Double] = []
-        var copyNanos: UInt64 = 0
-        var wallNanos: UInt64 = 0
-        var verifyErrors = 0
-        for _ in 0..<reps {
-            tier = 1 - tier
-            let (wall, copy) = try move(handles, to: tier)
-            rates.append(Double(size * handles.count) / Double(wall))
-            overheads.append((Double(wall) - Double(copy)) / Double(handles.count))
-            copyNanos += copy
-            wallNanos += wall
-            if verify { verifyErrors += try check(handles, seed: UInt64(size)) }
+        var samples = Array(repeating: [BenchSample](), count: settings.count)
+        var faults = Array(repeating: UInt64(0), count: settings.count)
+        var verifyErrors = Array(repeating: 0, count: settings.count)
+        for round in 0..<reps {
+            progress.show("\(ByteSize(bytes: ceiling.size)) × \(ceiling.count), round \(round + 1) of \(reps)")
+            let oneThread = ceiling.oneThread()
+            let allThreads = ceiling.allThreads()
+            var kernel: Double?
+            for (index, setting) in settings.enumerated() {
+                try apply(setting)
+                tier = 1 - tier
+                let faultsBefore = try target.copyFaults()
+                let (wall, copy) = try move(handles, to: tier)
+                faults[index] += try target.copyFaults() - faultsBefore
+                let gbps = Double(ceiling.size * handles.count) / Double(wall)
+                if setting.name == "kernel" { kernel = gbps }
+                samples[index].append(BenchSample(
+                    gbps: gbps, ceilingOneThread: oneThread, ceilingAllThreads: allThreads, kernelGBps: nil,
+                    copyFraction: Double(copy) / Double(max(wall, 1)), overheadNanosPerFolio: (Double(wall) - Double(copy)) / Double(handles.count)))
+                if verify { verifyErrors[index] += try check(handles, seed: UInt64(ceiling.size)) }
+            }
+            for index in settings.indices { samples[index][round].kernelGBps = kernel }
         }
         if tier != 0 { _ = try move(handles, to: 0) }
-        return BenchCell(
-            size: size, count: handles.count, setting: setting, rates: rates,
-            copyFraction: Double(copyNanos) / Double(max(wallNanos, 1)),
-            overheadNanosPerFolio: overheads.sorted()[overheads.count / 2], ceiling: ceiling, verifyErrors: verifyErrors
-        )
+        let gibibytesPerSetting = Double(ceiling.size * handles.count * reps) / Double(1 << 30)
+        return settings.indices.map { index in
+            BenchCell(size: ceiling.size, count: handles.count, setting: settings[index], pageKind: ceiling.pageKind, samples: samples[index],
+                      faultsPerGiB: Double(faults[index]) / gibibytesPerSetting, verifyErrors: verifyErrors[index])
+        }
+    }
+
+    private func apply(_ setting: MigratorSetting) throws {
+        for (path, value) in setting.knobWrites { try target.setKnob(path, value) }
     }
 
     /// Moves every handle to `tier`; the wall and copy nanoseconds of all its requests.

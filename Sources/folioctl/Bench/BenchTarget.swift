@@ -1,4 +1,5 @@
 import FolioClient
+import FolioMemory
 import Dispatch
 import FoundationEssentials
 import Glibc
@@ -16,6 +17,10 @@ protocol BenchTarget: AnyObject {
     /// Runs `body` on each folio's bytes, pinned.
     func withFolio<R>(_ handle: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R
     func free(_ handles: [FolioHandle]) throws
+    /// How tier `tier`'s memory is backed, so the ceiling copies the same kind of pages.
+    func pageKind(tier: Int) throws -> HugePageMode
+    /// `migration/stats/copy_faults`.
+    func copyFaults() throws -> UInt64
 }
 
 /// A running daemon: requests over the socket, knobs through the mounted tree.
@@ -32,6 +37,18 @@ final class DaemonBenchTarget: BenchTarget {
 
     func setKnob(_ path: String, _ value: String) throws {
         try writeKnob(mount + "/" + path, value)
+    }
+
+    func pageKind(tier: Int) throws -> HugePageMode {
+        let path = mount + "/tiers/" + client.tiers[tier].name + "/huge_pages"
+        // `thp (auto)`: the mode is the first word.
+        let mode = try readKnob(path).split(separator: " ").first.map(String.init) ?? ""
+        guard let kind = HugePageMode(rawValue: mode) else { throw BenchError("\(path) reads '\(mode)'") }
+        return kind
+    }
+
+    func copyFaults() throws -> UInt64 {
+        try client.stats()["copy_faults"] ?? 0
     }
 
     func allocate(tier: Int, order: Int, count: Int) throws -> [FolioHandle] {

@@ -21,6 +21,10 @@ final class InProcessBenchTarget: BenchTarget {
 
     var tierSizes: [(name: String, bytes: Int)] { tiers.map { ($0.spec.name, $0.spec.sizeBytes) } }
 
+    func pageKind(tier: Int) throws -> HugePageMode { tiers[tier].spec.hugePages }
+
+    func copyFaults() throws -> UInt64 { core.pipeline.statistics[.copyFaults] }
+
     func setKnob(_ path: String, _ value: String) throws {
         _ = try tree.attribute(path).write(value + "\n")
     }

@@ -5,60 +5,72 @@ import FoundationEssentials
 import Glibc
 import SystemPackage
 
-/// The machine's own ceiling for a cell: the same bytes copied with plain `memcpy`, folio by
-/// folio, between two memfd-backed shared mappings like the tiers', on one thread and on all.
-struct MemcpyCeiling {
-    let oneThreadGBps: Double
-    let allThreadsGBps: Double
+/// The machine's own ceiling for a size: the same bytes copied with plain `memcpy`, folio by
+/// folio, between two memfd-backed shared mappings of the tier's page kind, on one thread and
+/// on all. Measured once per round, beside the migrators, so a ratio compares one moment.
+final class MemcpyCeiling: Sendable {
+    let size: Int
+    let count: Int
+    let pageKind: HugePageMode
+    private let source: SharedMapping
+    private let destination: SharedMapping
+    private let threads = ProcessInfo.processInfo.activeProcessorCount
 
-    /// Measures `count` copies of `size` bytes, best of `reps` after a warm-up.
-    static func measure(size: Int, count: Int, reps: Int) throws -> MemcpyCeiling {
-        let bytes = size * count
-        let source = try SharedMapping(bytes: bytes)
-        let destination = try SharedMapping(bytes: bytes)
-        source.base.initializeMemory(as: UInt8.self, repeating: 0x3C, count: bytes)
-        destination.base.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
-        let threads = ProcessInfo.processInfo.activeProcessorCount
-        let copy: @Sendable (Range<Int>) -> Void = { folios in
-            for folio in folios { memcpy(destination.base + folio * size, source.base + folio * size, size) }
-        }
-        let one = best(of: reps) { copy(0..<count) }
-        let all = best(of: reps) {
-            // OS threads, as mtcopy's workers are.
+    /// Buffers for `count` folios of `size` bytes, touched once so no measurement faults.
+    init(size: Int, count: Int, pageKind: HugePageMode) throws {
+        self.size = size
+        self.count = count
+        self.pageKind = pageKind
+        source = try SharedMapping(bytes: size * count, pageKind: pageKind)
+        destination = try SharedMapping(bytes: size * count, pageKind: pageKind)
+        source.base.initializeMemory(as: UInt8.self, repeating: 0x3C, count: size * count)
+        destination.base.initializeMemory(as: UInt8.self, repeating: 0, count: size * count)
+    }
+
+    /// GB/s of one pass on one thread.
+    func oneThread() -> Double {
+        rate { copy(0..<count) }
+    }
+
+    /// GB/s of one pass split across every CPU, on OS threads as mtcopy's workers are.
+    func allThreads() -> Double {
+        rate {
             let group = DispatchGroup()
             for part in 0..<threads {
                 group.enter()
-                OSThread.spawn(name: "memcpy-\(part)") {
+                OSThread.spawn(name: "memcpy-\(part)") { [self] in
                     copy((count * part / threads)..<(count * (part + 1) / threads))
                     group.leave()
                 }
             }
             group.wait()
         }
-        return MemcpyCeiling(oneThreadGBps: Double(bytes) / one, allThreadsGBps: Double(bytes) / all)
     }
 
-    /// The fastest of `reps` runs, in nanoseconds.
-    private static func best(of reps: Int, _ body: () -> Void) -> Double {
+    private func copy(_ folios: Range<Int>) {
+        for folio in folios { memcpy(destination.base + folio * size, source.base + folio * size, size) }
+    }
+
+    private func rate(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
         body()
-        return (0..<reps).map { _ in
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            return Double(DispatchTime.now().uptimeNanoseconds - start)
-        }.min() ?? 1
+        return Double(size * count) / Double(max(DispatchTime.now().uptimeNanoseconds - start, 1))
     }
 }
 
-/// A memfd mapped shared, as a tier's arena is.
+/// A memfd mapped shared, as a tier's arena is, of the same page kind.
 final class SharedMapping: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let bytes: Int
     private let fd: FileDescriptor
 
-    init(bytes: Int) throws {
-        self.bytes = bytes
-        fd = try MemorySystem.anonymousFile(name: "folioctl-bench", bytes: bytes)
-        base = try MemorySystem.mapShared(fd, length: bytes)
+    init(bytes: Int, pageKind: HugePageMode) throws {
+        // hugetlb mappings are whole huge pages.
+        self.bytes = pageKind == .hugetlb ? (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20) : bytes
+        fd = try MemorySystem.memfd(name: "folioctl-bench", hugetlb: pageKind == .hugetlb)
+        try MemorySystem.resize(fd, to: self.bytes)
+        base = try MemorySystem.mapShared(fd, length: self.bytes)
+        if pageKind == .thp { try MemorySystem.adviseHugePages(base, length: self.bytes) }
     }
 
     deinit {
