@@ -134,3 +134,29 @@ struct MigrationPipelineTests {
         #expect(throws: Errno.invalidArgument) { try tree.attribute("migration/batch_size").write("513") }
     }
 }
+
+/// `migration/stats/batch_latency_ns` and `first_folio_ns`: the latest batches' and requests'
+/// latencies as `p50 p99 max samples`; writing 0 forgets them, anything else is EINVAL.
+struct LatencyKnobTests {
+    @Test func everyBatchAndEveryRequestsFirstBatch_isRecorded() throws {
+        let core = MigrationCore()
+        let tree = SysfsTree()
+        let tiers = [Tier(spec: TierSpec(name: "fast", sizeBytes: 8 << 20), index: 0), Tier(spec: TierSpec(name: "slow", sizeBytes: 8 << 20), index: 1)]
+        core.registerKnobs(in: tree, tiers: tiers)
+        let space = try AddressSpace(id: 1, name: nil, owner: 0, tiers: tiers)
+        let handles = try space.allocate(tier: 0, order: 0, count: 8)
+        _ = try tree.attribute("migration/batch_size").write("2\n")
+        for target in [1, 0] { _ = try core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: target, reason: .syscall), in: space).get() }
+        func summary(_ name: String) throws -> [UInt64] {
+            String(decoding: try tree.attribute("migration/stats/\(name)").show(), as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).map { UInt64($0)! }
+        }
+        let batches = try summary("batch_latency_ns")
+        #expect(batches.count == 4 && batches[3] == 8, "8 batches of 2: \(batches)")
+        #expect(batches[0] > 0 && batches[0] <= batches[1] && batches[1] <= batches[2])
+        let first = try summary("first_folio_ns")
+        #expect(first[3] == 2 && first[0] > 0, "two requests: \(first)")
+        #expect(throws: Errno.invalidArgument) { _ = try tree.attribute("migration/stats/first_folio_ns").write("1\n") }
+        _ = try tree.attribute("migration/stats/batch_latency_ns").write("0\n")
+        #expect(try summary("batch_latency_ns") == [0, 0, 0, 0])
+    }
+}

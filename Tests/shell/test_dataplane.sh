@@ -55,4 +55,8 @@ expect_eq "bench --plot draws a line per setting and the ceiling" "4" "$(grep -c
 table=$("$FOLIOCTL" --socket "$SOCK" bench --in-process --sizes 4K --count 4 --migrators kernel --reps 1 2>/dev/null)
 expect_contains "bench --in-process prints the table with its targets" "verify: 0 folios wrong" "$table"
 expect_contains "... and says which machine and page kind" "tier pages: 4 KiB pages (none); 1 rounds" "$table"
+batches=$("$FOLIOCTL" --socket "$SOCK" bench --mount "$MNT" --sizes 16K --count 16 --migrators kernel,dcbm:2 --batch-sizes 1,8 --reps 2 --plot "$WORK/batches.svg" 2>/dev/null)
+expect_eq "bench --batch-sizes: a row per setting and batch size" "kernel 1 kernel 8 dcbm:2 1 dcbm:2 8" "$(printf '%s\n' "$batches" | awk '$1 == "16K" { print $3, $4 }' | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "... and puts batch_size back" "512" "$(cat "$MNT/migration/batch_size")"
+expect_eq "... its plot has a line per setting" "2" "$(grep -c '<polyline' "$WORK/batches.svg")"
 stop_daemon TERM

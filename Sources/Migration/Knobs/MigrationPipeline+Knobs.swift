@@ -11,6 +11,24 @@ extension MigrationPipeline {
         for counter in MigrationStatistics.Counter.allCases {
             stats.add(.readOnly(counter.name) { "\(self.statistics[counter])\n" })
         }
+        stats.add(latencyAttribute("batch_latency_ns", batchLatency))
+        stats.add(latencyAttribute("first_folio_ns", firstFolioLatency))
+    }
+
+    /// `p50 p99 max samples` of the latest latencies; writing 0 forgets them.
+    private func latencyAttribute(_ name: String, _ record: LatencyRecord) -> SysfsAttribute {
+        SysfsAttribute(
+            name,
+            mode: .knob,
+            show: {
+                let summary = record.summary
+                return "\(summary.p50) \(summary.p99) \(summary.max) \(summary.count)\n"
+            },
+            store: { (input) throws(Errno) in
+                guard try kstrtoull(input) == 0 else { throw .invalidArgument }
+                record.reset()
+            }
+        )
     }
 
     /// Shows the enabled reasons (`none` for none); takes names separated by commas, `all`,

@@ -15,6 +15,11 @@ public final class MigrationPipeline: Sendable {
     let slot: MigratorSlot
     /// The pipeline's counters.
     public let statistics = MigrationStatistics()
+    /// Each batch's time, from its start to the end of its move step (lock wait included).
+    public let batchLatency = LatencyRecord()
+    /// Each request's time to its first completed folios: from the request's start to the
+    /// end of its first batch's move step, when they are readable at their new place.
+    public let firstFolioLatency = LatencyRecord()
     private let batchLimit = Atomic<Int>(MigrationPipeline.maxBatchFolios)
     private let offloadReasons = Atomic<Int>((1 << MigrationReason.allCases.count) - 1)
 
@@ -51,13 +56,19 @@ public final class MigrationPipeline: Sendable {
         let offload = reasonMask & (1 << request.reason.rawValue) != 0
         var result = MigrationResult(status: Array(repeating: 0, count: request.handles.count))
         let size = batchSize
+        let requestStart = DispatchTime.now().uptimeNanoseconds
         for start in stride(from: 0, to: request.handles.count, by: size) {
             let indices = start..<min(start + size, request.handles.count)
+            let batchStart = DispatchTime.now().uptimeNanoseconds
             space.locked { metadata in
                 var batch = BatchMigration(request: request, indices: indices, metadata: metadata, offload: offload)
                 batch.run(slot: slot, into: &result)
                 statistics.record(batch.counts)
             }
+            // A batch's folios complete together, when its move step ends.
+            let end = DispatchTime.now().uptimeNanoseconds
+            batchLatency.record(end - batchStart)
+            if start == 0 { firstFolioLatency.record(end - requestStart) }
             result.batches += 1
         }
         return .success(result)

@@ -25,10 +25,13 @@ struct Bench: ParsableCommand {
     @Flag(help: "Run the migration core in this process instead of through the daemon.") var inProcess = false
     @Option(help: "table or csv.") var format = Format.table
     @Option(help: "Also draw GB/s against folio size into this SVG file.") var plot: String?
+    @Option(help: "Instead of the size table: GB/s and latencies per batch size, comma-separated (1–512).", transform: { try list($0) })
+    var batchSizes: [Int] = []
 
     func validate() throws {
         guard reps >= 1 else { throw ValidationError("--reps must be at least 1") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        guard batchSizes.allSatisfy({ (1...512).contains($0) }) else { throw ValidationError("--batch-sizes are 1 to 512") }
     }
 
     func run() throws {
@@ -36,7 +39,15 @@ struct Bench: ParsableCommand {
             let target: any BenchTarget = inProcess
                 ? try InProcessBenchTarget(tierBytes: max(total.bytes, (count ?? 0) * (sizes.map(\.bytes).max() ?? 0)) / 2 * 2 + (64 << 20))
                 : try DaemonBenchTarget(socket: folioctl.options.socket, mount: mount)
-            let cells = try BenchRun(target: target, sizes: sizes, settings: migrators, totalBytes: total.bytes, fixedCount: count, reps: reps, verify: verify).run()
+            let run = BenchRun(target: target, sizes: sizes, settings: migrators, totalBytes: total.bytes, fixedCount: count, reps: reps, verify: verify)
+            if !batchSizes.isEmpty {
+                let cells = try BatchSizeRun(run: run, batchSizes: batchSizes).measure()
+                print(BenchReport.machine(try target.pageKind(tier: 1), rounds: reps) + "\n")
+                print(BatchSizeRun.table(cells), terminator: "")
+                if let plot { try writeFileAtomically(plot, BenchPlot.batchSizes(cells)) }
+                return
+            }
+            let cells = try run.run()
             print(format == .csv ? BenchReport.csv(cells) : BenchReport.table(cells), terminator: "")
             if let plot { try writeFileAtomically(plot, BenchPlot.svg(cells)) }
             if cells.contains(where: { $0.verifyErrors > 0 }) { throw ExitCode.failure }

@@ -1,4 +1,5 @@
 import Dispatch
+import FolioMemory
 import FoundationEssentials
 import Glibc
 
@@ -39,31 +40,30 @@ enum BenchReport {
                         + [cell.ofKernel.isEmpty ? "" : fixed(median(cell.ofKernel), digits: 2), fixed(cell.copyFraction, digits: 2),
                            fixed(cell.overheadNanosPerFolio, digits: 0), fixed(cell.faultsPerGiB, digits: 1)])
         }
-        return ([machine(cells)] + [""] + aligned([header] + rows) + [""] + targets(cells)).joined(separator: "\n") + "\n"
+        return ([machine(cells.first?.pageKind, rounds: cells.first?.samples.count ?? 0)] + [""] + aligned([header] + rows, textColumns: 3) + [""] + targets(cells)).joined(separator: "\n") + "\n"
     }
 
     /// Which machine and which page kind the figures come from.
-    static func machine(_ cells: [BenchCell]) -> String {
+    static func machine(_ pageKind: HugePageMode?, rounds: Int) -> String {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":", maxSplits: 1).last?
             .trimmingPrefix(" ") ?? "unknown CPU"
         var name = utsname()
         uname(&name)
         let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let pages = cells.first.map { $0.pageKind == .none ? "4 KiB pages (none)" : $0.pageKind.rawValue } ?? "?"
-        let rounds = cells.first?.samples.count ?? 0
+        let pages = pageKind.map { $0 == .none ? "4 KiB pages (none)" : $0.rawValue } ?? "?"
         return "\(ProcessInfo.processInfo.activeProcessorCount) CPUs, \(model), Linux \(release); tier pages: \(pages); "
             + "\(rounds) rounds, ratios within each round, medians (range across rounds)"
     }
 
-    /// `rows` as columns: the first three left-aligned text, the figures right-aligned.
-    private static func aligned(_ rows: [[String]]) -> [String] {
+    /// `rows` as columns: the first `textColumns` left-aligned text, the figures right-aligned.
+    static func aligned(_ rows: [[String]], textColumns: Int) -> [String] {
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             var cells: [String] = []
             for (column, text) in row.enumerated() {
                 let padding = String(repeating: " ", count: widths[column] - text.count)
-                cells.append(column < 3 ? text + padding : padding + text)
+                cells.append(column < textColumns ? text + padding : padding + text)
             }
             var line = cells.joined(separator: "  ")
             while line.last == " " { line.removeLast() }

@@ -72,18 +72,26 @@ final class BenchRun {
         progress = BenchProgress(cells: sizes.count * reps)
     }
 
-    func run() throws -> [BenchCell] {
+    /// As many folios of `size` as the run moves, in the first tier, filled with a pattern.
+    func allocateAndFill(size: Int) throws -> (handles: [FolioHandle], count: Int) {
         let capacity = target.tierSizes.prefix(2).map(\.bytes).min() ?? 0
+        // What fits both tiers (less a little for other clients) and one space's table.
+        let count = fixedCount ?? min(max(1, min(totalBytes, capacity / 8 * 7) / size), FolioTableLayout.capacity)
+        guard count * size <= capacity else { throw BenchError("\(count) × \(ByteSize(bytes: size)) does not fit the tiers (\(capacity) bytes each)") }
+        let handles = try target.allocate(tier: 0, order: try Self.order(of: size), count: count)
+        do { try fill(handles, seed: UInt64(size)) } catch {
+            try? target.free(handles)
+            throw error
+        }
+        return (handles, count)
+    }
+
+    func run() throws -> [BenchCell] {
         let pageKind = try target.pageKind(tier: 1)
         var cells: [BenchCell] = []
         for size in sizes {
-            let order = try Self.order(of: size.bytes)
-            // What fits both tiers (less a little for other clients) and one space's table.
-            let count = fixedCount ?? min(max(1, min(totalBytes, capacity / 8 * 7) / size.bytes), FolioTableLayout.capacity)
-            guard count * size.bytes <= capacity else { throw BenchError("\(count) × \(size) does not fit the tiers (\(capacity) bytes each)") }
-            let handles = try target.allocate(tier: 0, order: order, count: count)
+            let (handles, count) = try allocateAndFill(size: size.bytes)
             defer { try? target.free(handles) }
-            try fill(handles, seed: UInt64(size.bytes))
             let ceiling = try MemcpyCeiling(size: size.bytes, count: count, pageKind: pageKind)
             cells += try measure(handles, ceiling: ceiling)
         }
@@ -133,12 +141,12 @@ final class BenchRun {
         }
     }
 
-    private func apply(_ setting: MigratorSetting) throws {
+    func apply(_ setting: MigratorSetting) throws {
         for (path, value) in setting.knobWrites { try target.setKnob(path, value) }
     }
 
     /// Moves every handle to `tier`; the wall and copy nanoseconds of all its requests.
-    private func move(_ handles: [FolioHandle], to tier: Int) throws -> (wall: UInt64, copy: UInt64) {
+    func move(_ handles: [FolioHandle], to tier: Int) throws -> (wall: UInt64, copy: UInt64) {
         var wall: UInt64 = 0
         var copy: UInt64 = 0
         for start in stride(from: 0, to: handles.count, by: Self.maxHandlesPerRequest) {

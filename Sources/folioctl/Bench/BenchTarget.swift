@@ -21,6 +21,8 @@ protocol BenchTarget: AnyObject {
     func pageKind(tier: Int) throws -> HugePageMode
     /// `migration/stats/copy_faults`.
     func copyFaults() throws -> UInt64
+    /// What a knob shows, without its newline.
+    func knob(_ path: String) throws -> String
 }
 
 /// A running daemon: requests over the socket, knobs through the mounted tree.
@@ -49,6 +51,10 @@ final class DaemonBenchTarget: BenchTarget {
 
     func copyFaults() throws -> UInt64 {
         try client.stats()["copy_faults"] ?? 0
+    }
+
+    func knob(_ path: String) throws -> String {
+        try readKnob(mount + "/" + path)
     }
 
     func allocate(tier: Int, order: Int, count: Int) throws -> [FolioHandle] {

@@ -25,6 +25,11 @@ final class InProcessBenchTarget: BenchTarget {
 
     func copyFaults() throws -> UInt64 { core.pipeline.statistics[.copyFaults] }
 
+    func knob(_ path: String) throws -> String {
+        let text = String(decoding: try tree.attribute(path).show(), as: UTF8.self)
+        return text.hasSuffix("\n") ? String(text.dropLast()) : text
+    }
+
     func setKnob(_ path: String, _ value: String) throws {
         _ = try tree.attribute(path).write(value + "\n")
     }
