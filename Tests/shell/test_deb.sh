@@ -2,6 +2,7 @@
 # installs into a throwaway root booted under a real systemd, where the service starts from
 # it, a named space survives an upgrade's restart, and a purge stops everything.
 BOX=${SYSTEMD_BOX:-$REPO/../shared/tools/systemd-box}
+[ -x "$BOX" ] || { fail "systemd-box is at $BOX"; return 0; }
 deb=$(ls "$REPO"/.build-deb/foliod_*.deb 2>/dev/null | head -n 1)
 [ -n "$deb" ] || { fail "make deb built a package" "no .build-deb/foliod_*.deb: run make deb"; return 0; }
 out=$(lintian "$deb" 2>&1)
@@ -21,7 +22,8 @@ mkdir -p "$root" && mount -t tmpfs tmpfs "$root" && mkdir -p "$root/upper" "$roo
 cp "$deb" "$WORK/deb/foliod.deb"
 export SYSTEMD_BOX_STATE=$WORK/box
 mkdir -p "$SYSTEMD_BOX_STATE"
-trap '"$BOX" stop; umount "$root/root"; umount "$root"; cleanup' EXIT
+# The container goes first (forcibly if systemd does not power off), then the overlay.
+trap '"$BOX" stop || kill -KILL "$(cat "$SYSTEMD_BOX_STATE/nspawn.pid")"; sleep 0.5; umount "$root/root"; umount "$root"; cleanup' EXIT
 systemd-nspawn -D "$root/root" --private-network --register=no --keep-unit --bind=/dev/fuse --capability=all --bind-ro="$WORK/deb:/deb" \
     --tmpfs=/tmp --console=passive -M "foliod-deb-$$" --boot systemd.firstboot=off systemd.show_status=no > "$SYSTEMD_BOX_STATE/console.log" 2>&1 &
 echo $! > "$SYSTEMD_BOX_STATE/nspawn.pid"
