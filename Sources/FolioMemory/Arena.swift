@@ -9,11 +9,16 @@ final class Arena: @unchecked Sendable {
     let fd: FileDescriptor
     let base: UnsafeMutableRawPointer
     let length: Int
-    private let buddy: Mutex<BuddyAllocator>
-    // Per 2 MiB block, whether its pages were faulted in: the first block handed out from it
-    // populates all of it in one call, so neither the client's first write nor a migration's
-    // copy into it takes 512 page faults. Guarded by `buddy`'s lock.
-    private let populated: Mutex<[Bool]>
+    private struct Blocks {
+        var buddy: BuddyAllocator
+        // Per 2 MiB block, whether its pages were faulted in: the first block handed out from
+        // it populates all of it in one call, so neither the client's first write nor a
+        // migration's copy into it takes 512 page faults.
+        var populated: [Bool]
+    }
+
+    // One lock for both: an allocation takes it once.
+    private let blocks: Mutex<Blocks>
 
     init(tier: Tier, spaceID: Int) throws(SystemCallError) {
         self.tier = tier
@@ -26,8 +31,7 @@ final class Arena: @unchecked Sendable {
             try? fd.close()
             throw error
         }
-        buddy = Mutex(BuddyAllocator(size: length))
-        populated = Mutex(Array(repeating: false, count: length / BuddyAllocator.blockBytes))
+        blocks = Mutex(Blocks(buddy: BuddyAllocator(size: length), populated: Array(repeating: false, count: length / BuddyAllocator.blockBytes)))
         do {
             if tier.spec.hugePages == .thp { try MemorySystem.adviseHugePages(base, length: length) }
             if let node = tier.spec.node { try MemorySystem.bind(base, length: length, node: node) }
@@ -61,37 +65,35 @@ final class Arena: @unchecked Sendable {
             throw error
         }
         self.fd = fd
-        buddy = Mutex(BuddyAllocator(size: length, used: used))
         // An adopted arena's used blocks hold data, so they are in memory already.
-        var blocks = Array(repeating: false, count: length / BuddyAllocator.blockBytes)
-        for block in used { blocks[block.offset / BuddyAllocator.blockBytes] = true }
-        populated = Mutex(blocks)
+        var populated = Array(repeating: false, count: length / BuddyAllocator.blockBytes)
+        for block in used { populated[block.offset / BuddyAllocator.blockBytes] = true }
+        blocks = Mutex(Blocks(buddy: BuddyAllocator(size: length, used: used), populated: populated))
     }
 
     /// A block of `order`, charged to the tier; ENOMEM when the tier or this arena is full.
     func allocate(order: Int) throws(Errno) -> Int {
         try tier.charge(order: order, count: 1)
-        guard let offset = buddy.withLock({ $0.allocate(order: order) }) else {
+        let allocated = blocks.withLock { blocks -> (offset: Int, unpopulated: Bool)? in
+            guard let offset = blocks.buddy.allocate(order: order) else { return nil }
+            let block = offset / BuddyAllocator.blockBytes
+            defer { blocks.populated[block] = true }
+            return (offset, !blocks.populated[block])
+        }
+        guard let allocated else {
             tier.credit(order: order, count: 1)
             throw .noMemory
         }
-        populate(blockOf: offset)
-        return offset
-    }
-
-    /// Faults in the 2 MiB block holding `offset` the first time anything in it is handed out.
-    private func populate(blockOf offset: Int) {
-        let block = offset / BuddyAllocator.blockBytes
-        let first = populated.withLock { populated in
-            defer { populated[block] = true }
-            return !populated[block]
+        if allocated.unpopulated {
+            let block = allocated.offset / BuddyAllocator.blockBytes * BuddyAllocator.blockBytes
+            MemorySystem.populateWrite(base + block, length: BuddyAllocator.blockBytes)
         }
-        if first { MemorySystem.populateWrite(base + block * BuddyAllocator.blockBytes, length: BuddyAllocator.blockBytes) }
+        return allocated.offset
     }
 
     /// Returns a block and credits the tier.
     func release(offset: Int, order: Int) {
-        buddy.withLock { $0.release(offset: offset, order: order) }
+        blocks.withLock { $0.buddy.release(offset: offset, order: order) }
         tier.credit(order: order, count: 1)
     }
 
