@@ -178,9 +178,19 @@ public final class AddressSpace: @unchecked Sendable {
             try space.arenas[tier].allocate(order: order)
         }
 
+        /// Up to `count` blocks of `order` in `tier`, charged to it, at once: as many as fit.
+        public func reserve(tier: Int, order: Int, count: Int) -> [Int] {
+            space.arenas[tier].allocate(order: order, count: count)
+        }
+
         /// Gives a block back.
         public func release(tier: Int, offset: Int, order: Int) {
             space.arenas[tier].release(offset: offset, order: order)
+        }
+
+        /// Gives blocks of `tier` back at once.
+        public func release(tier: Int, blocks: [(offset: Int, order: Int)]) {
+            space.arenas[tier].release(blocks)
         }
 
         /// Marks `handle`'s folio migrating unless an attachment holds it pinned.

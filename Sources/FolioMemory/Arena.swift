@@ -91,6 +91,48 @@ final class Arena: @unchecked Sendable {
         return allocated.offset
     }
 
+    /// Up to `count` blocks of `order`, charged to the tier, under one lock: as many as the
+    /// tier and this arena have room for (a migration batch reserves its destinations at once).
+    func allocate(order: Int, count: Int) -> [Int] {
+        let bytes = FolioTableLayout.bytes(order: order)
+        var charged = min(count, max(tier.freeBytes, 0) / bytes)
+        while charged > 0, (try? tier.charge(order: order, count: charged)) == nil { charged -= 1 }
+        guard charged > 0 else { return [] }
+        var unpopulated: [Int] = []
+        let offsets = blocks.withLock { blocks -> [Int] in
+            var offsets: [Int] = []
+            offsets.reserveCapacity(charged)
+            for _ in 0..<charged {
+                guard let offset = blocks.buddy.allocate(order: order) else { break }
+                let block = offset / BuddyAllocator.blockBytes
+                if !blocks.populated[block] {
+                    blocks.populated[block] = true
+                    unpopulated.append(block)
+                }
+                offsets.append(offset)
+            }
+            return offsets
+        }
+        if offsets.count < charged { tier.credit(order: order, count: charged - offsets.count) }
+        for block in unpopulated {
+            MemorySystem.populateWrite(base + block * BuddyAllocator.blockBytes, length: BuddyAllocator.blockBytes)
+        }
+        return offsets
+    }
+
+    /// Returns `released` blocks under one lock and credits the tier.
+    func release(_ released: [(offset: Int, order: Int)]) {
+        guard !released.isEmpty else { return }
+        var perOrder = [Int](repeating: 0, count: FolioTableLayout.maxOrder + 1)
+        blocks.withLock { blocks in
+            for block in released {
+                blocks.buddy.release(offset: block.offset, order: block.order)
+                perOrder[block.order] += 1
+            }
+        }
+        for (order, count) in perOrder.enumerated() where count > 0 { tier.credit(order: order, count: count) }
+    }
+
     /// Returns a block and credits the tier.
     func release(offset: Int, order: Int) {
         blocks.withLock { $0.buddy.release(offset: offset, order: order) }

@@ -60,26 +60,35 @@ struct BatchMigration {
 
     /// What `prepare` found for one handle.
     private enum PrepareOutcome {
-        /// It may move: its destination is reserved.
-        case candidate(Candidate)
+        /// It may move, from here, once a destination is reserved.
+        case candidate(FolioRecord)
         /// It is already in the target tier: left alone, reported as the target.
         case alreadyInTarget
-        /// It failed before anything was taken: ENOENT (no such folio) or ENOMEM (the target
-        /// tier is full).
+        /// It names no folio (ENOENT).
         case failed(Errno)
     }
 
-    /// Checks each handle and reserves its destination.
+    /// Checks each handle, then reserves the destinations: per order, all at once (one lock
+    /// and one tier charge for the batch, not one per folio).
     private mutating func prepare(into result: inout MigrationResult) {
+        var wanted = Array(repeating: [(index: Int, source: FolioRecord)](), count: FolioTableLayout.maxOrder + 1)
         for index in indices {
-            // The rules are: a candidate goes on to unmap; a folio already in the target
-            // succeeds with nothing done; a failure is that folio's status, and the rest of
-            // the batch goes on.
+            // The rules are: a folio that may move waits for its destination; a folio already
+            // in the target succeeds with nothing done; a failure is that folio's status, and
+            // the rest of the batch goes on.
             switch prepare(index) {
-            case .candidate(let candidate): candidates.append(candidate)
+            case .candidate(let source): wanted[source.order].append((index, source))
             case .alreadyInTarget: result.status[index] = Int32(request.targetTier)
             case .failed(let error): result.status[index] = -error.rawValue
             }
+        }
+        for (order, folios) in wanted.enumerated() where !folios.isEmpty {
+            let offsets = metadata.reserve(tier: request.targetTier, order: order, count: folios.count)
+            // The target has room for the first `offsets.count`; the rest stay where they are.
+            for (folio, offset) in zip(folios, offsets) {
+                candidates.append(Candidate(index: folio.index, handle: request.handles[folio.index], source: folio.source, destinationOffset: offset))
+            }
+            for folio in folios.dropFirst(offsets.count) { result.status[folio.index] = -Errno.noMemory.rawValue }
         }
     }
 
@@ -87,12 +96,7 @@ struct BatchMigration {
         let handle = request.handles[index]
         guard let source = metadata.record(handle) else { return .failed(.noSuchFileOrDirectory) }
         guard source.tier != request.targetTier else { return .alreadyInTarget }
-        do {
-            let destination = try metadata.reserve(tier: request.targetTier, order: source.order)
-            return .candidate(Candidate(index: index, handle: handle, source: source, destinationOffset: destination))
-        } catch {
-            return .failed(error)
-        }
+        return .candidate(source)
     }
 
     /// What one unmap pass did with one candidate.
@@ -162,14 +166,16 @@ struct BatchMigration {
     }
 
     /// `migrate_folio_move()`: repoints each folio at its destination, ends the migrating
-    /// state (waking waiters) and frees the source block.
+    /// state (waking waiters), then frees the source blocks, per tier at once.
     private func move(into result: inout MigrationResult) {
+        var sources = Array(repeating: [(offset: Int, order: Int)](), count: metadata.space.tiers.count)
         for candidate in candidates {
             metadata.repoint(candidate.handle, tier: request.targetTier, offset: candidate.destinationOffset)
             metadata.thaw(candidate.handle)
-            metadata.release(tier: candidate.source.tier, offset: candidate.source.offset, order: candidate.source.order)
+            sources[candidate.source.tier].append((candidate.source.offset, candidate.source.order))
             result.status[candidate.index] = Int32(request.targetTier)
         }
+        for (tier, blocks) in sources.enumerated() { metadata.release(tier: tier, blocks: blocks) }
     }
 
     /// `migrate_folio_undo_dst()`: gives back a destination that will not be used.
