@@ -25,7 +25,7 @@ struct MigrationCoreTests {
     @Test func tree_hasEveryKnobOfDesignSection3() {
         let tree = SysfsTree()
         core.registerKnobs(in: tree, tiers: [Tier(spec: TierSpec(name: "fast", sizeBytes: 4 << 20), index: 0)])
-        let stats = ["batches", "folios_migrated", "folios_failed", "folios_busy", "bytes_copied", "unmap_ns", "copy_ns", "move_ns", "fallbacks"]
+        let stats = ["batches", "folios_migrated", "folios_failed", "folios_busy", "bytes_copied", "unmap_ns", "copy_ns", "move_ns", "fallbacks", "copy_faults", "batch_latency_ns", "first_folio_ns"]
         #expect(tree.allAttributes().map(\.path) == [
             "migration/offload_migrator", "migration/reason_mask", "migration/batch_size",
         ] + stats.map { "migration/stats/\($0)" } + [
