@@ -195,7 +195,16 @@ public final class AddressSpace: @unchecked Sendable {
 
         /// Marks `handle`'s folio migrating unless an attachment holds it pinned.
         public func freeze(_ handle: Int) -> Bool {
-            PinProtocol.freeze(space.entry(handle), pinnedBy: space.pinTables)
+            freeze(handle, pinnedBy: pinTables)
+        }
+
+        /// Every attachment's pin table now: a batch reads it once for all its freezes (no
+        /// attachment comes or goes while the lock is held).
+        public var pinTables: [PinTable] { space.pinTables }
+
+        /// `freeze` against tables read once by `pinTables`.
+        public func freeze(_ handle: Int, pinnedBy tables: [PinTable]) -> Bool {
+            PinProtocol.freeze(space.entry(handle), pinnedBy: tables)
         }
 
         /// Ends the migrating state of `handle`'s folio.

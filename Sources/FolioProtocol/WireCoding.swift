@@ -16,7 +16,12 @@ struct WireWriter {
 
     mutating func put<T: FixedWidthInteger>(array: [T]) {
         put(UInt32(array.count))
+        #if _endian(little)
+        // The wire is little-endian, like this machine: the elements' bytes as they lie.
+        array.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        #else
         for value in array { put(value) }
+        #endif
     }
 }
 
@@ -59,10 +64,22 @@ struct WireReader {
     mutating func getArray<T: FixedWidthInteger>(_: T.Type = T.self, limit: Int) throws(Errno) -> [T] {
         let count = Int(try get(UInt32.self))
         guard count <= limit, count * MemoryLayout<T>.size <= bytes.count - position else { throw .badMessage }
+        #if _endian(little)
+        let size = count * MemoryLayout<T>.size
+        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<position + size]))
+            }
+            initialized = count
+        }
+        position += size
+        return values
+        #else
         var values: [T] = []
         values.reserveCapacity(count)
         for _ in 0..<count { values.append(try get(T.self)) }
         return values
+        #endif
     }
 
     /// Fails unless every byte was read: trailing garbage is a malformed message.

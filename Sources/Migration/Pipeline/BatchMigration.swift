@@ -107,9 +107,9 @@ struct BatchMigration {
         case pinned
     }
 
-    /// `migrate_folio_unmap()` for one candidate.
-    private func unmap(_ candidate: Candidate) -> UnmapOutcome {
-        metadata.freeze(candidate.handle) ? .frozen : .pinned
+    /// `migrate_folio_unmap()` for one candidate, against every attachment's pin table.
+    private func unmap(_ candidate: Candidate, pinTables: [PinTable]) -> UnmapOutcome {
+        metadata.freeze(candidate.handle, pinnedBy: pinTables) ? .frozen : .pinned
     }
 
     /// Back-off between unmap passes: `unmapBackoffMicros << pass`, at most
@@ -124,11 +124,13 @@ struct BatchMigration {
     private mutating func unmap(into result: inout MigrationResult) -> Int {
         var pending = candidates
         var frozen: [Candidate] = []
+        frozen.reserveCapacity(candidates.count)
+        let pinTables = metadata.pinTables
         for pass in 0..<MigrationPipeline.maxUnmapPasses {
             // The rules are: a frozen folio goes on to the copy; a pinned one waits for the
             // next pass.
             pending = pending.filter { candidate in
-                switch unmap(candidate) {
+                switch unmap(candidate, pinTables: pinTables) {
                 case .frozen:
                     frozen.append(candidate)
                     return false
