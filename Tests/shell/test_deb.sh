@@ -1,6 +1,8 @@
 # The Debian package (`make deb`, which `make test` runs first): lintian passes it, and it
 # installs into a throwaway root booted under a real systemd, where the service starts from
-# it, a named space survives an upgrade's restart, and a purge stops everything.
+# it, a named space survives an upgrade's restart, and a purge stops everything. The root is
+# this machine's own under a tmpfs overlay, booted with systemd-nspawn; systemd-box (see
+# test_systemd.sh) reaches into it.
 BOX=${SYSTEMD_BOX:-$REPO/../shared/tools/systemd-box}
 [ -x "$BOX" ] || { fail "systemd-box is at $BOX"; return 0; }
 deb=$(ls "$REPO"/.build-deb/foliod_*.deb 2>/dev/null | head -n 1)

@@ -1,5 +1,6 @@
-# The installed tree under a real systemd (PID 1 in a throwaway container, ../tools'
-# systemd-box, here $SYSTEMD_BOX), with no Swift toolchain inside: socket activation, a named
+# The installed tree under a real systemd (PID 1 in a throwaway container started by
+# systemd-box, the machine's container tool, kept beside the checkout or named by
+# $SYSTEMD_BOX), with no Swift toolchain inside: socket activation, a named
 # space and the knobs surviving SIGKILL, restart and the watchdog, reload, stop, and the
 # journal's priorities. Needs the release build (`make test` builds it first).
 BOX=${SYSTEMD_BOX:-$REPO/../shared/tools/systemd-box}
