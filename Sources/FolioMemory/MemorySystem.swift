@@ -62,10 +62,12 @@ public enum MemorySystem {
         madvise(address, length, 23) == 0
     }
 
-    /// Page faults this process has taken so far, minor and major (`getrusage(RUSAGE_SELF)`).
-    public static func pageFaults() -> Int {
+    /// Page faults the calling thread has taken so far, minor and major
+    /// (`getrusage(RUSAGE_THREAD)`).
+    public static func threadPageFaults() -> Int {
         var usage = rusage()
-        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        // RUSAGE_THREAD, which Glibc's headers declare only under _GNU_SOURCE.
+        guard getrusage(__rusage_who_t(1), &usage) == 0 else { return 0 }
         return usage.ru_minflt + usage.ru_majflt
     }
 

@@ -86,10 +86,13 @@ public final class MigratorSlot: Sendable {
         defer { copied.deallocate() }
         return withActiveMigrator(offload: offload) { migrator in
             migrator.copy(folios, copied: copied)
-            var fellBack = 0
-            for index in folios.indices where !copied[index] {
-                KernelCopyDriver.copyFolio(folios[index])
-                fellBack += 1
+            let fellBack = CopyFaults.counting {
+                var fellBack = 0
+                for index in folios.indices where !copied[index] {
+                    KernelCopyDriver.copyFolio(folios[index])
+                    fellBack += 1
+                }
+                return fellBack
             }
             migrator.stats.record(migrated: folios.count - fellBack, failed: fellBack)
             return CopyReport(migrator: migrator.name, copied: folios.count - fellBack, fellBack: fellBack)

@@ -56,6 +56,10 @@ final class SoftwareDMAChannel: @unchecked Sendable {
             while !list.isCancelled { OSThread.sleep(microseconds: 1000) }
             return
         }
+        CopyFaults.counting { copyDescriptors(list) }
+    }
+
+    private func copyDescriptors(_ list: DMADescriptorList) {
         for index in list.descriptors.indices {
             if list.isCancelled { return }
             if faults.shouldFail() {

@@ -69,7 +69,7 @@ final class CopyWorkerPool: @unchecked Sendable {
         live += 1
         OSThread.spawn(name: "\(name)/\(index)") { [self] in
             while let job = nextJob() {
-                Self.copy(job.folios, bytes: job.range)
+                CopyFaults.counting { Self.copy(job.folios, bytes: job.range) }
                 job.done.countDown()
             }
         }

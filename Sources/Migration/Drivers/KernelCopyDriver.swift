@@ -12,9 +12,11 @@ public final class KernelCopyDriver: Migrator {
     public func deactivate() {}
 
     public func copy(_ folios: UnsafeBufferPointer<FolioCopy>, copied: UnsafeMutableBufferPointer<Bool>) {
-        for index in folios.indices {
-            Self.copyFolio(folios[index])
-            copied[index] = true
+        CopyFaults.counting {
+            for index in folios.indices {
+                Self.copyFolio(folios[index])
+                copied[index] = true
+            }
         }
     }
 

@@ -36,13 +36,13 @@ struct BatchMigration {
         let unmapStart = DispatchTime.now().uptimeNanoseconds
         let busy = unmap(into: &result)
         flush()
-        // Process-wide: the copy may run on worker or channel threads. Other threads seldom
-        // fault meanwhile; a concurrent batch's faults may count in both.
-        let faultsBefore = MemorySystem.pageFaults()
+        // Counted by the copying threads themselves; a concurrent batch's copies may count
+        // in both.
+        let faultsBefore = CopyFaults.count
         let copyStart = DispatchTime.now().uptimeNanoseconds
         let report = copy(slot: slot)
         let moveStart = DispatchTime.now().uptimeNanoseconds
-        let faults = max(MemorySystem.pageFaults() - faultsBefore, 0)
+        let faults = max(CopyFaults.count - faultsBefore, 0)
         // Point of no return: every frozen folio's bytes are at its destination.
         move(into: &result)
         let end = DispatchTime.now().uptimeNanoseconds
