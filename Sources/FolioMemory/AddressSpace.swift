@@ -216,8 +216,7 @@ public final class AddressSpace: @unchecked Sendable {
         /// caller holds the folio frozen (seq odd), so no pinned client reads the entry; the
         /// shared entry changes in one store, so a crash leaves it on one block or the other.
         public func repoint(_ handle: Int, tier: Int, offset: Int) {
-            space.records[handle]?.tier = tier
-            space.records[handle]?.offset = offset
+            if let order = space.records[handle]?.order { space.records[handle] = FolioRecord(tier: tier, offset: offset, order: order) }
             space.entry(handle).repoint(tier: tier, offset: offset)
         }
 

@@ -5,7 +5,8 @@
 /// The range is a row of 2 MiB page blocks. A whole free block sits on the order-9 stack; a
 /// block that has been split gets a 512-byte map (per page: 0, or 1 + the order of the free
 /// block starting there) that answers "is my buddy free?" in O(1) without hashing, and gives
-/// its map up when it merges back whole. Stacks of smaller orders may hold stale entries (a
+/// its map up when it merges back whole. The maps are slots of one flat pool, so touching a
+/// page's entry is one index, with no array of arrays to check and copy. Stacks of smaller orders may hold stale entries (a
 /// block merged away since); `allocate` skips those by checking the map.
 struct BuddyAllocator {
     static let maxOrder = FolioTableLayout.maxOrder
@@ -17,15 +18,19 @@ struct BuddyAllocator {
     let size: Int
     /// Free block offsets per order (0–8 may be stale; 9 never is).
     private var stacks: [[Int]]
-    /// Per 2 MiB block, its page map while it is split (nil while whole).
-    private var maps: [[UInt8]?]
+    /// Per 2 MiB block, the pool slot of its page map while it is split (-1 while whole).
+    private var mapSlots: [Int32]
+    /// The page maps, `pagesPerBlock` bytes per slot; slots of blocks merged back whole are
+    /// reused from `freeSlots`.
+    private var pool: [UInt8] = []
+    private var freeSlots: [Int32] = []
     private(set) var freeBytes: Int
 
     /// An allocator whose whole range is free; `size` is rounded down to 2 MiB blocks.
     init(size: Int) {
         self.size = size / Self.blockBytes * Self.blockBytes
         stacks = Array(repeating: [], count: Self.maxOrder + 1)
-        maps = Array(repeating: nil, count: self.size / Self.blockBytes)
+        mapSlots = Array(repeating: -1, count: self.size / Self.blockBytes)
         // Lowest addresses on top, so a space fills its arena from the start.
         stacks[Self.maxOrder] = Array(stride(from: 0, to: self.size, by: Self.blockBytes).reversed())
         freeBytes = self.size
@@ -104,21 +109,35 @@ struct BuddyAllocator {
     private mutating func pushFree(_ block: Int, order: Int) {
         stacks[order].append(block)
         if order == Self.maxOrder {
-            maps[block / Self.blockBytes] = nil
+            let index = block / Self.blockBytes
+            if mapSlots[index] >= 0 {
+                freeSlots.append(mapSlots[index])
+                mapSlots[index] = -1
+            }
         } else {
             setMapEntry(block, UInt8(order + 1))
         }
     }
 
     private func mapEntry(_ offset: Int) -> UInt8 {
-        maps[offset / Self.blockBytes]?[offset % Self.blockBytes / Self.pageSize] ?? 0
+        let slot = mapSlots[offset / Self.blockBytes]
+        return slot < 0 ? 0 : pool[Int(slot) * Self.pagesPerBlock + offset % Self.blockBytes / Self.pageSize]
     }
 
     private mutating func setMapEntry(_ offset: Int, _ value: UInt8) {
         let block = offset / Self.blockBytes
-        // Taken out and put back, so the map is mutated in place, not copied.
-        var map = maps[block].take() ?? [UInt8](repeating: 0, count: Self.pagesPerBlock)
-        map[offset % Self.blockBytes / Self.pageSize] = value
-        maps[block] = map
+        if mapSlots[block] < 0 { mapSlots[block] = takeSlot() }
+        pool[Int(mapSlots[block]) * Self.pagesPerBlock + offset % Self.blockBytes / Self.pageSize] = value
+    }
+
+    /// A zeroed map slot: a freed one, or a new one at the end of the pool.
+    private mutating func takeSlot() -> Int32 {
+        if let slot = freeSlots.popLast() {
+            let start = Int(slot) * Self.pagesPerBlock
+            for page in start..<start + Self.pagesPerBlock { pool[page] = 0 }
+            return slot
+        }
+        pool.append(contentsOf: repeatElement(0, count: Self.pagesPerBlock))
+        return Int32(pool.count / Self.pagesPerBlock - 1)
     }
 }
