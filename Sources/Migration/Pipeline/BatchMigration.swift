@@ -71,18 +71,25 @@ struct BatchMigration {
     /// Checks each handle, then reserves the destinations: per order, all at once (one lock
     /// and one tier charge for the batch, not one per folio).
     private mutating func prepare(into result: inout MigrationResult) {
-        var wanted = Array(repeating: [(index: Int, source: FolioRecord)](), count: FolioTableLayout.maxOrder + 1)
+        var movable: [(index: Int, source: FolioRecord)] = []
+        movable.reserveCapacity(indices.count)
+        var orders = 0  // a bit per order present
         for index in indices {
             // The rules are: a folio that may move waits for its destination; a folio already
             // in the target succeeds with nothing done; a failure is that folio's status, and
             // the rest of the batch goes on.
             switch prepare(index) {
-            case .candidate(let source): wanted[source.order].append((index, source))
+            case .candidate(let source):
+                movable.append((index, source))
+                orders |= 1 << source.order
             case .alreadyInTarget: result.status[index] = Int32(request.targetTier)
             case .failed(let error): result.status[index] = -error.rawValue
             }
         }
-        for (order, folios) in wanted.enumerated() where !folios.isEmpty {
+        candidates.reserveCapacity(movable.count)
+        for order in 0...FolioTableLayout.maxOrder where orders & (1 << order) != 0 {
+            // Most batches hold one order: then every movable folio is of it.
+            let folios = orders == 1 << order ? movable : movable.filter { $0.source.order == order }
             let offsets = metadata.reserve(tier: request.targetTier, order: order, count: folios.count)
             // The target has room for the first `offsets.count`; the rest stay where they are.
             for (folio, offset) in zip(folios, offsets) {
@@ -127,17 +134,16 @@ struct BatchMigration {
         frozen.reserveCapacity(candidates.count)
         let pinTables = metadata.pinTables
         for pass in 0..<MigrationPipeline.maxUnmapPasses {
-            // The rules are: a frozen folio goes on to the copy; a pinned one waits for the
-            // next pass.
-            pending = pending.filter { candidate in
+            var stillPinned: [Candidate] = []
+            for candidate in pending {
+                // The rules are: a frozen folio goes on to the copy; a pinned one waits for
+                // the next pass.
                 switch unmap(candidate, pinTables: pinTables) {
-                case .frozen:
-                    frozen.append(candidate)
-                    return false
-                case .pinned:
-                    return true
+                case .frozen: frozen.append(candidate)
+                case .pinned: stillPinned.append(candidate)
                 }
             }
+            pending = stillPinned
             if pending.isEmpty { break }
             if pass + 1 < MigrationPipeline.maxUnmapPasses { OSThread.sleep(microseconds: Self.unmapBackoffMicros << min(pass, Self.unmapBackoffMaxShift)) }
         }
@@ -157,10 +163,13 @@ struct BatchMigration {
 
     /// One call to the active migrator for the whole batch; the slot recopies what it failed.
     private func copy(slot: MigratorSlot) -> MigratorSlot.CopyReport {
+        // Each tier's base once for the batch, not once per folio.
+        let bases = metadata.space.tiers.indices.map { metadata.address(tier: $0, offset: 0) }
+        let destination = bases[request.targetTier]
         let folios = candidates.map { candidate in
             FolioCopy(
-                source: UnsafeRawPointer(metadata.address(tier: candidate.source.tier, offset: candidate.source.offset)),
-                destination: metadata.address(tier: request.targetTier, offset: candidate.destinationOffset),
+                source: UnsafeRawPointer(bases[candidate.source.tier] + candidate.source.offset),
+                destination: destination + candidate.destinationOffset,
                 length: candidate.source.bytes
             )
         }
@@ -170,14 +179,18 @@ struct BatchMigration {
     /// `migrate_folio_move()`: repoints each folio at its destination, ends the migrating
     /// state (waking waiters), then frees the source blocks, per tier at once.
     private func move(into result: inout MigrationResult) {
-        var sources = Array(repeating: [(offset: Int, order: Int)](), count: metadata.space.tiers.count)
+        let target = Int32(request.targetTier)
+        var sourceTiers = 0  // a bit per tier the sources come from
         for candidate in candidates {
             metadata.repoint(candidate.handle, tier: request.targetTier, offset: candidate.destinationOffset)
             metadata.thaw(candidate.handle)
-            sources[candidate.source.tier].append((candidate.source.offset, candidate.source.order))
-            result.status[candidate.index] = Int32(request.targetTier)
+            sourceTiers |= 1 << candidate.source.tier
+            result.status[candidate.index] = target
         }
-        for (tier, blocks) in sources.enumerated() { metadata.release(tier: tier, blocks: blocks) }
+        for tier in metadata.space.tiers.indices where sourceTiers & (1 << tier) != 0 {
+            let sources = candidates.lazy.filter { $0.source.tier == tier }.map { (offset: $0.source.offset, order: $0.source.order) }
+            metadata.release(tier: tier, blocks: Array(sources))
+        }
     }
 
     /// `migrate_folio_undo_dst()`: gives back a destination that will not be used.
