@@ -63,14 +63,9 @@ public final class AddressSpace: @unchecked Sendable {
     private var destroyed = false
 
     /// A new, empty space with an arena in each tier.
-    public init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits(), quota: ByteBudget? = nil) throws(SystemCallError) {
-        self.id = id
-        self.limits = limits
-        self.name = name
-        self.owner = owner
-        self.tiers = tiers
-        self.quota = quota
+    public convenience init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits(), quota: ByteBudget? = nil) throws(SystemCallError) {
         var arenas: [Arena] = []
+        let tableFD: FileDescriptor
         do {
             for tier in tiers { arenas.append(try Arena(tier: tier, spaceID: id)) }
             tableFD = try MemorySystem.anonymousFile(name: "foliod-\(id)-table", bytes: FolioTableLayout.tableBytes)
@@ -78,6 +73,7 @@ public final class AddressSpace: @unchecked Sendable {
             arenas.forEach { $0.close() }
             throw error
         }
+        let table: UnsafeMutableRawPointer
         do {
             table = try MemorySystem.mapShared(tableFD, length: FolioTableLayout.tableBytes)
         } catch {
@@ -85,11 +81,11 @@ public final class AddressSpace: @unchecked Sendable {
             try? tableFD.close()
             throw error
         }
-        self.arenas = arenas
+        self.init(id: id, name: name, owner: owner, tiers: tiers, limits: limits, quota: quota, arenas: arenas, tableFD: tableFD, table: table)
     }
 
-    /// A space over memory that already exists (a restarted daemon's adoption): the table and
-    /// arenas given, no records yet.
+    /// A space over memory that exists already: new arenas and table (above), or a restarted
+    /// daemon's adoption. No records yet.
     init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits, quota: ByteBudget?,
          arenas: [Arena], tableFD: FileDescriptor, table: UnsafeMutableRawPointer) {
         self.id = id
