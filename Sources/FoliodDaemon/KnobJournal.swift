@@ -44,9 +44,11 @@ final class KnobJournal: Sendable {
         entries.withLock { entries in
             entries.removeAll { $0.path == path }
             entries.append((path, value))
-            let text = entries.map { "\($0.path)\t\($0.value)\n" }.joined()
-            _ = try? fd.resize(to: 0)
-            _ = try? fd.writeAll(toAbsoluteOffset: 0, Array(text.utf8))
+            let bytes = Array(entries.map { "\($0.path)\t\($0.value)\n" }.joined().utf8)
+            // Written over the old text, then cut to length: a crash between the two leaves
+            // every new line whole (and at worst a stray old one after them), never nothing.
+            _ = try? fd.writeAll(toAbsoluteOffset: 0, bytes)
+            _ = try? fd.resize(to: Int64(bytes.count))
         }
     }
 
