@@ -169,11 +169,6 @@ public final class AddressSpace: @unchecked Sendable {
             space.arenas[tier].base + offset
         }
 
-        /// A block of `order` in `tier`, charged to it (ENOMEM when full).
-        public func reserve(tier: Int, order: Int) throws(Errno) -> Int {
-            try space.arenas[tier].allocate(order: order)
-        }
-
         /// Up to `count` blocks of `order` in `tier`, charged to it, at once: as many as fit.
         public func reserve(tier: Int, order: Int, count: Int) -> [Int] {
             space.arenas[tier].allocate(order: order, count: count)
@@ -222,13 +217,12 @@ public final class AddressSpace: @unchecked Sendable {
             guard held + count <= space.limits.folios, space.bytesHeld + bytes <= space.limits.bytes else { throw .diskQuotaExceeded }
             guard FolioTableLayout.capacity - held >= count else { throw .noMemory }
             guard space.quota?.charge(bytes) ?? true else { throw .diskQuotaExceeded }
-            var offsets: [Int] = []
-            do {
-                for _ in 0..<count { offsets.append(try reserve(tier: tier, order: order)) }
-            } catch {
-                for offset in offsets { release(tier: tier, offset: offset, order: order) }
+            // All or nothing: what the tier could give goes back if it is not everything.
+            let offsets = reserve(tier: tier, order: order, count: count)
+            guard offsets.count == count else {
+                release(tier: tier, blocks: offsets.map { ($0, order) })
                 space.quota?.credit(bytes)
-                throw error
+                throw .noMemory
             }
             space.bytesHeld += bytes
             return offsets.map { offset in

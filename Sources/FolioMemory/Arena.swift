@@ -71,28 +71,9 @@ final class Arena: @unchecked Sendable {
         blocks = Mutex(Blocks(buddy: BuddyAllocator(size: length, used: used), populated: populated))
     }
 
-    /// A block of `order`, charged to the tier; ENOMEM when the tier or this arena is full.
-    func allocate(order: Int) throws(Errno) -> Int {
-        try tier.charge(order: order, count: 1)
-        let allocated = blocks.withLock { blocks -> (offset: Int, unpopulated: Bool)? in
-            guard let offset = blocks.buddy.allocate(order: order) else { return nil }
-            let block = offset / BuddyAllocator.blockBytes
-            defer { blocks.populated[block] = true }
-            return (offset, !blocks.populated[block])
-        }
-        guard let allocated else {
-            tier.credit(order: order, count: 1)
-            throw .noMemory
-        }
-        if allocated.unpopulated {
-            let block = allocated.offset / BuddyAllocator.blockBytes * BuddyAllocator.blockBytes
-            MemorySystem.populateWrite(base + block, length: BuddyAllocator.blockBytes)
-        }
-        return allocated.offset
-    }
-
     /// Up to `count` blocks of `order`, charged to the tier, under one lock: as many as the
-    /// tier and this arena have room for (a migration batch reserves its destinations at once).
+    /// tier and this arena have room for (a migration batch reserves its destinations, an
+    /// allocation its folios, at once).
     func allocate(order: Int, count: Int) -> [Int] {
         let bytes = FolioTableLayout.bytes(order: order)
         var charged = min(count, max(tier.freeBytes, 0) / bytes)

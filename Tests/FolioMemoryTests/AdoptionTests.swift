@@ -40,10 +40,10 @@ struct AdoptionTests {
         handles.removeAll { $0 == 1 || $0 == 3 }
         for handle in handles { Self.fill(before, handle) }
         // Killed mid-migration: handle 0 frozen, its destination reserved and half written.
-        let destination = try before.locked { (metadata) throws(Errno) -> Int in
+        let destination = try #require(before.locked { metadata -> Int? in
             #expect(metadata.freeze(0))
-            return try metadata.reserve(tier: 1, order: 0)
-        }
+            return metadata.reserve(tier: 1, order: 0, count: 1).first
+        })
         let tiers = Self.tiers()
         let (space, report) = try AddressSpace.adopt(try Self.stored(before), tiers: tiers)
         #expect(report == { var r = AdoptionReport(); r.folios = 9; r.bytes = 3 * 4096 + 2 * (2 << 20) + 4 * 32768; r.thawed = 1; return r }())
