@@ -77,7 +77,7 @@ public enum Daemon {
         report(server.adoptions, store: store, logger: logger)
         for (name, fd) in passed.named {
             logger.warning("a descriptor passed at start is not foliod's; closed", metadata: ["name": "\(name)"])
-            DaemonSystem.close(fd)
+            Posix.close(fd)
         }
         do {
             mount = try KnobMount(tree: node.tree, at: absolute(config.mount)) { write in
@@ -139,7 +139,7 @@ public enum Daemon {
                 return .inherited(socket, path: path)
             }
             logger.warning("a descriptor passed at start is not a listening SOCK_SEQPACKET socket; closed", metadata: ["name": "\(name)"])
-            DaemonSystem.close(fd)
+            Posix.close(fd)
         }
         return .bind(path)
     }

@@ -96,11 +96,6 @@ enum DaemonSystem {
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     }
 
-    /// Closes a descriptor this process was handed and does not use.
-    static func close(_ fd: Int32) {
-        Posix.close(fd)
-    }
-
     /// This process's id.
     static var processID: Int32 { getpid() }
 
