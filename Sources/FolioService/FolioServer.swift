@@ -147,7 +147,13 @@ public final class FolioServer: Sendable {
     /// there: under socket activation the next daemon accepts them.
     private func acceptLoop() {
         while true {
-            guard let ready = try? Posix.waitReadable([listener.fd, wake.read], timeoutMilliseconds: -1) else { continue }
+            let ready: [Bool]
+            do { ready = try Posix.waitReadable([listener.fd, wake.read], timeoutMilliseconds: -1) } catch {
+                // Never a reason to stop accepting; logged at most once a second, and no spin.
+                warn("poll", "poll of the listening socket failed; retrying", error.errno)
+                OSThread.sleep(microseconds: 10_000)
+                continue
+            }
             if ready[1] { return }
             guard ready[0] else { continue }
             let connection: SeqpacketSocket

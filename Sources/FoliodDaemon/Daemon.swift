@@ -58,7 +58,7 @@ public enum Daemon {
         var passed = PassedDescriptors.take()
         let journal = KnobJournal.open(passed: &passed, notifier: notifier)
         if let journal { replay(journal, on: node, logger: logger) }
-        let store = SpaceStore(notifier: notifier, tiers: config.tiers)
+        let store = SpaceStore(notifier: notifier, tiers: config.tiers, logger: logger)
         let restoring = store.stored(from: &passed)
         for (id, reason) in restoring.refused {
             logger.error("a stored space cannot be adopted: \(reason); its memory is released", metadata: ["space": "\(id)"])

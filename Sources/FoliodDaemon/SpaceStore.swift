@@ -1,5 +1,6 @@
 import FolioMemory
 import FolioService
+import Logging
 import SystemCalls
 import SystemPackage
 
@@ -11,10 +12,12 @@ import SystemPackage
 final class SpaceStore: Sendable {
     private let notifier: SystemdNotifier
     private let tiers: [TierSpec]
+    private let logger: Logger
 
-    init(notifier: SystemdNotifier, tiers: [TierSpec]) {
+    init(notifier: SystemdNotifier, tiers: [TierSpec], logger: Logger) {
         self.notifier = notifier
         self.tiers = tiers
+        self.logger = logger
     }
 
     /// What the registry calls as named spaces come and go.
@@ -22,17 +25,26 @@ final class SpaceStore: Sendable {
         SpaceEvents(created: { [self] space in keep(space) }, destroyed: { [self] space in forget(id: space.id) })
     }
 
-    /// Stores `space`'s memfds, if there is a store.
+    /// Stores `space`'s memfds, if there is a store. A space that cannot be stored whole is
+    /// taken out again and logged: it lives as long as this daemon, as outside systemd.
     func keep(_ space: AddressSpace) {
         guard notifier.isActive, let name = space.name else { return }
         let meta = Self.metadata(id: space.id, name: name, owner: space.owner, tiers: tiers)
-        guard let metaFD = try? MemorySystem.anonymousFile(name: "foliod-\(space.id)-meta", bytes: meta.count) else { return }
-        defer { try? metaFD.close() }
-        _ = try? metaFD.writeAll(toAbsoluteOffset: 0, meta)
-        let fds = space.sharedFDs
-        notifier.store([metaFD.rawValue], name: "space-\(space.id)-meta")
-        notifier.store([fds[0].rawValue], name: "space-\(space.id)-table")
-        for (index, fd) in fds.dropFirst().enumerated() { notifier.store([fd.rawValue], name: "space-\(space.id)-tier\(index)") }
+        let stored: Bool
+        do {
+            let metaFD = try MemorySystem.anonymousFile(name: "foliod-\(space.id)-meta", bytes: meta.count)
+            defer { try? metaFD.close() }
+            _ = try metaFD.writeAll(toAbsoluteOffset: 0, meta)
+            let fds = space.sharedFDs
+            stored = notifier.store([metaFD.rawValue], name: "space-\(space.id)-meta")
+                && notifier.store([fds[0].rawValue], name: "space-\(space.id)-table")
+                && fds.dropFirst().enumerated().allSatisfy { notifier.store([$1.rawValue], name: "space-\(space.id)-tier\($0)") }
+        } catch {
+            stored = false
+        }
+        guard !stored else { return }
+        forget(id: space.id)
+        logger.warning("a named space could not be put in the fd store; it will not survive a restart", metadata: ["space": "\(name)", "id": "\(space.id)"])
     }
 
     /// Takes space `id` out of the store: a destroyed space must not come back.
@@ -92,7 +104,7 @@ final class SpaceStore: Sendable {
     /// The metadata file: a header line, then `key value` lines; the name in hex, since a
     /// space name may hold any UTF-8 but control characters.
     static func metadata(id: Int, name: String, owner: UInt32, tiers: [TierSpec]) -> [UInt8] {
-        let hex = name.utf8.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let hex = name.utf8.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
         let lines = ["foliod space 1", "id \(id)", "owner \(owner)", "name \(hex)"] + tiers.map { "tier \($0.name) \($0.sizeBytes)" }
         return Array((lines.joined(separator: "\n") + "\n").utf8)
     }
