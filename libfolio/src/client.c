@@ -118,20 +118,23 @@ static int round_trip(folio_client *c, int fd, const uint8_t *out, size_t length
 	return err;
 }
 
-/* A request on an open client, under its lock; the reply (without fds) in m and reply. */
-static int request(folio_client *c, size_t (*encode)(uint8_t *, size_t, uint32_t, const void *),
-		   const void *args, struct received *m, struct folio_wire_reply *reply)
+typedef size_t (*encode_fn)(uint8_t *out, size_t cap, uint32_t id, const void *args);
+/* Reads a checked reply into `result`; runs under the client's lock, while the reply is still
+ * in the client's buffer. */
+typedef int (*decode_fn)(const struct folio_wire_reply *reply, const void *args, void *result);
+
+/* A request on an open client, through its buffers, under its lock (one in flight at a time). */
+static int request(folio_client *c, encode_fn encode, decode_fn decode, const void *args, void *result)
 {
-	uint8_t *out = malloc(FOLIO_WIRE_MAX_BYTES);
-	if (!out)
-		return -ENOMEM;
 	pthread_mutex_lock(&c->lock);
 	uint32_t id = c->next_id++;
-	size_t length = encode(out, FOLIO_WIRE_MAX_BYTES, id, args);
-	int err = length ? round_trip(c, c->fd, out, length, id, m, reply) : -EINVAL;
-	close_fds(m);
+	size_t length = encode(c->out, FOLIO_WIRE_MAX_BYTES, id, args);
+	struct folio_wire_reply reply;
+	int err = length ? round_trip(c, c->fd, c->out, length, id, c->in, &reply) : -EINVAL;
+	close_fds(c->in);
+	if (err == 0)
+		err = decode(&reply, args, result);
 	pthread_mutex_unlock(&c->lock);
-	free(out);
 	return err;
 }
 
@@ -249,25 +252,29 @@ int folio_connect(const char *socket_path, const char *space, folio_client **out
 	*out = NULL;
 	if (space && (strlen(space) == 0 || strlen(space) > FOLIO_NAME_MAX))
 		return -EINVAL;
+	/* The buffers every request of this client goes through, allocated once. */
 	folio_client *c = calloc(1, sizeof(*c));
-	struct received *m = malloc(sizeof(*m));
-	uint8_t request_bytes[FOLIO_WIRE_HEADER_BYTES + 2 + FOLIO_NAME_MAX];
-	int err = c && m ? connect_socket(socket_path, &c->fd) : -ENOMEM;
+	uint8_t *out_buffer = malloc(FOLIO_WIRE_MAX_BYTES);
+	struct received *in = malloc(sizeof(*in));
+	int err = c && out_buffer && in ? connect_socket(socket_path, &c->fd) : -ENOMEM;
 	if (err != 0) {
 		free(c);
-		free(m);
+		free(out_buffer);
+		free(in);
 		return err;
 	}
+	c->out = out_buffer;
+	c->in = in;
+	c->in->fd_count = 0;
 	pthread_mutex_init(&c->lock, NULL);
 	c->next_id = 2;
 	struct folio_wire_reply reply;
-	size_t length = folio_wire_attach(request_bytes, sizeof(request_bytes), 1, space);
-	err = round_trip(c, c->fd, request_bytes, length, 1, m, &reply);
+	size_t length = folio_wire_attach(c->out, FOLIO_WIRE_MAX_BYTES, 1, space);
+	err = round_trip(c, c->fd, c->out, length, 1, c->in, &reply);
 	if (err == 0) {
-		err = adopt(c, &reply, m);
-		close_fds(m);
+		err = adopt(c, &reply, c->in);
+		close_fds(c->in);
 	}
-	free(m);
 	if (err != 0) {
 		folio_close(c);
 		return err;
@@ -284,6 +291,8 @@ void folio_close(folio_client *c)
 	unmap_all(c);
 	close(c->fd);
 	pthread_mutex_destroy(&c->lock);
+	free(c->out);
+	free(c->in);
 	free(c);
 }
 
@@ -308,13 +317,37 @@ const char *folio_tier_name(folio_client *c, int tier)
 	return c && tier >= 0 && tier < c->tier_count ? c->tiers[tier].name : NULL;
 }
 
-/* A request with an answer that is anything but an error, fds closed; m is the caller's to free. */
-static struct received *new_received(void)
+static int decode_allocated(const struct folio_wire_reply *r, const void *args, void *handles)
 {
-	struct received *m = malloc(sizeof(*m));
-	if (m)
-		m->fd_count = 0;
-	return m;
+	const struct handles_args *h = args;
+	return r->kind == FOLIO_WIRE_ALLOCATED ? folio_wire_words(r, h->count, handles) : -EBADMSG;
+}
+
+static int decode_freed(const struct folio_wire_reply *r, const void *args, void *status)
+{
+	const struct handles_args *h = args;
+	return r->kind == FOLIO_WIRE_FREED ? folio_wire_words(r, h->count, status) : -EBADMSG;
+}
+
+static int decode_migrated(const struct folio_wire_reply *r, const void *args, void *status)
+{
+	const struct handles_args *h = args;
+	uint64_t times[3];
+	uint32_t batches;
+	return folio_wire_migrated(r, times, &batches, h->count, status);
+}
+
+static int decode_stats(const struct folio_wire_reply *r, const void *args, void *stats)
+{
+	(void)args;
+	return folio_wire_stats_reply(r, stats);
+}
+
+static int decode_destroyed(const struct folio_wire_reply *r, const void *args, void *result)
+{
+	(void)args;
+	(void)result;
+	return r->kind == FOLIO_WIRE_DESTROYED && r->length == 0 ? 0 : -EBADMSG;
 }
 
 int folio_alloc(folio_client *c, int tier, unsigned order, uint32_t count, uint32_t *handles)
@@ -322,43 +355,19 @@ int folio_alloc(folio_client *c, int tier, unsigned order, uint32_t count, uint3
 	if (!c || !handles || tier < 0 || tier > UINT16_MAX || order > FOLIO_MAX_ORDER || count == 0 || count > FOLIO_MAX_HANDLES)
 		return -EINVAL;
 	struct handles_args args = { .tier = (uint16_t)tier, .order = (uint8_t)order, .count = count };
-	struct received *m = new_received();
-	if (!m)
-		return -ENOMEM;
-	struct folio_wire_reply reply;
-	int err = request(c, encode_allocate, &args, m, &reply);
-	if (err == 0)
-		err = reply.kind == FOLIO_WIRE_ALLOCATED ? folio_wire_words(&reply, count, handles) : -EBADMSG;
-	free(m);
-	return err;
+	return request(c, encode_allocate, decode_allocated, &args, handles);
 }
 
-/* A free or migrate: the handles checked here, the statuses (if wanted) decoded by `decode`. */
-static int handles_request(folio_client *c, size_t (*encode)(uint8_t *, size_t, uint32_t, const void *),
-			   const struct handles_args *args, uint16_t kind, int32_t *status)
+/* A free or migrate: the handles checked here; statuses go to `status`, or are read and
+ * dropped when the caller passed NULL. */
+static int handles_request(folio_client *c, encode_fn encode, decode_fn decode, const struct handles_args *args, int32_t *status)
 {
 	if (!c || !args->handles || args->count == 0 || args->count > FOLIO_MAX_HANDLES)
 		return -EINVAL;
-	struct received *m = new_received();
 	int32_t *scratch = status ? status : malloc(sizeof(int32_t) * args->count);
-	if (!m || !scratch) {
-		free(m);
-		if (!status)
-			free(scratch);
+	if (!scratch)
 		return -ENOMEM;
-	}
-	struct folio_wire_reply reply;
-	int err = request(c, encode, args, m, &reply);
-	if (err == 0 && reply.kind != kind)
-		err = -EBADMSG;
-	if (err == 0 && kind == FOLIO_WIRE_FREED) {
-		err = folio_wire_words(&reply, args->count, (uint32_t *)scratch);
-	} else if (err == 0) {
-		uint64_t times[3];
-		uint32_t batches;
-		err = folio_wire_migrated(&reply, times, &batches, args->count, scratch);
-	}
-	free(m);
+	int err = request(c, encode, decode, args, scratch);
 	if (!status)
 		free(scratch);
 	return err;
@@ -367,7 +376,7 @@ static int handles_request(folio_client *c, size_t (*encode)(uint8_t *, size_t, 
 int folio_free(folio_client *c, const uint32_t *handles, uint32_t count, int32_t *status)
 {
 	struct handles_args args = { .handles = handles, .count = count };
-	return handles_request(c, encode_free, &args, FOLIO_WIRE_FREED, status);
+	return handles_request(c, encode_free, decode_freed, &args, status);
 }
 
 int folio_migrate(folio_client *c, const uint32_t *handles, uint32_t count, int target_tier,
@@ -376,36 +385,21 @@ int folio_migrate(folio_client *c, const uint32_t *handles, uint32_t count, int 
 	if (target_tier < 0 || target_tier > UINT16_MAX || (unsigned)reason > FOLIO_REASON_COMPACTION)
 		return -EINVAL;
 	struct handles_args args = { .tier = (uint16_t)target_tier, .reason = (uint8_t)reason, .handles = handles, .count = count };
-	return handles_request(c, encode_migrate, &args, FOLIO_WIRE_MIGRATED, status);
+	return handles_request(c, encode_migrate, decode_migrated, &args, status);
 }
 
 int folio_stats(folio_client *c, struct folio_stats *out)
 {
 	if (!c || !out)
 		return -EINVAL;
-	struct received *m = new_received();
-	if (!m)
-		return -ENOMEM;
-	struct folio_wire_reply reply;
-	int err = request(c, encode_stats, NULL, m, &reply);
-	if (err == 0)
-		err = folio_wire_stats_reply(&reply, out);
-	free(m);
-	return err;
+	return request(c, encode_stats, decode_stats, NULL, out);
 }
 
 int folio_destroy(folio_client *c)
 {
 	if (!c)
 		return -EINVAL;
-	struct received *m = new_received();
-	if (!m)
-		return -ENOMEM;
-	struct folio_wire_reply reply;
-	int err = request(c, encode_destroy, NULL, m, &reply);
-	if (err == 0 && reply.kind != FOLIO_WIRE_DESTROYED)
-		err = -EBADMSG;
-	free(m);
+	int err = request(c, encode_destroy, decode_destroyed, NULL, NULL);
 	if (err == 0)
 		__atomic_store_n(&c->attached, 0, __ATOMIC_RELEASE);
 	return err;

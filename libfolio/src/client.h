@@ -28,6 +28,9 @@ struct folio_entry {
 	uint8_t pad2[40];
 };
 
+/* A received message and its fds (client.c). */
+struct received;
+
 struct folio_tier {
 	char name[FOLIO_NAME_MAX + 1];
 	uint64_t size;
@@ -42,6 +45,8 @@ struct folio_client {
 	uint32_t next_id;
 	int attached;       /* cleared by folio_destroy: the daemon stops counting our pins */
 	char error[256];    /* the daemon's last error message */
+	uint8_t *out;       /* the request being sent, FOLIO_WIRE_MAX_BYTES */
+	struct received *in; /* the reply and its fds */
 
 	uint32_t space;
 	int tier_count;
