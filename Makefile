@@ -16,7 +16,7 @@ BIN := .build/debug
 STATIC := .build-static
 RELEASE := $(STATIC)/release
 
-.PHONY: all build release run test bench fuzz libfuzzer soak install deps test-deps packages clean libfolio man deb
+.PHONY: all build release run test bench gups fuzz libfuzzer soak install deps test-deps packages clean libfolio man deb
 
 all: build libfolio
 
@@ -52,6 +52,10 @@ run: release
 # Against `make run`'s daemon, from another shell.
 bench: release
 	$(RELEASE)/folioctl --socket run/foliod.sock bench --mount $(MOUNT) --plot Documentation/bench.svg
+
+# The tiering policy under a GUPS workload, against `make run`'s daemon.
+gups: release
+	$(RELEASE)/folioctl --socket run/foliod.sock gups --mount $(MOUNT) --plot Documentation/gups.svg
 
 # The Swift tests run one suite per process with a time limit (Tests/run-swift-tests), so a
 # crash or a hang fails that suite alone. The shell tests go last, so their "N passed,

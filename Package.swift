@@ -87,11 +87,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Tiering",
+            dependencies: [
+                "SystemCalls",
+                "FolioMemory",
+                "FolioProtocol",
+                "Migration",
+                "Sysfs",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "FolioService",
             dependencies: [
                 "FolioMemory",
                 "FolioProtocol",
                 "Migration",
+                "Tiering",
                 "SystemCalls",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -133,6 +146,7 @@ let package = Package(
                 "Migration",
                 "Sysfs",
                 "SysfsFUSE",
+                "Tiering",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -207,6 +221,11 @@ let package = Package(
         .testTarget(
             name: "MigrationTests",
             dependencies: ["FolioMemory", "FolioProtocol", "Migration", "Sysfs", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TieringTests",
+            dependencies: ["FolioMemory", "Migration", "Sysfs", "Tiering", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -58,6 +58,8 @@ public final class AddressSpace: @unchecked Sendable {
     // Grown on demand: a space costs memory for the handles it has used, not for 65,536.
     var records: [FolioRecord?] = []
     var freeHandles: [Int] = []
+    // Per handle, the tiering policy's decayed access count (see AddressSpace+Heat.swift).
+    var heat: [UInt32] = []
     private var pinTables: [PinTable] = []
     var bytesHeld = 0
     private var destroyed = false
@@ -229,6 +231,9 @@ public final class AddressSpace: @unchecked Sendable {
                 let handle = takeHandle()
                 space.records[handle] = FolioRecord(tier: tier, offset: offset, order: order)
                 let entry = space.entry(handle)
+                // A new folio starts cold, whatever the handle's last folio did.
+                entry.accesses.store(0, ordering: .relaxed)
+                if space.heat.indices.contains(handle) { space.heat[handle] = 0 }
                 entry.repoint(tier: tier, offset: offset)
                 entry.order = order
                 entry.isAllocated = true

@@ -27,6 +27,13 @@ public struct FolioEntry {
         UnsafeAtomic(at: (base + FolioTableLayout.waitersOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
     }
 
+    /// Pins of the folio since the daemon last took the count: every client adds one per pin
+    /// (relaxed; a lost race costs a count, never correctness), the tiering policy exchanges
+    /// it for 0 once per aggregation interval.
+    public var accesses: UnsafeAtomic<UInt32> {
+        UnsafeAtomic(at: (base + FolioTableLayout.accessesOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
+    }
+
     /// The raw futex word (same memory as `seq`).
     var seqWord: UnsafeMutablePointer<UInt32> {
         (base + FolioTableLayout.seqOffset).assumingMemoryBound(to: UInt32.self)

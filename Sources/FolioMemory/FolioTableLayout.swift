@@ -4,14 +4,16 @@
 /// access) never shares a line with another folio's words.
 ///
 ///     offset  0  UInt32  seq     even: stable; odd: migrating (the futex word)
-///     offset  4  UInt32  (reserved: pins are counted per attachment, see `PinTable`)
+///     offset  4  UInt32  accesses  pins since the daemon last read it (the tiering policy's heat)
 ///     offset 12  UInt32  waiters pinners sleeping on the futex (so a thaw can skip the wake)
 ///     offset  8  UInt8   state   0 free, 1 allocated
 ///     offset 10  UInt8   order   size is 4 KiB << order
 ///     offset 16  UInt64  where   tier << 56 | byte offset in the tier's memfd
 ///
 /// `where` is one word so that a folio is repointed with one store: a daemon killed at any
-/// instant leaves every entry naming either the old block or the complete new one.
+/// instant leaves every entry naming either the old block or the complete new one. `accesses`
+/// sits on the line a pin reads anyway (`seq`), so counting costs one relaxed add there; pins
+/// themselves are counted per attachment (see `PinTable`).
 public enum FolioTableLayout {
     /// Bytes per entry.
     public static let entrySize = 64
@@ -21,6 +23,7 @@ public enum FolioTableLayout {
     public static let tableBytes = entrySize * capacity
 
     static let seqOffset = 0
+    static let accessesOffset = 4
     static let waitersOffset = 12
     static let stateOffset = 8
     static let orderOffset = 10

@@ -3,7 +3,8 @@ import Atomics
 /// The pin protocol, implemented once for the daemon and the clients.
 ///
 /// Client: seq even → its own counter += 1 → re-check seq; if it moved, unpin and retry; if
-/// odd, wait on the futex until it is even. Daemon: seq += 1 (odd) → if any attached table
+/// odd, wait on the futex until it is even. A pin that holds adds one to the entry's
+/// `accesses`, the heat the tiering policy ranks folios by. Daemon: seq += 1 (odd) → if any attached table
 /// counts a pin, seq -= 1 and report busy; after the copy and the table update, seq += 1 (even
 /// again) and wake the waiters, if any.
 ///
@@ -35,7 +36,10 @@ public enum PinProtocol {
                 continue
             }
             counter.wrappingIncrement(ordering: .sequentiallyConsistent)
-            if entry.seq.load(ordering: .sequentiallyConsistent) == seq { return true }
+            if entry.seq.load(ordering: .sequentiallyConsistent) == seq {
+                entry.accesses.wrappingIncrement(ordering: .relaxed)
+                return true
+            }
             counter.wrappingDecrement(ordering: .sequentiallyConsistent)
         }
     }

@@ -8,13 +8,24 @@ public final class Tier: Sendable {
     public let spec: TierSpec
     /// Its index in the tier list (the `tier` byte of a folio entry).
     public let index: Int
+    /// Where the tiering policy demotes from and to.
+    public let watermarks: Watermarks
     private let budget: ByteBudget
+    private let hot = Atomic<Int>(0)
     private let perOrder = Mutex([Int](repeating: 0, count: FolioTableLayout.maxOrder + 1))
 
     public init(spec: TierSpec, index: Int) {
         self.spec = spec
         self.index = index
         budget = ByteBudget(limit: spec.sizeBytes)
+        watermarks = Watermarks(tierBytes: spec.sizeBytes)
+    }
+
+    /// Bytes of folios here whose heat passed the tiering policy's threshold at its last
+    /// aggregation (0 while the policy is off).
+    public var hotBytes: Int {
+        get { hot.load(ordering: .relaxed) }
+        set { hot.store(newValue, ordering: .relaxed) }
     }
 
     /// Bytes not charged to any folio.

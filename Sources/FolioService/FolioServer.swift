@@ -6,6 +6,7 @@ import Migration
 import Synchronization
 import SystemCalls
 import SystemPackage
+import Tiering
 
 /// The socket server: accepts clients on an OS thread and serves each admitted session on its
 /// own, so a slow or stuck client never holds up another. A refused connection gets its error
@@ -71,12 +72,13 @@ public final class FolioServer: Sendable {
     /// Serves on `listener`. The `restoring` spaces are adopted before the first connection is
     /// accepted (see `adoptions`); `events` hears of named spaces created and destroyed.
     public init(listener source: Listener, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits(),
-                events: SpaceEvents = .none, restoring: [StoredSpace] = [], logger: Logger = Logger(label: "foliod")) throws(SystemCallError) {
+                events: SpaceEvents = .none, restoring: [StoredSpace] = [], tiering: TieringPolicy? = nil,
+                logger: Logger = Logger(label: "foliod")) throws(SystemCallError) {
         self.core = core
         self.policy = policy
         self.limits = limits
         self.logger = logger
-        registry = SpaceRegistry(tiers: tiers, limits: limits, events: events)
+        registry = SpaceRegistry(tiers: tiers, limits: limits, events: events, tiering: tiering)
         adoptions = restoring.map { [registry] stored in
             Adoption(space: stored, result: Result { () throws(SystemCallError) in try registry.adopt(stored) })
         }
@@ -108,6 +110,7 @@ public final class FolioServer: Sendable {
             closeListener()
             throw SystemCallError(call: "starting the accept thread", errno: .resourceTemporarilyUnavailable)
         }
+        tiering?.start()
     }
 
     /// How long `stop()` lets the requests in flight finish.
@@ -126,6 +129,8 @@ public final class FolioServer: Sendable {
             return true
         }
         guard first else { return }
+        // The policy's pass in progress ends first: it moves folios of spaces freed below.
+        registry.tiering?.stop()
         _ = try? FileDescriptor(rawValue: wake.write).writeAll([1])
         acceptorDone.wait()
         closeListener()

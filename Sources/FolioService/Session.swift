@@ -89,7 +89,7 @@ final class Session: @unchecked Sendable {
             case (.attach(let name), .connected): return try attach(name: name)
             case (.attach, _): throw .socketIsConnected
             // The daemon's counters belong to no space: reading them attaches nothing.
-            case (.stats, _): return (.stats(StatsReport.stats(core: core, tiers: registry.tiers)), [])
+            case (.stats, _): return (.stats(StatsReport.stats(core: core, tiers: registry.tiers, tiering: registry.tiering)), [])
             case (_, .connected), (_, .closed): throw .socketNotConnected
             case (.allocate(let tier, let order, let count), .attached(let space, _)):
                 return (try allocate(space, tier: tier, order: order, count: count), [])
@@ -123,7 +123,13 @@ final class Session: @unchecked Sendable {
 
     private func allocate(_ space: AddressSpace, tier: UInt16, order: UInt8, count: UInt32) throws(Errno) -> Reply {
         guard count > 0, count <= UInt32(Request.maxHandles) else { throw .invalidArgument }
-        return .allocated(handles: try space.allocate(tier: Int(tier), order: Int(order), count: Int(count)).map(UInt32.init))
+        let handles: [Int]
+        if let tiering = registry.tiering {
+            handles = try tiering.allocate(in: space, tier: Int(tier), order: Int(order), count: Int(count))
+        } else {
+            handles = try space.allocate(tier: Int(tier), order: Int(order), count: Int(count))
+        }
+        return .allocated(handles: handles.map(UInt32.init))
     }
 
     private func migrate(_ space: AddressSpace, handles: [UInt32], tier: UInt16, reason: UInt8) throws(Errno) -> Reply {

@@ -2,6 +2,7 @@ import FolioMemory
 import Synchronization
 import SystemCalls
 import SystemPackage
+import Tiering
 
 /// What the registry tells its owner about named spaces, so that they can be kept beyond the
 /// process (the daemon stores their memfds in systemd's fd store). Called with the registry's
@@ -45,14 +46,17 @@ final class SpaceRegistry: Sendable {
     }
 
     let tiers: [Tier]
+    /// The placement policy every space is shown to, if the daemon runs one.
+    let tiering: TieringPolicy?
     private let limits: ServiceLimits
     private let events: SpaceEvents
     private let state = Mutex(State())
 
-    init(tiers: [Tier], limits: ServiceLimits, events: SpaceEvents = .none) {
+    init(tiers: [Tier], limits: ServiceLimits, events: SpaceEvents = .none, tiering: TieringPolicy? = nil) {
         self.tiers = tiers
         self.limits = limits
         self.events = events
+        self.tiering = tiering
     }
 
     /// Takes over a named space a previous daemon left (see `AddressSpace.adopt`), with no
@@ -65,6 +69,7 @@ final class SpaceRegistry: Sendable {
             var account = state.accounts[stored.owner] ?? Account(quota: ByteBudget(limit: limits.bytesPerUID))
             let (space, report) = try AddressSpace.adopt(stored, tiers: tiers, limits: limits.space, quota: account.quota)
             state.named[key] = space
+            tiering?.track(space)
             state.nextID = max(state.nextID, stored.id + 1)
             account.namedSpaces += 1
             state.accounts[stored.owner] = account
@@ -95,6 +100,7 @@ final class SpaceRegistry: Sendable {
                 throw error.errno
             }
             state.nextID += 1
+            tiering?.track(space)
             if let name {
                 state.named[Array(name.utf8)] = space
                 account.namedSpaces += 1
@@ -120,7 +126,7 @@ final class SpaceRegistry: Sendable {
             if !keep { state.doomed.remove(key) }
             return !keep
         }
-        if release { space.destroy() }
+        if release { destroy(released: space) }
     }
 
     /// Takes a named space's name away now (it no longer counts against its owner); its memory
@@ -145,6 +151,12 @@ final class SpaceRegistry: Sendable {
             defer { state.named = [:] }
             return Array(state.named.values)
         }
-        spaces.forEach { $0.destroy() }
+        spaces.forEach(destroy(released:))
+    }
+
+    /// Frees a space no session holds any more, out of the policy's sight first.
+    private func destroy(released space: AddressSpace) {
+        tiering?.forget(space)
+        space.destroy()
     }
 }

@@ -6,6 +6,7 @@ import Migration
 import Synchronization
 import Sysfs
 import SystemCalls
+import Tiering
 
 /// Builds everything the daemon serves from a checked config, as Hummingbird's template has
 /// `buildApplication`: `foliod` calls it, and so do tests that run the service in-process on a
@@ -23,6 +24,8 @@ public final class DaemonNode: Sendable {
     public let tiers: [Tier]
     /// The migration core: drivers, slot and pipeline.
     public let core: MigrationCore
+    /// The placement policy (`tiering/`).
+    public let tiering: TieringPolicy
     /// The knob tree the daemon mounts.
     public let tree = SysfsTree()
     /// Who may attach.
@@ -42,6 +45,8 @@ public final class DaemonNode: Sendable {
         tiers = config.tiers.enumerated().map { Tier(spec: $1, index: $0) }
         core = MigrationCore(dmaTimeout: config.dmaTimeout)
         core.registerKnobs(in: tree, tiers: tiers)
+        tiering = TieringPolicy(pipeline: core.pipeline, tiers: tiers)
+        tiering.registerKnobs(in: tree.directory("tiering"))
         do {
             try KnobApplier.apply(config.knobs, to: tree)
         } catch {
@@ -58,7 +63,8 @@ public final class DaemonNode: Sendable {
     /// Starts the socket service on `listener`, adopting the `restoring` spaces first.
     public func serve(listener: FolioServer.Listener, events: SpaceEvents = .none, restoring: [StoredSpace] = [],
                       logger: Logger = Logger(label: "foliod")) throws(SystemCallError) -> FolioServer {
-        try FolioServer(listener: listener, core: core, tiers: tiers, policy: policy, limits: limits, events: events, restoring: restoring, logger: logger)
+        try FolioServer(listener: listener, core: core, tiers: tiers, policy: policy, limits: limits, events: events, restoring: restoring,
+                        tiering: tiering, logger: logger)
     }
 
     /// The `STATUS=` line systemd shows.

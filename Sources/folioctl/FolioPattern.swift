@@ -7,10 +7,7 @@ struct FolioPattern {
     let handle: FolioHandle
 
     func word(_ index: Int) -> UInt64 {
-        var z = seed &+ UInt64(handle.rawValue) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        SplitMix.mix(seed &+ UInt64(handle.rawValue) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
     }
 
     func fill(_ folio: UnsafeMutableRawBufferPointer) {

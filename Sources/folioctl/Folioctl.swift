@@ -8,7 +8,7 @@ struct Folioctl: ParsableCommand {
         commandName: "folioctl",
         abstract: "Allocate, fill, migrate and check folios in a running foliod.",
         version: "folioctl \(FoliodVersion.release) (protocol \(MessageHeader.version))",
-        subcommands: [Alloc.self, Fill.self, Verify.self, Migrate.self, Free.self, Destroy.self, Stat.self, Hold.self, Exercise.self, Bench.self, Watch.self, Soak.self]
+        subcommands: [Alloc.self, Fill.self, Verify.self, Migrate.self, Free.self, Destroy.self, Stat.self, Hold.self, Exercise.self, Bench.self, Gups.self, Watch.self, Soak.self]
     )
 
     @OptionGroup var options: ClientOptions

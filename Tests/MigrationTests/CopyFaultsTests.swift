@@ -21,9 +21,11 @@ struct CopyFaultsTests {
             return core.pipeline.statistics[.copyFaults] - before
         }
         // The first copy into the slow tier writes 4,608 pages it has never touched: populated
-        // when allocated, they do not fault.
+        // when allocated, they do not fault (unpopulated, they took 8,704 faults). A copy
+        // thread's very first job may still fault a page or two of its own stack, which a
+        // getrusage around the copy cannot tell apart.
         let first = try move(to: 1)
-        #expect(first == 0, "the first copy into fresh blocks faulted \(first) times")
+        #expect(first <= 4, "the first copy into fresh blocks faulted \(first) times")
         _ = try move(to: 0)
         let steady = try (0..<4).map { try move(to: 1 - $0 % 2) }
         #expect(steady == [0, 0, 0, 0], "faults per move in steady state: \(steady)")

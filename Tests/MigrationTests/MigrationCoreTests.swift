@@ -33,6 +33,7 @@ struct MigrationCoreTests {
             "dcbm/offloading", "dcbm/nr_dma_chan", "dcbm/engine", "dcbm/folios_migrated", "dcbm/folios_failures", "dcbm/timeouts",
             "debug/fail_dma/probability", "debug/fail_dma/times", "debug/fail_dma/stall",
             "tiers/fast/node", "tiers/fast/size", "tiers/fast/huge_pages", "tiers/fast/free_bytes", "tiers/fast/folios_per_order",
+            "tiers/fast/hot_bytes", "tiers/fast/watermark_min", "tiers/fast/watermark_low", "tiers/fast/watermark_high",
         ])
     }
 

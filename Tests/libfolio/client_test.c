@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "client.h"
 #include "folio.h"
 
 static const char *socket_path;
@@ -100,6 +101,9 @@ static void requests(folio_client *c)
 	size_t length;
 	CHECK(folio_pin(c, handles[0], &data, &length) == 0 && length == 16384, "a pinned folio is 4096 << 2 bytes");
 	CHECK(folio_unpin(c, handles[0]) == 0 && folio_unpin(c, handles[0]) == -EINVAL, "an unpin without a pin is EINVAL");
+	uint32_t accesses = __atomic_load_n(&c->table[handles[1]].accesses, __ATOMIC_RELAXED);
+	CHECK(folio_pin(c, handles[1], &data, &length) == 0 && folio_unpin(c, handles[1]) == 0, "pin and unpin");
+	CHECK(__atomic_load_n(&c->table[handles[1]].accesses, __ATOMIC_RELAXED) == accesses + 1, "a pin counts one access in the entry");
 	CHECK(folio_pin(c, 65536, &data, &length) == -ENOENT && folio_pin(c, 60000, &data, &length) == -ENOENT, "pin of no folio");
 	CHECK(folio_pin(c, handles[0], NULL, &length) == -EINVAL && folio_pin(c, handles[0], &data, NULL) == -EINVAL, "pin into NULL");
 

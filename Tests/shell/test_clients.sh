@@ -19,7 +19,7 @@ expect_contains "libfolio encodes and decodes every golden message" ", 0 failed"
 write_config ''
 printf '\n[limits]\nnamed_spaces_per_uid = 4\n' >> "$CONFIG"
 start_daemon
-build client_test "$REPO/Tests/libfolio/client_test.c"
+build client_test "$REPO/Tests/libfolio/client_test.c" -I"$REPO/libfolio/src"  # reads the mapped table
 out=$(valgrind -q --error-exitcode=99 --leak-check=full "$WORK/client_test" "$SOCK" 2>&1); status=$?
 expect_eq "libfolio's test passes, clean under valgrind --leak-check=full" "0" "$status"
 [ "$status" -eq 0 ] || printf '%s\n' "$out" | grep -E 'FAIL|==[0-9]+==' | head -n 10

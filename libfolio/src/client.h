@@ -18,7 +18,7 @@
 /* One folio table entry as the daemon lays it out. */
 struct folio_entry {
 	uint32_t seq;      /* even: stable; odd: migrating. The futex word. */
-	uint32_t reserved;
+	uint32_t accesses; /* pins since the daemon last read it: the folio's heat */
 	uint8_t state;     /* 0 free, 1 allocated */
 	uint8_t pad0;
 	uint8_t order;

@@ -33,8 +33,11 @@ static int take_pin(folio_client *c, struct folio_entry *e, uint32_t *pin)
 			continue;
 		}
 		__atomic_fetch_add(pin, 1, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&e->seq, __ATOMIC_SEQ_CST) == seq)
+		if (__atomic_load_n(&e->seq, __ATOMIC_SEQ_CST) == seq) {
+			/* Step 4: count the access for the tiering policy. */
+			__atomic_fetch_add(&e->accesses, 1, __ATOMIC_RELAXED);
 			return 0;
+		}
 		__atomic_fetch_sub(pin, 1, __ATOMIC_SEQ_CST);
 	}
 }

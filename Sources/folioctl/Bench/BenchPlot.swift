@@ -45,15 +45,17 @@ enum BenchPlot {
                      series: series, xTicks: ticks)
     }
 
-    /// A chart with a log-scale x axis and a linear y axis from 0.
-    private static func chart(title: String, xLabel: String, yLabel: String, series: [Series], xTicks: [(Double, String)]) -> String {
+    /// A chart with a log-scale (or linear) x axis and a linear y axis from 0 to `top` (or a
+    /// tenth above the highest point).
+    static func chart(title: String, xLabel: String, yLabel: String, series: [Series], xTicks: [(Double, String)], logX: Bool = true, top: Double? = nil) -> String {
+        let scale: (Double) -> Double = logX ? { log2($0) } : { $0 }
         let xs = xTicks.map(\.0) + series.flatMap { $0.points.map(\.x) }
-        let (low, high) = (log2(xs.min() ?? 1), log2(xs.max() ?? 2))
-        let top = max(series.flatMap { $0.points.map(\.y) }.max() ?? 1, 0.001) * 1.1
+        let (low, high) = (scale(xs.min() ?? 1), scale(xs.max() ?? 2))
+        let top = top ?? max(series.flatMap { $0.points.map(\.y) }.max() ?? 1, 0.001) * 1.1
         let plotWidth = width - margin.left - margin.right
         let plotHeight = height - margin.top - margin.bottom
         func x(_ value: Double) -> Double {
-            high > low ? margin.left + (log2(value) - low) / (high - low) * plotWidth : margin.left + plotWidth / 2
+            high > low ? margin.left + (scale(value) - low) / (high - low) * plotWidth : margin.left + plotWidth / 2
         }
         func y(_ value: Double) -> Double { margin.top + plotHeight * (1 - value / top) }
         var parts = [

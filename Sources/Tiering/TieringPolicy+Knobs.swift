@@ -1,0 +1,31 @@
+import Sysfs
+import SystemPackage
+
+extension TieringPolicy {
+    /// Allowed `aggregation_interval_ms` and `scan_period_ms`: 10 ms to 10 minutes.
+    static let intervalRange: ClosedRange<UInt32> = 10...600_000
+
+    /// Fills `tiering/`: `enabled`, the intervals, `hot_threshold`, `promote_rate_limit_MBps`
+    /// and the counters.
+    public func registerKnobs(in directory: SysfsDirectory) {
+        directory.add(SysfsAttribute(
+            "enabled",
+            mode: .knob,
+            show: { self.enabled ? "1\n" : "0\n" },
+            store: { (input) throws(Errno) in self.enabled = try kstrtobool(input) }
+        ))
+        directory.add(.unsigned("aggregation_interval_ms", range: Self.intervalRange,
+                                get: { UInt32(self.aggregationInterval / .milliseconds(1)) },
+                                set: { self.aggregationInterval = .milliseconds($0) }))
+        directory.add(.unsigned("scan_period_ms", range: Self.intervalRange,
+                                get: { UInt32(self.scanPeriod / .milliseconds(1)) },
+                                set: { self.scanPeriod = .milliseconds($0) }))
+        directory.add(.unsigned("hot_threshold", range: 1...UInt32.max, get: { self.hotThreshold }, set: { self.hotThreshold = $0 }))
+        directory.add(.unsigned("promote_rate_limit_MBps", range: 0...UInt32.max,
+                                get: { UInt32(self.promoteRateLimitMBps) },
+                                set: { self.promoteRateLimitMBps = Int($0) }))
+        for counter in TieringStatistics.Counter.allCases {
+            directory.add(.readOnly(counter.name) { "\(self.statistics[counter])\n" })
+        }
+    }
+}
