@@ -122,7 +122,8 @@ public final class FolioClient: @unchecked Sendable {
         guard case .destroyed = try request(.destroy) else { throw unexpected("destroy") }
     }
 
-    /// Runs `body` with `handle`'s bytes pinned: the folio cannot move while `body` runs.
+    /// Runs `body` with `handle`'s bytes pinned: the folio cannot move while `body` runs. The
+    /// pin counts one access, the heat the daemon's tiering policy ranks folios by.
     /// ENOENT if the handle names no folio; ENOTCONN if the daemon died while the folio was
     /// migrating (`withSalvagedFolio` reads it then).
     @discardableResult

@@ -62,7 +62,8 @@ extension TieringPolicy {
     @discardableResult
     func demote(from tier: Int, bytes wanted: Int, colderThan ceiling: UInt32 = .max) -> (folios: Int, bytes: Int) {
         let target = tier + 1
-        guard wanted > 0, target < tiers.count else { return (0, 0) }
+        // A full tier below takes nothing: skip ranking every folio only to be refused.
+        guard wanted > 0, target < tiers.count, tiers[target].freeBytes >= FolioTableLayout.pageSize else { return (0, 0) }
         var candidates = trackedSpaces.flatMap { space in
             space.heatMap(tier: tier).filter { $0.heat < ceiling }.map { (space: space, folio: $0) }
         }

@@ -94,7 +94,8 @@ int folio_migrate(folio_client *c, const uint32_t *handles, uint32_t count, int 
 /*
  * Pins a folio: until folio_unpin it does not move, and *data (length *length) is its bytes,
  * readable and writable. Pins nest and may be taken from any thread. Waits while the folio is
- * migrating. -ENOENT: no such folio; -ENOTCONN: the daemon died while the folio was migrating.
+ * migrating. Each pin counts one access, which the daemon's tiering policy ranks folios by.
+ * -ENOENT: no such folio; -ENOTCONN: the daemon died while the folio was migrating.
  */
 int folio_pin(folio_client *c, uint32_t handle, void **data, size_t *length);
 

@@ -195,7 +195,8 @@ class Client:
 
     def pin(self, handle):
         """A context manager: the folio does not move inside it, and `as view` is a writable
-        memoryview of its bytes (released when the block ends)."""
+        memoryview of its bytes (released when the block ends). Each pin counts one access,
+        which the daemon's tiering policy ranks folios by."""
         return _Pin(self, handle)
 
     def stats(self):

@@ -10,11 +10,14 @@ enum BenchPlot {
     static let margin = (left: 64.0, right: 150.0, top: 30.0, bottom: 50.0)
     static let colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
-    /// One line: its name, its points (x, y, a label for the point) and whether it is dashed.
+    /// One line: its name, its points (x, y, a label for the point), whether it is dashed and
+    /// whether its points are marked.
     struct Series {
         var name: String
         var points: [(x: Double, y: Double, label: String?)]
         var dashed = false
+        /// A dot on each point (off for dense time series).
+        var markers = true
     }
 
     /// GB/s against folio size (log scale), a line per setting, the one-thread memcpy dashed.
@@ -78,7 +81,7 @@ enum BenchPlot {
             let dash = line.dashed ? " stroke-dasharray=\"6 4\"" : ""
             let path = line.points.map { "\(x($0.x)),\(y($0.y))" }.joined(separator: " ")
             parts.append("<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(dash) points=\"\(path)\"/>")
-            for point in line.points {
+            for point in line.points where line.markers {
                 parts.append("<circle cx=\"\(x(point.x))\" cy=\"\(y(point.y))\" r=\"3\" fill=\"\(color)\"/>")
                 if let label = point.label { parts.append("<text x=\"\(x(point.x) + 5)\" y=\"\(y(point.y) - 5)\" font-size=\"10\">\(label)</text>") }
             }

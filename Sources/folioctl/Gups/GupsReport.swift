@@ -24,10 +24,10 @@ enum GupsReport {
         return text
     }
 
-    /// Hot-set share in the fast tier against time, a line per setting.
+    /// Hot-set share in the fast tier against time (every 0.1 s), a line per setting.
     static func plot(_ results: [GupsResult]) -> String {
         let series = results.map { result in
-            BenchPlot.Series(name: result.setting.description, points: result.seconds.map { (Double($0.second), $0.hotShare * 100, nil) })
+            BenchPlot.Series(name: result.setting.description, points: result.trace.map { ($0.time, $0.share * 100, nil) }, markers: false)
         }
         let last = results.map(\.seconds.count).max() ?? 1
         let ticks = stride(from: 0, through: last, by: max(last / 10, 1)).map { (Double($0), String($0)) }

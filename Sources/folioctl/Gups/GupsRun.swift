@@ -23,6 +23,8 @@ struct GupsResult {
     var movedAt: Int
     /// Seconds from the move until the new hot set's share reached `GupsRun.converged`, or nil.
     var convergence: Double?
+    /// The hot set's share every 0.1 s: (seconds since the start, share 0–1).
+    var trace: [(time: Double, share: Double)]
 }
 
 /// HeMem's GUPS shape against a running daemon with its tiering policy on: a working set
@@ -67,13 +69,14 @@ struct GupsRun {
         return try measure(client, setting: setting, hotSets: hotSets, shared: shared)
     }
 
-    /// Samples once a second, and the hot set's share ten times a second after the move (so
-    /// convergence is timed to 0.1 s); moves the hot set halfway.
+    /// Samples once a second, and the hot set's share ten times a second (so convergence is
+    /// timed to 0.1 s); moves the hot set halfway.
     private func measure(_ client: FolioClient, setting: MigratorSetting, hotSets: [[FolioHandle]], shared: GupsShared) throws -> GupsResult {
         var samples: [GupsSecond] = []
         var last = try (client.stats(), shared.updates.load(ordering: .relaxed))
         let movedAt = seconds / 2
         var convergence: Double?
+        var trace: [(time: Double, share: Double)] = []
         let start = ContinuousClock.now
         func share() -> Double {
             let current = hotSets[shared.phase.load(ordering: .relaxed)]
@@ -82,17 +85,19 @@ struct GupsRun {
         for second in 1...seconds {
             for tick in 1...10 {
                 OSThread.sleep(start + .milliseconds(second * 1000 - 1000 + tick * 100) - ContinuousClock.now)
-                if second > movedAt, convergence == nil, share() >= Self.converged { convergence = Double(second - 1 - movedAt) + Double(tick) / 10 }
+                let time = Double(second - 1) + Double(tick) / 10
+                trace.append((time, share()))
+                if second > movedAt, convergence == nil, trace.last!.share >= Self.converged { convergence = time - Double(movedAt) }
             }
             let now = try (client.stats(), shared.updates.load(ordering: .relaxed))
-            let sample = GupsSecond(second: second, updates: now.1 - last.1, hotShare: share(),
+            let sample = GupsSecond(second: second, updates: now.1 - last.1, hotShare: trace.last!.share,
                                     demotedBytes: counter(now.0, last.0, "tiering.demoted_bytes"), promotedBytes: counter(now.0, last.0, "tiering.promoted_bytes"))
             samples.append(sample)
             writeStandardOutput(GupsReport.line(setting, sample))
             if second == movedAt { shared.phase.store(1, ordering: .relaxed) }
             last = now
         }
-        return GupsResult(setting: setting, seconds: samples, movedAt: movedAt, convergence: convergence)
+        return GupsResult(setting: setting, seconds: samples, movedAt: movedAt, convergence: convergence, trace: trace)
     }
 
     /// The working set, allocated in the fast tier as a program would: past its size, the
