@@ -15,7 +15,42 @@ final class Arena: @unchecked Sendable {
         // it populates all of it in one call, so neither the client's first write nor a
         // migration's copy into it takes 512 page faults.
         var populated: [Bool]
+        // Freed blocks of the small orders, kept out of the buddy allocator as the kernel keeps
+        // freed pages on its per-CPU lists: a migration frees thousands of blocks of one order
+        // and the next one takes as many back, and splitting and merging each of them cost
+        // more than the rest of a 4 KiB folio's move. They go back to the allocator (and
+        // merge) when an allocation finds it cannot be served otherwise.
+        var cached: [[Int]]
+
+        /// A block of `order`: a cached one first, else from the allocator, else from the
+        /// allocator after every cached block went back to it.
+        mutating func take(order: Int) -> Int? {
+            if order <= Arena.maxCachedOrder, let offset = cached[order].popLast() { return offset }
+            if let offset = buddy.allocate(order: order) { return offset }
+            guard cached.contains(where: { !$0.isEmpty }) else { return nil }
+            drain()
+            return buddy.allocate(order: order)
+        }
+
+        mutating func give(offset: Int, order: Int) {
+            if order <= Arena.maxCachedOrder {
+                cached[order].append(offset)
+            } else {
+                buddy.release(offset: offset, order: order)
+            }
+        }
+
+        /// Returns every cached block to the allocator, which merges what it can.
+        mutating func drain() {
+            for order in cached.indices {
+                for offset in cached[order] { buddy.release(offset: offset, order: order) }
+                cached[order].removeAll(keepingCapacity: true)
+            }
+        }
     }
+
+    /// The largest order kept in `cached`: the kernel's `PAGE_ALLOC_COSTLY_ORDER`, 32 KiB.
+    static let maxCachedOrder = 3
 
     // One lock for both: an allocation takes it once.
     private let blocks: Mutex<Blocks>
@@ -31,7 +66,7 @@ final class Arena: @unchecked Sendable {
             try? fd.close()
             throw error
         }
-        blocks = Mutex(Blocks(buddy: BuddyAllocator(size: length), populated: Array(repeating: false, count: length / BuddyAllocator.blockBytes)))
+        blocks = Mutex(Blocks(buddy: BuddyAllocator(size: length), populated: Array(repeating: false, count: length / BuddyAllocator.blockBytes), cached: Self.emptyCache))
         do {
             if tier.spec.hugePages == .thp { try MemorySystem.adviseHugePages(base, length: length) }
             if let node = tier.spec.node { try MemorySystem.bind(base, length: length, node: node) }
@@ -68,7 +103,7 @@ final class Arena: @unchecked Sendable {
         // An adopted arena's used blocks hold data, so they are in memory already.
         var populated = Array(repeating: false, count: length / BuddyAllocator.blockBytes)
         for block in used { populated[block.offset / BuddyAllocator.blockBytes] = true }
-        blocks = Mutex(Blocks(buddy: BuddyAllocator(size: length, used: used), populated: populated))
+        blocks = Mutex(Blocks(buddy: BuddyAllocator(size: length, used: used), populated: populated, cached: Self.emptyCache))
     }
 
     /// Up to `count` blocks of `order`, charged to the tier, under one lock: as many as the
@@ -84,7 +119,7 @@ final class Arena: @unchecked Sendable {
             var offsets: [Int] = []
             offsets.reserveCapacity(charged)
             for _ in 0..<charged {
-                guard let offset = blocks.buddy.allocate(order: order) else { break }
+                guard let offset = blocks.take(order: order) else { break }
                 let block = offset / BuddyAllocator.blockBytes
                 if !blocks.populated[block] {
                     blocks.populated[block] = true
@@ -107,7 +142,7 @@ final class Arena: @unchecked Sendable {
         var perOrder = [Int](repeating: 0, count: FolioTableLayout.maxOrder + 1)
         blocks.withLock { blocks in
             for block in released {
-                blocks.buddy.release(offset: block.offset, order: block.order)
+                blocks.give(offset: block.offset, order: block.order)
                 perOrder[block.order] += 1
             }
         }
@@ -116,9 +151,11 @@ final class Arena: @unchecked Sendable {
 
     /// Returns a block and credits the tier.
     func release(offset: Int, order: Int) {
-        blocks.withLock { $0.buddy.release(offset: offset, order: order) }
+        blocks.withLock { $0.give(offset: offset, order: order) }
         tier.credit(order: order, count: 1)
     }
+
+    private static var emptyCache: [[Int]] { Array(repeating: [], count: maxCachedOrder + 1) }
 
     /// Unmaps and closes; the memory goes when clients' mappings go too.
     func close() {

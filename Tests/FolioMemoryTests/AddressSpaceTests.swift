@@ -25,6 +25,21 @@ struct AddressSpaceTests {
         }
     }
 
+    @Test func freedSmallBlocks_comeBackFirst_andMergeWhenALargerBlockIsWanted() throws {
+        let space = try makeSpace()
+        // The whole 8 MiB tier in 4 KiB folios, freed: kept for the next small allocations.
+        let small = try space.allocate(tier: 0, order: 0, count: 2048)
+        let offsets = small.map { space.entry($0).placement.offset }
+        #expect(space.free(small).allSatisfy { $0 == nil })
+        let again = try space.allocate(tier: 0, order: 0, count: 16)
+        #expect(Set(again.map { space.entry($0).placement.offset }).isSubset(of: offsets), "the blocks just freed are reused")
+        #expect(space.free(again).allSatisfy { $0 == nil })
+        // Every 2 MiB block is needed now: the cached pages must merge back for it.
+        let large = try space.allocate(tier: 0, order: 9, count: 4)
+        #expect(Set(large.map { space.entry($0).placement.offset }) == [0, 2 << 20, 4 << 20, 6 << 20])
+        #expect(fast.freeBytes == 0)
+    }
+
     @Test func allocate_isAllOrNothing() throws {
         let space = try makeSpace()
         #expect(throws: Errno.noMemory) { try space.allocate(tier: 1, order: 9, count: 3) }
