@@ -179,6 +179,21 @@ struct TieringPolicyTests {
         PinProtocol.unpin(space.entry(handles[0]), in: fixture.pinTable(space))
     }
 
+    @Test(arguments: [("all", 4), ("syscall,promotion", 0)])
+    func policyMoves_goThroughTheMigratorSlot_andObeyTheReasonMask(mask: String, offloaded: Int) throws {
+        let fixture = TieringFixture()
+        try fixture.write("migration/offload_migrator", "mtcopy")
+        try fixture.write("migration/reason_mask", mask)
+        try fixture.write("tiers/fast/watermark_high", "\(8 << 20)")
+        try fixture.write("tiers/fast/watermark_low", "\(8 << 20)")
+        fixture.policy.enabled = true
+        let space = try fixture.makeSpace()
+        let handles = try space.allocate(tier: 0, order: 9, count: 4)
+        fixture.policy.passNow()
+        #expect(handles.allSatisfy { fixture.tier(space, $0) == 1 })
+        #expect(try fixture.read("mtcopy/folios_migrated") == "\(offloaded)", "demotions copied by mtcopy only where the mask lets them")
+    }
+
     @Test func backgroundPass_withThePolicyOff_movesNothing() throws {
         let fixture = TieringFixture()
         let space = try fixture.makeSpace()
