@@ -6,18 +6,19 @@ import SystemPackage
 extension TieringPolicy {
     /// One wake of the background thread: age heat when an aggregation interval has passed,
     /// demote where a tier is below `low`, promote when a scan period has passed. Returns how
-    /// long to sleep.
+    /// long to sleep. A shorter interval written to a knob takes effect after the current one.
     func backgroundPass() -> Duration {
-        guard enabled else { return nextPassDelay }
-        passes.withLock { state in
+        guard enabled else { return Self.idleDelay }
+        return passes.withLock { state in
             let now = ContinuousClock.now
             let aggregating = now >= state.nextAggregation
             let scanning = now >= state.nextScan
             if aggregating { state.nextAggregation = now + aggregationInterval }
             if scanning { state.nextScan = now + scanPeriod }
             run(&state, aggregating: aggregating, scanning: scanning, now: now)
+            // Until the next of the two is due (at least a millisecond: a pass may overrun).
+            return max(min(state.nextAggregation, state.nextScan) - .now, .milliseconds(1))
         }
-        return nextPassDelay
     }
 
     /// A whole pass now, whatever the schedule says (what the thread runs when both intervals

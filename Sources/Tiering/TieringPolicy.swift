@@ -18,6 +18,13 @@ import SystemPackage
 /// background; an allocation demotes in its own session thread when it must. `passes`
 /// serializes them, so two never pick the same folios. Lock order: `passes`, then a space's.
 public final class TieringPolicy: Sendable {
+    /// The background thread's schedule and the promotion window; held by every pass.
+    struct PassState {
+        var window: PromotionWindow
+        var nextAggregation: ContinuousClock.Instant
+        var nextScan: ContinuousClock.Instant
+    }
+
     /// `tiering/enabled`: off by default, so explicit requests behave as they always did.
     public var enabled: Bool {
         get { isEnabled.load(ordering: .relaxed) }
@@ -66,13 +73,6 @@ public final class TieringPolicy: Sendable {
     // The kernel's default: 64 GiB/s, no limit in practice.
     private let rateLimit = Atomic<Int>(65536)
     private let spaces = Mutex<[ObjectIdentifier: AddressSpace]>([:])
-    /// The background thread's schedule and the promotion window; held by every pass.
-    struct PassState {
-        var window: PromotionWindow
-        var nextAggregation: ContinuousClock.Instant
-        var nextScan: ContinuousClock.Instant
-    }
-
     let passes: Mutex<PassState>
     private let thread = TieringThread()
 
@@ -113,10 +113,9 @@ public final class TieringPolicy: Sendable {
         thread.wake()
     }
 
-    /// How long the background thread sleeps before its next pass.
-    var nextPassDelay: Duration {
-        enabled ? min(aggregationInterval, scanPeriod) : .seconds(3600)
-    }
+    /// How long the background thread sleeps while the policy is off (a write to `enabled`
+    /// wakes it at once).
+    static let idleDelay = Duration.seconds(3600)
 
     /// `count` folios of `order` in `tier` of `space`, as `AddressSpace.allocate`, but with the
     /// policy on, an allocation that would leave the tier below `watermark_min` first demotes
