@@ -35,7 +35,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        try reportingFailure(of: "bench") {
             let target: any BenchTarget = inProcess
                 ? try InProcessBenchTarget(tierBytes: max(total.bytes, (count ?? 0) * (sizes.map(\.bytes).max() ?? 0)) / 2 * 2 + (64 << 20))
                 : try DaemonBenchTarget(socket: folioctl.options.socket, mount: mount)
@@ -51,12 +51,6 @@ struct Bench: ParsableCommand {
             print(format == .csv ? BenchReport.csv(cells) : BenchReport.table(cells), terminator: "")
             if let plot { try writeFileAtomically(plot, BenchPlot.svg(cells)) }
             if cells.contains(where: { $0.verifyErrors > 0 }) { throw ExitCode.failure }
-        } catch let error as FolioClientError {
-            print("folioctl bench: \(error)", to: &standardError)
-            throw ExitCode.failure
-        } catch let error as BenchError {
-            print("folioctl bench: \(error)", to: &standardError)
-            throw ExitCode.failure
         }
     }
 
@@ -65,5 +59,19 @@ struct Bench: ParsableCommand {
             guard let value = T(argument: String(item)) else { throw ValidationError("'\(item)' is not a valid value") }
             return value
         }
+    }
+}
+
+/// Runs a measuring command's `body`; a client or bench error is printed as
+/// `folioctl COMMAND: error` and the command exits 1.
+func reportingFailure(of command: String, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as FolioClientError {
+        print("folioctl \(command): \(error)", to: &standardError)
+        throw ExitCode.failure
+    } catch let error as BenchError {
+        print("folioctl \(command): \(error)", to: &standardError)
+        throw ExitCode.failure
     }
 }

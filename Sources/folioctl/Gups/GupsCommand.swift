@@ -28,7 +28,7 @@ struct Gups: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        try reportingFailure(of: "gups") {
             let tiers = try FolioClient(socketPath: folioctl.options.socket).tiers
             guard tiers.count >= 2 else { throw BenchError("gups needs two tiers; the daemon has \(tiers.count)") }
             let fast = Int(tiers[0].sizeBytes)
@@ -46,12 +46,6 @@ struct Gups: ParsableCommand {
             for setting in migrators { results.append(try gups.run(setting)) }
             writeStandardOutput("\n" + GupsReport.table(results))
             if let plot { try writeFileAtomically(plot, GupsReport.plot(results)) }
-        } catch let error as FolioClientError {
-            print("folioctl gups: \(error)", to: &standardError)
-            throw ExitCode.failure
-        } catch let error as BenchError {
-            print("folioctl gups: \(error)", to: &standardError)
-            throw ExitCode.failure
         }
     }
 }
