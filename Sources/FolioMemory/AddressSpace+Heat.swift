@@ -18,12 +18,17 @@ extension AddressSpace {
             let space = metadata.space
             var hotBytes = [Int](repeating: 0, count: space.tiers.count)
             if space.heat.count < space.records.count { space.heat += [UInt32](repeating: 0, count: space.records.count - space.heat.count) }
-            for (handle, record) in space.records.enumerated() {
-                guard let record else { continue }
-                let accesses = space.entry(handle).accesses.exchange(0, ordering: .relaxed)
-                let (heat, overflow) = (space.heat[handle] >> 1).addingReportingOverflow(accesses)
-                space.heat[handle] = overflow ? .max : heat
-                if space.heat[handle] >= hotThreshold { hotBytes[record.tier] += record.bytes }
+            // Through buffers: this runs over every folio of every space each interval, and
+            // element access to a class's arrays checks exclusivity and uniqueness each time.
+            space.records.withUnsafeBufferPointer { records in
+                space.heat.withUnsafeMutableBufferPointer { heat in
+                    for (handle, record) in records.enumerated() {
+                        guard let record else { continue }
+                        let accesses = space.entry(handle).accesses.exchange(0, ordering: .relaxed)
+                        heat[handle] = Self.saturating(heat[handle] >> 1, plus: accesses)
+                        if heat[handle] >= hotThreshold { hotBytes[record.tier] += record.bytes }
+                    }
+                }
             }
             return hotBytes
         }
@@ -35,14 +40,22 @@ extension AddressSpace {
         locked { metadata in
             let space = metadata.space
             var folios: [FolioHeat] = []
-            for (handle, record) in space.records.enumerated() {
-                guard let record, record.tier == tier else { continue }
-                let pending = space.entry(handle).accesses.load(ordering: .relaxed)
-                let aged = space.heat.indices.contains(handle) ? space.heat[handle] : 0
-                let (heat, overflow) = aged.addingReportingOverflow(pending)
-                folios.append(FolioHeat(handle: handle, tier: tier, bytes: record.bytes, heat: overflow ? .max : heat))
+            space.records.withUnsafeBufferPointer { records in
+                space.heat.withUnsafeBufferPointer { heat in
+                    for (handle, record) in records.enumerated() {
+                        guard let record, record.tier == tier else { continue }
+                        let pending = space.entry(handle).accesses.load(ordering: .relaxed)
+                        let aged = handle < heat.count ? heat[handle] : 0
+                        folios.append(FolioHeat(handle: handle, tier: tier, bytes: record.bytes, heat: Self.saturating(aged, plus: pending)))
+                    }
+                }
             }
             return folios
         }
+    }
+
+    private static func saturating(_ heat: UInt32, plus accesses: UInt32) -> UInt32 {
+        let (sum, overflow) = heat.addingReportingOverflow(accesses)
+        return overflow ? .max : sum
     }
 }
