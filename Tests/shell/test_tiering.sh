@@ -79,5 +79,16 @@ expect_eq "gups prints a line per second per setting" "12" "$(printf '%s\n' "$ou
 expect_contains "gups says what the figures mean on equal tiers" "same DRAM" "$out"
 grep -q '<polyline' "$WORK/gups.svg" && pass "gups --plot draws the share over time" || fail "gups --plot"
 expect_eq "gups restores tiering/enabled" "0" "$(cat "$MNT/tiering/enabled")"
+"$FOLIOCTL" --socket "$SOCK" gups --mount "$MNT" --seconds 60 --migrators kernel > "$WORK/gups.out" 2>&1 &
+gups=$!
+# Its working set takes a while to allocate in a debug build: up to 60 s for two samples.
+for _ in $(seq 600); do grep -q '^kernel  *2 ' "$WORK/gups.out" && break; sleep 0.1; done
+expect_eq "gups runs with the policy on" "1" "$(cat "$MNT/tiering/enabled")"
+kill -INT "$gups"; wait "$gups"; status=$?
+expect_eq "gups stops on SIGINT with status 130" "130" "$status"
+expect_contains "... prints what it measured" "interrupted: the figures above are what ran" "$(cat "$WORK/gups.out")"
+expect_contains "... with the summary row" "stopped before" "$(tail -n 2 "$WORK/gups.out")"
+expect_eq "... and puts tiering/enabled back" "0" "$(cat "$MNT/tiering/enabled")"
+wait_for test "$(cat "$MNT/tiers/fast/free_bytes")" = 268435456
 expect_eq "gups leaves every byte of both tiers free" "268435456 268435456" "$(cat "$MNT/tiers/fast/free_bytes") $(cat "$MNT/tiers/slow/free_bytes")"
 stop_daemon TERM

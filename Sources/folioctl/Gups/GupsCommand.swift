@@ -35,6 +35,7 @@ struct Gups: ParsableCommand {
             let gups = GupsRun(socket: folioctl.options.socket, mount: mount, workingSet: workingSet?.bytes ?? fast / 2 * 3, hotSet: hotSet?.bytes ?? fast / 4,
                                folioOrder: folio.bytes.trailingZeroBitCount - 12, seconds: seconds, threads: threads)
             let enabled = try readKnob(mount + "/tiering/enabled")
+            Interruption.catchSignals()
             try writeKnob(mount + "/tiering/enabled", "1")
             defer { try? writeKnob(mount + "/tiering/enabled", enabled) }
             // Unbuffered, as the per-second lines are, so that the two keep their order.
@@ -43,9 +44,13 @@ struct Gups: ParsableCommand {
                 + "Both tiers here are the same DRAM: updates/s cannot show a faster tier, so the figures that matter are the time to re-converge and the bytes moved.\n\n"
                 + GupsReport.header)
             var results: [GupsResult] = []
-            for setting in migrators { results.append(try gups.run(setting)) }
+            for setting in migrators where !Interruption.requested { results.append(try gups.run(setting)) }
             writeStandardOutput("\n" + GupsReport.table(results))
             if let plot { try writeFileAtomically(plot, GupsReport.plot(results)) }
+            if Interruption.requested {
+                writeStandardOutput("interrupted: the figures above are what ran; tiering/enabled is back to \(enabled)\n")
+                throw ExitCode(130)
+            }
         }
     }
 }

@@ -16,7 +16,8 @@ enum GupsReport {
         for result in results {
             let rate = Double(result.seconds.reduce(0) { $0 + $1.updates }) / Double(max(result.seconds.count, 1)) / 1e6
             let before = result.seconds.first { $0.second == result.movedAt }?.hotShare ?? 0
-            let converged = result.convergence.map { "\(fixed($0, digits: 1)) s" } ?? "not in \(result.seconds.count - result.movedAt) s"
+            let after = result.seconds.count - result.movedAt
+            let converged = result.convergence.map { "\(fixed($0, digits: 1)) s" } ?? (after > 0 ? "not in \(after) s" : "stopped before")
             text += pad(result.setting.description, 10) + pad(fixed(rate, digits: 2), 12, right: true) + pad(fixed(before * 100, digits: 1) + "%", 25, right: true)
                 + pad(converged, 22, right: true) + pad(String(result.seconds.reduce(0) { $0 + $1.demotedBytes } >> 20), 13, right: true)
                 + pad(String(result.seconds.reduce(0) { $0 + $1.promotedBytes } >> 20), 14, right: true) + "\n"

@@ -70,7 +70,8 @@ struct GupsRun {
     }
 
     /// Samples once a second, and the hot set's share ten times a second (so convergence is
-    /// timed to 0.1 s); moves the hot set halfway.
+    /// timed to 0.1 s); moves the hot set halfway. Ends early, with the seconds it has, once
+    /// `Interruption.requested`.
     private func measure(_ client: FolioClient, setting: MigratorSetting, hotSets: [[FolioHandle]], shared: GupsShared) throws -> GupsResult {
         var samples: [GupsSecond] = []
         var last = try (client.stats(), shared.updates.load(ordering: .relaxed))
@@ -82,7 +83,7 @@ struct GupsRun {
             let current = hotSets[shared.phase.load(ordering: .relaxed)]
             return Double(current.count { client.tier(of: $0) == 0 }) / Double(current.count)
         }
-        for second in 1...seconds {
+        for second in 1...seconds where !Interruption.requested {
             for tick in 1...10 {
                 OSThread.sleep(start + .milliseconds(second * 1000 - 1000 + tick * 100) - ContinuousClock.now)
                 let time = Double(second - 1) + Double(tick) / 10
