@@ -199,7 +199,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FoliodDaemonTests",
-            dependencies: ["FolioClient", "FolioMemory", "FoliodDaemon", "FolioService", "TestSupport"],
+            dependencies: ["FolioClient", "FolioMemory", "FoliodDaemon", "FolioService", "Tiering", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -5,6 +5,7 @@ import Foundation
 import Synchronization
 import Testing
 import TestSupport
+@testable import Tiering
 
 /// The tiering policy behind the socket: a client that allocates past the fast tier, writes
 /// and verifies its folios through pins from several threads, while the daemon demotes and
@@ -65,5 +66,18 @@ struct TieringServiceTests {
         #expect(inFast == hot.count, "the hot set is in fast: \(inFast) of \(hot.count)")
         #expect((stats["tiering.demoted"] ?? 0) >= 256, "at least the 16 MiB past fast went down")
         #expect((stats["tiering.promoted"] ?? 0) > 0)
+    }
+
+    @Test func theSpaceOfAClientThatLeaves_leavesThePolicysSight() throws {
+        let core = try ServiceCoreTests.Core(config: Self.config)
+        do {
+            let client = try FolioClient(socketPath: core.socket)
+            _ = try client.allocate(tier: "fast", order: 0, count: 1)
+            #expect(core.node.tiering.trackedSpaces.count == 1)
+        }
+        // The client is gone: its session ends and its anonymous space is freed.
+        let deadline = Date().addingTimeInterval(5)
+        while !core.node.tiering.trackedSpaces.isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(core.node.tiering.trackedSpaces.isEmpty)
     }
 }
