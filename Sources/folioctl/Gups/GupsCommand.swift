@@ -41,8 +41,7 @@ struct Gups: ParsableCommand {
             // Unbuffered, as the per-second lines are, so that the two keep their order.
             writeStandardOutput("working set \(ByteSize(bytes: gups.workingSet)) in \(folio) folios, hot set \(ByteSize(bytes: gups.hotSet)), "
                 + "fast tier '\(tiers[0].name)' \(ByteSize(bytes: fast)); 90% of updates to the hot set, which moves at \(seconds / 2) s\n"
-                + "Both tiers here are the same DRAM: updates/s cannot show a faster tier, so the figures that matter are the time to re-converge and the bytes moved.\n\n"
-                + GupsReport.header)
+                + speedNote(tiers.prefix(2).map(\.name)) + "\n\n" + GupsReport.header)
             var results: [GupsResult] = []
             for setting in migrators where !Interruption.requested { results.append(try gups.run(setting)) }
             writeStandardOutput("\n" + GupsReport.table(results))
@@ -52,5 +51,15 @@ struct Gups: ParsableCommand {
                 throw ExitCode(130)
             }
         }
+    }
+
+    /// What the figures mean for these tiers: on the same memory (no NUMA node, or the same
+    /// one, in `tiers/<name>/node`) the update rate cannot show a faster tier.
+    private func speedNote(_ names: [String]) -> String {
+        let nodes = names.map { (try? readKnob(mount + "/tiers/\($0)/node")) ?? "-1" }
+        guard Set(nodes).count > 1 else {
+            return "Both tiers here are the same memory: updates/s cannot show a faster tier, so the figures that matter are the time to re-converge and the bytes moved."
+        }
+        return "The tiers are on NUMA nodes \(nodes.joined(separator: " and ")): updates/s shows what placement is worth, next to the time to re-converge and the bytes moved."
     }
 }
