@@ -86,14 +86,14 @@ public final class MigratorSlot: Sendable {
         defer { copied.deallocate() }
         return withActiveMigrator(offload: offload) { migrator in
             migrator.copy(folios, copied: copied)
-            let fellBack = CopyFaults.counting {
-                var fellBack = 0
-                for index in folios.indices where !copied[index] {
-                    KernelCopyDriver.copyFolio(folios[index])
-                    fellBack += 1
+            let failed = folios.indices.filter { !copied[$0] }
+            // Most batches have nothing to recopy: no getrusage pair for an empty loop.
+            if !failed.isEmpty {
+                CopyFaults.counting {
+                    for index in failed { KernelCopyDriver.copyFolio(folios[index]) }
                 }
-                return fellBack
             }
+            let fellBack = failed.count
             migrator.stats.record(migrated: folios.count - fellBack, failed: fellBack)
             return CopyReport(migrator: migrator.name, copied: folios.count - fellBack, fellBack: fellBack)
         }
