@@ -112,7 +112,11 @@ final class Arena: @unchecked Sendable {
     func allocate(order: Int, count: Int) -> [Int] {
         let bytes = FolioTableLayout.bytes(order: order)
         var charged = min(count, max(tier.freeBytes, 0) / bytes)
-        while charged > 0, (try? tier.charge(order: order, count: charged)) == nil { charged -= 1 }
+        // Another space may take room between the look and the charge: look again, not one
+        // block less at a time.
+        while charged > 0, (try? tier.charge(order: order, count: charged)) == nil {
+            charged = min(charged - 1, max(tier.freeBytes, 0) / bytes)
+        }
         guard charged > 0 else { return [] }
         var unpopulated: [Int] = []
         let offsets = blocks.withLock { blocks -> [Int] in
