@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 #ifndef MPOL_BIND
 #define MPOL_BIND 2
@@ -75,6 +76,8 @@ void clinux_set_thread_name(const char *name) {
 }
 
 int clinux_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+
+int clinux_pipe_cloexec(int ends[2]) { return pipe2(ends, O_CLOEXEC); }
 
 int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid) {
     struct ucred credentials;

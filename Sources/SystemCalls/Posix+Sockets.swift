@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 import SystemPackage
 
@@ -43,11 +44,11 @@ extension Posix {
         return entries.map { $0.revents != 0 }
     }
 
-    /// `pipe()`, both ends close-on-exec: its read and write ends.
+    /// `pipe2(O_CLOEXEC)`: its read and write ends, close-on-exec from the start (no window
+    /// in which another thread's fork and exec could inherit them).
     public static func pipe() throws(SystemCallError) -> (read: Int32, write: Int32) {
         var ends: [Int32] = [-1, -1]
-        try call("pipe") { Glibc.pipe(&ends) }
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        try call("pipe2") { clinux_pipe_cloexec(&ends) }
         return (ends[0], ends[1])
     }
 

@@ -47,6 +47,9 @@ void clinux_set_thread_name(const char *name);
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC).
 int clinux_accept_cloexec(int fd);
 
+/// pipe2(ends, O_CLOEXEC), which Glibc's module leaves out (it needs _GNU_SOURCE).
+int clinux_pipe_cloexec(int ends[2]);
+
 /// SO_PEERCRED: the peer's pid, uid and gid. Returns 0 or -1 with errno.
 int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid);
 
