@@ -79,6 +79,9 @@ expect_eq "gups prints a line per second per setting" "12" "$(printf '%s\n' "$ou
 expect_contains "gups says what the figures mean on equal tiers" "same memory: updates/s cannot show a faster tier" "$out"
 grep -q '<polyline' "$WORK/gups.svg" && pass "gups --plot draws the share over time" || fail "gups --plot"
 expect_eq "gups restores tiering/enabled" "0" "$(cat "$MNT/tiering/enabled")"
+out=$("$FOLIOCTL" --socket "$SOCK" gups --mount "$MNT" --working-set 64K --hot-set 64K 2>&1); status=$?
+expect_eq "gups refuses a working set that cannot hold two hot sets" "1" "$status"
+expect_contains "... and says why" "the working set (64K) two hot sets" "$out"
 "$FOLIOCTL" --socket "$SOCK" gups --mount "$MNT" --seconds 60 --migrators kernel > "$WORK/gups.out" 2>&1 &
 gups=$!
 # Its working set takes a while to allocate in a debug build: up to 60 s for two samples.

@@ -34,6 +34,10 @@ struct Gups: ParsableCommand {
             let fast = Int(tiers[0].sizeBytes)
             let gups = GupsRun(socket: folioctl.options.socket, mount: mount, workingSet: workingSet?.bytes ?? fast / 2 * 3, hotSet: hotSet?.bytes ?? fast / 4,
                                folioOrder: folio.bytes.trailingZeroBitCount - 12, seconds: seconds, threads: threads)
+            // Two disjoint hot sets of at least one folio each: the second is where it moves.
+            guard gups.hotSet >= folio.bytes, 2 * (gups.hotSet / folio.bytes) <= gups.workingSet / folio.bytes else {
+                throw BenchError("the hot set (\(ByteSize(bytes: gups.hotSet))) must hold a \(folio) folio at least, and the working set (\(ByteSize(bytes: gups.workingSet))) two hot sets: it moves to other folios halfway")
+            }
             let enabled = try readKnob(mount + "/tiering/enabled")
             Interruption.catchSignals()
             try writeKnob(mount + "/tiering/enabled", "1")

@@ -51,7 +51,7 @@ struct GupsRun {
         let all = try allocate(client, count: workingSet / folioBytes)
         var random = SplitMix(seed: 42)
         let shuffled = all.indices.shuffled(using: &random)
-        let hotCount = max(hotSet / folioBytes, 1)
+        let hotCount = hotSet / folioBytes
         // Two disjoint hot sets: the first half of the run uses one, the second the other.
         let hotSets = [shuffled.prefix(hotCount).map { all[$0] }, shuffled.dropFirst(hotCount).prefix(hotCount).map { all[$0] }]
         let shared = GupsShared()
