@@ -129,10 +129,12 @@ public final class FolioServer: Sendable {
             return true
         }
         guard first else { return }
-        // The policy's pass in progress ends first: it moves folios of spaces freed below.
-        registry.tiering?.stop()
+        // The accept thread first: until it sees the wake, a connection it takes is refused
+        // (the daemon is stopping), so nothing slow may come before it.
         _ = try? FileDescriptor(rawValue: wake.write).writeAll([1])
         acceptorDone.wait()
+        // The policy's pass in progress ends before the spaces it moves are freed below.
+        registry.tiering?.stop()
         closeListener()
         Posix.close(wake.read)
         Posix.close(wake.write)
