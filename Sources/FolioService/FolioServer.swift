@@ -103,14 +103,19 @@ public final class FolioServer: Sendable {
             throw error
         }
         reserve.withLock { $0 = Self.openReserve() }
+        // The policy's thread first: once the accept thread runs, clients are being served.
+        do throws(Errno) { try tiering?.start() } catch {
+            closeListener()
+            throw SystemCallError(call: "starting the tiering thread", errno: error)
+        }
         guard OSThread.trySpawn(name: "foliod-accept", { [self] in
             acceptLoop()
             acceptorDone.signal()
         }) else {
+            tiering?.stop()
             closeListener()
             throw SystemCallError(call: "starting the accept thread", errno: .resourceTemporarilyUnavailable)
         }
-        tiering?.start()
     }
 
     /// How long `stop()` lets the requests in flight finish.

@@ -22,17 +22,18 @@ extension SysfsAttribute {
         SysfsAttribute(name, mode: .knob, show: { "\(value())\n" }, store: { _ in reset() })
     }
 
-    /// A `0644` unsigned knob parsed with `kstrtouint(…, 0)` and limited to `range` (EINVAL outside).
+    /// A `0644` unsigned knob parsed with `kstrtouint(…, 0)` and limited to `range` (EINVAL
+    /// outside); `set` may refuse a value in range with its own errno (EAGAIN for a thread).
     public static func unsigned(
         _ name: String,
         range: ClosedRange<UInt32>,
         get: @escaping @Sendable () -> UInt32,
-        set: @escaping @Sendable (UInt32) -> Void
+        set: @escaping @Sendable (UInt32) throws(Errno) -> Void
     ) -> SysfsAttribute {
         SysfsAttribute(name, mode: .knob, show: { "\(get())\n" }, store: { (input) throws(Errno) in
             let value = try kstrtouint(input, base: 0)
             guard range.contains(value) else { throw .invalidArgument }
-            set(value)
+            try set(value)
         })
     }
 }

@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import SystemPackage
 
 /// Copy workers, DMA channels, client sessions and the FUSE loop run on dedicated OS threads,
 /// never on the cooperative pool: they block on condition variables, sockets and long
@@ -26,10 +27,11 @@ public enum OSThread {
         return result == 0
     }
 
-    /// Starts a thread the caller cannot do without (a copy worker, a DMA channel); the
-    /// process cannot go on without it.
-    public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
-        precondition(trySpawn(name: name, body), "cannot start thread \(name)")
+    /// Starts a detached thread running `body`, or throws EAGAIN (nothing started) when the
+    /// system refuses one: a pids cgroup (`TasksMax`), `RLIMIT_NPROC` or memory for its stack.
+    /// Never a crash: the caller answers its own caller with the errno.
+    public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) throws(Errno) {
+        guard trySpawn(name: name, body) else { throw .resourceTemporarilyUnavailable }
     }
 
     /// Waits for `done` without a wake-up channel: yields first, then sleeps in short steps.

@@ -98,9 +98,10 @@ public final class TieringPolicy: Sendable {
         spaces.withLock { Array($0.values) }.sorted { $0.id < $1.id }
     }
 
-    /// Starts the background thread (idle while `enabled` is off).
-    public func start() {
-        thread.start { [self] in backgroundPass() }
+    /// Starts the background thread (idle while `enabled` is off); EAGAIN when the system
+    /// refuses it.
+    public func start() throws(Errno) {
+        try thread.start { [self] in backgroundPass() }
     }
 
     /// Stops the background thread and waits for its pass in progress to end.

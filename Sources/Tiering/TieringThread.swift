@@ -1,4 +1,5 @@
 import SystemCalls
+import SystemPackage
 
 /// The policy's background thread: runs a pass, sleeps until the pass asks for the next one or
 /// `wake` is called, and ends on `stop`.
@@ -10,14 +11,14 @@ final class TieringThread: @unchecked Sendable {
     private var finished = true
 
     /// Starts the thread, which calls `pass` until stopped; `pass` returns how long to sleep.
-    /// A second start while running does nothing.
-    func start(_ pass: @escaping @Sendable () -> Duration) {
+    /// A second start while running does nothing; EAGAIN when the system refuses the thread.
+    func start(_ pass: @escaping @Sendable () -> Duration) throws(Errno) {
         condition.lock()
         defer { condition.unlock() }
         guard !running, finished else { return }
+        try OSThread.spawn(name: "foliod-tiering") { [self] in loop(pass) }
         running = true
         finished = false
-        OSThread.spawn(name: "foliod-tiering") { [self] in loop(pass) }
     }
 
     func wake() {

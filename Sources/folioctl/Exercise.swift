@@ -73,7 +73,7 @@ final class ExerciseRun: @unchecked Sendable {
         }
         let pinner = Mutex(Outcome())
         let done = DispatchSemaphore(value: 0)
-        OSThread.spawn(name: "exercise-pin") { [self] in
+        try OSThread.spawn(name: "exercise-pin") { [self] in
             let outcome = pinAndCheck()
             pinner.withLock { $0 = outcome }
             done.signal()

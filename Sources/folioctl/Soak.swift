@@ -83,18 +83,33 @@ final class SoakRun: Sendable {
     func start(mount: String?) throws -> Report {
         let before = try batchesServed()
         let group = DispatchGroup()
+        // Whatever started is stopped and waited for, also when a thread is refused.
+        defer {
+            running.store(false, ordering: .relaxed)
+            group.wait()
+        }
         for session in 0..<sessions {
             group.enter()
-            OSThread.spawn(name: "soak-session") { [self] in
-                defer { group.leave() }
-                serve(session)
+            do {
+                try OSThread.spawn(name: "soak-session") { [self] in
+                    defer { group.leave() }
+                    serve(session)
+                }
+            } catch {
+                group.leave()
+                throw error
             }
         }
         if let mount {
             group.enter()
-            OSThread.spawn(name: "soak-switcher") { [self] in
-                defer { group.leave() }
-                switchKnobs(mount)
+            do {
+                try OSThread.spawn(name: "soak-switcher") { [self] in
+                    defer { group.leave() }
+                    switchKnobs(mount)
+                }
+            } catch {
+                group.leave()
+                throw error
             }
         }
         OSThread.sleep(.milliseconds(Int(seconds * 1000)))

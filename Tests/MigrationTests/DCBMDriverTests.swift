@@ -13,7 +13,7 @@ struct DCBMDriverTests {
     @Test(arguments: [1, 2, 4, 16])
     func copy_onTheSoftwareEngine_deliversEveryFolio(channels: Int) throws {
         let driver = DCBMDriver(engine: SoftwareDMAEngine(faults: FaultInjector()))
-        driver.channels = channels
+        try driver.setChannels(channels)
         let buffers = FolioBuffers(lengths: [4096, 8192, 2 << 20, 16384, 4096, 65536, 4096], seed: 3)
         let report = try migrate(buffers, with: driver)
         #expect(report == .init(migrator: "dcbm", copied: 7, fellBack: 0))
@@ -26,7 +26,7 @@ struct DCBMDriverTests {
         faults.probability = 100
         faults.times = 5
         let driver = DCBMDriver(engine: SoftwareDMAEngine(faults: faults))
-        driver.channels = 4
+        try driver.setChannels(4)
         let buffers = FolioBuffers(count: 32, length: 16384, seed: 4)
         let report = try migrate(buffers, with: driver)
         #expect(report.fellBack == 5)
@@ -41,7 +41,7 @@ struct DCBMDriverTests {
         faults.probability = 30
         faults.times = 1_000_000
         let driver = DCBMDriver(engine: SoftwareDMAEngine(faults: faults))
-        driver.channels = 3
+        try driver.setChannels(3)
         let buffers = FolioBuffers(count: 200, length: 4096, seed: 5)
         let report = try migrate(buffers, with: driver)
         let injected = 1_000_000 - faults.times
@@ -55,7 +55,7 @@ struct DCBMDriverTests {
     @Test func copy_withChannelsCompletingInReverse_isCorrect() throws {
         let engine = ReversingDMAEngine(lanes: 4)
         let driver = DCBMDriver(engine: engine)
-        driver.channels = 4
+        try driver.setChannels(4)
         let buffers = FolioBuffers(lengths: (0..<13).map { 4096 << ($0 % 4) }, seed: 6)
         let report = try migrate(buffers, with: driver)
         #expect(engine.completionOrder.withLock { $0 } == [3, 2, 1, 0])
@@ -66,7 +66,7 @@ struct DCBMDriverTests {
     @Test func copy_whenAChannelNeverCompletes_timesOutAndFallsBack() throws {
         let engine = StallingDMAEngine(stalled: 1)
         let driver = DCBMDriver(engine: engine, timeout: .milliseconds(50))
-        driver.channels = 3
+        try driver.setChannels(3)
         let buffers = FolioBuffers(count: 9, length: 8192, seed: 7)
         let report = try migrate(buffers, with: driver)
         #expect(driver.timedOutBatches == 1)
@@ -78,7 +78,7 @@ struct DCBMDriverTests {
 
     @Test func copy_withMoreChannelsThanFolios_usesOneChannelPerFolio() throws {
         let driver = DCBMDriver(engine: SoftwareDMAEngine(faults: FaultInjector()))
-        driver.channels = 16
+        try driver.setChannels(16)
         let buffers = FolioBuffers(count: 2, length: 4096, seed: 8)
         #expect(try migrate(buffers, with: driver).copied == 2)
         #expect(buffers.damagedFolios().isEmpty)

@@ -41,13 +41,14 @@ struct MTCopyDriverTests {
         if totalBytes >= parts * 4096 { #expect(ranges.count == parts) }
     }
 
-    @Test func copy_afterThreadsChange_usesTheNewCountFromTheNextBatch() {
+    @Test func setThreads_whileActive_resizesThePoolBeforeTheNextBatch() throws {
         let driver = MTCopyDriver(threads: 2)
-        try? driver.activate()
+        try driver.activate()
         defer { driver.deactivate() }
         let buffers = FolioBuffers(count: 8, length: 64 << 10)
         for threads in [5, 1, 9] {
-            driver.threads = threads
+            try driver.setThreads(threads)
+            #expect(driver.poolSize == threads)
             buffers.clearDestinations()
             buffers.withBatch { batch in
                 var flags = [Bool](repeating: false, count: batch.count)

@@ -218,7 +218,7 @@ struct TieringPolicyTests {
         // 4 MiB of 16 KiB folios over a 2 MiB fast tier, which starts below its low watermark.
         let handles = try space.allocate(tier: 0, order: 2, count: 112) + space.allocate(tier: 1, order: 2, count: 144)
         for handle in handles { _ = fixture.rewrite(space, handle, expected: 0, next: 0) }
-        fixture.policy.start()
+        try fixture.policy.start()
         let lost = Atomic<Int>(0)
         let deadline = Date().addingTimeInterval(2)
         // Each thread owns half the folios and rewrites a hot set of them that drifts: a folio

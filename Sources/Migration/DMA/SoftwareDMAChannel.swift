@@ -1,4 +1,5 @@
 import SystemCalls
+import SystemPackage
 
 /// One channel of the software engine: an OS thread working through its lists in order.
 ///
@@ -11,9 +12,10 @@ final class SoftwareDMAChannel: @unchecked Sendable {
     private var queue: [DMADescriptorList] = []
     private var state = State.running
 
-    init(index: Int, faults: FaultInjector) {
+    /// A channel and its thread, or EAGAIN when the system refuses the thread.
+    init(index: Int, faults: FaultInjector) throws(Errno) {
         self.faults = faults
-        OSThread.spawn(name: "dcbm-chan/\(index)") { [self] in run() }
+        try OSThread.spawn(name: "dcbm-chan/\(index)") { [self] in run() }
     }
 
     func submit(_ list: DMADescriptorList) {

@@ -15,11 +15,20 @@ public final class SoftwareDMAEngine: DMAEngine {
         self.faults = faults
     }
 
+    /// Grows to `count` channels; a channel thread the system refuses undoes this call's
+    /// growth and throws EAGAIN.
     public func requestChannels(_ count: Int) throws(Errno) {
         guard (1...Self.maxChannels).contains(count) else { throw .invalidArgument }
-        channels.withLock { channels in
-            while channels.count < count {
-                channels.append(SoftwareDMAChannel(index: channels.count, faults: faults))
+        try channels.withLock { (channels) throws(Errno) in
+            let held = channels.count
+            do throws(Errno) {
+                while channels.count < count {
+                    channels.append(try SoftwareDMAChannel(index: channels.count, faults: faults))
+                }
+            } catch {
+                channels[held...].forEach { $0.stop() }
+                channels.removeSubrange(held...)
+                throw error
             }
         }
     }

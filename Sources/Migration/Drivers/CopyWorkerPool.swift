@@ -1,4 +1,5 @@
 import SystemCalls
+import SystemPackage
 
 /// mtcopy's OS worker threads and the queue of byte ranges they copy.
 ///
@@ -21,19 +22,32 @@ final class CopyWorkerPool: @unchecked Sendable {
     private var exitRequests = 0
     private var live = 0
 
-    init(name: String, threads: Int) {
+    /// A pool of `threads` workers, or EAGAIN (and no worker left running) when the system
+    /// refuses a thread.
+    init(name: String, threads: Int) throws(Errno) {
         self.name = name
-        resize(to: threads)
+        do { try resize(to: threads) } catch {
+            shutdown()
+            throw error
+        }
     }
 
-    /// Grows or shrinks the pool; surplus workers leave once they are idle.
-    func resize(to threads: Int) {
+    /// Grows or shrinks the pool; surplus workers leave once they are idle. A growth the
+    /// system refuses a thread for is undone (the workers it did start leave) and throws
+    /// EAGAIN: the pool keeps its old size.
+    func resize(to threads: Int) throws(Errno) {
         precondition(threads >= 1)
         condition.lock()
         defer { condition.unlock() }
         let target = threadCount
         if threads > target {
-            for index in target..<threads { startWorker(index) }
+            for index in target..<threads {
+                do { try startWorker(index) } catch {
+                    exitRequests += index - target
+                    condition.broadcast()
+                    throw error
+                }
+            }
         } else if threads < target {
             exitRequests += target - threads
             condition.broadcast()
@@ -65,14 +79,15 @@ final class CopyWorkerPool: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func startWorker(_ index: Int) {
-        live += 1
-        OSThread.spawn(name: "\(name)/\(index)") { [self] in
+    private func startWorker(_ index: Int) throws(Errno) {
+        try OSThread.spawn(name: "\(name)/\(index)") { [self] in
             while let job = nextJob() {
                 CopyFaults.counting { Self.copy(job.folios, bytes: job.range) }
                 job.done.countDown()
             }
         }
+        // Counted under the lock the new worker needs first, so it cannot leave before this.
+        live += 1
     }
 
     /// The next job, or nil when this worker is asked to leave; queued work goes first.

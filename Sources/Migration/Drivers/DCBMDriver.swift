@@ -16,6 +16,8 @@ public final class DCBMDriver: Migrator {
     public let engine: any DMAEngine
     private let timeout: Duration
     private let requestedChannels = Atomic<Int>(1)
+    // Whether the engine's channels are held; guards the pairing of that flag with a request.
+    private let active = Mutex(false)
     private let timeouts = Atomic<UInt64>(0)
 
     public init(engine: any DMAEngine, timeout: Duration = DCBMDriver.defaultTimeout) {
@@ -24,23 +26,35 @@ public final class DCBMDriver: Migrator {
     }
 
     /// The `nr_dma_chan` knob; a change takes effect from the next batch.
-    public var channels: Int {
-        get { requestedChannels.load(ordering: .relaxed) }
-        set {
-            precondition(Self.channelRange.contains(UInt32(newValue)))
-            requestedChannels.store(newValue, ordering: .relaxed)
+    public var channels: Int { requestedChannels.load(ordering: .relaxed) }
+
+    /// Stores `nr_dma_chan`. While active, more channels are requested here, in the knob's
+    /// store and outside any batch: a channel thread the system refuses is the writer's
+    /// EAGAIN, and the old count stays.
+    public func setChannels(_ count: Int) throws(Errno) {
+        precondition(Self.channelRange.contains(UInt32(count)))
+        try active.withLock { (active) throws(Errno) in
+            if active { try engine.requestChannels(count) }
+            requestedChannels.store(count, ordering: .relaxed)
         }
     }
 
     /// Batches that hit the timeout and had their lists terminated.
     public var timedOutBatches: UInt64 { timeouts.load(ordering: .relaxed) }
 
+    /// Takes `nr_dma_chan` channels, or throws (EAGAIN for a refused thread) holding none.
     public func activate() throws(Errno) {
-        try engine.requestChannels(channels)
+        try active.withLock { (active) throws(Errno) in
+            try engine.requestChannels(channels)
+            active = true
+        }
     }
 
     public func deactivate() {
-        engine.releaseChannels()
+        active.withLock { active in
+            engine.releaseChannels()
+            active = false
+        }
     }
 
     public func copy(_ folios: UnsafeBufferPointer<FolioCopy>, copied: UnsafeMutableBufferPointer<Bool>) {

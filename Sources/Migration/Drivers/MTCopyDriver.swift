@@ -25,21 +25,27 @@ public final class MTCopyDriver: Migrator {
     }
 
     /// The `threads` knob; a change takes effect from the next batch.
-    public var threads: Int {
-        get { requestedThreads.load(ordering: .relaxed) }
-        set {
-            precondition(Self.threadRange.contains(UInt32(newValue)))
-            requestedThreads.store(newValue, ordering: .relaxed)
+    public var threads: Int { requestedThreads.load(ordering: .relaxed) }
+
+    /// Stores the `threads` knob. While active the pool is resized here, in the knob's store
+    /// and outside any batch, so a thread the system refuses is the writer's EAGAIN and the
+    /// old count stays; a batch never starts threads.
+    public func setThreads(_ count: Int) throws(Errno) {
+        precondition(Self.threadRange.contains(UInt32(count)))
+        try pool.withLock { (pool) throws(Errno) in
+            try pool?.resize(to: count)
+            requestedThreads.store(count, ordering: .relaxed)
         }
     }
 
     /// Workers in the pool now (0 while inactive); lags `threads` until the next batch.
     var poolSize: Int { pool.withLock { $0?.size ?? 0 } }
 
+    /// Starts the pool, or EAGAIN (and stays inactive) when the system refuses a thread.
     public func activate() throws(Errno) {
         let threads = threads
-        pool.withLock { pool in
-            if pool == nil { pool = CopyWorkerPool(name: "mtcopy", threads: threads) }
+        try pool.withLock { (pool) throws(Errno) in
+            if pool == nil { pool = try CopyWorkerPool(name: "mtcopy", threads: threads) }
         }
     }
 
@@ -54,7 +60,6 @@ public final class MTCopyDriver: Migrator {
         // Not active: copy nothing, and the slot's fallback copies every folio.
         guard let pool = pool.withLock({ $0 }), !folios.isEmpty else { return }
         let workers = threads
-        if pool.size != workers { pool.resize(to: workers) }
         let ranges = Self.split(totalBytes: folios.reduce(0) { $0 + $1.length }, parts: workers)
         let done = CountdownLatch(count: ranges.count)
         pool.submit(ranges.map { CopyWorkerPool.Job(folios: folios, range: $0, done: done) })

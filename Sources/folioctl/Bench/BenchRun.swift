@@ -116,7 +116,7 @@ final class BenchRun {
         for round in 0..<reps {
             progress.show("\(ByteSize(bytes: ceiling.size)) × \(ceiling.count), round \(round + 1) of \(reps)")
             let oneThread = ceiling.oneThread()
-            let allThreads = ceiling.allThreads()
+            let allThreads = try ceiling.allThreads()
             var kernel: Double?
             for (index, setting) in settings.enumerated() {
                 try apply(setting)

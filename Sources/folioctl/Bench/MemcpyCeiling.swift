@@ -33,18 +33,26 @@ final class MemcpyCeiling: Sendable {
     }
 
     /// GB/s of one pass split across every CPU, on OS threads as mtcopy's workers are.
-    func allThreads() -> Double {
-        rate {
+    func allThreads() throws -> Double {
+        var refused: Errno?
+        let gigabytes = rate {
             let group = DispatchGroup()
-            for part in 0..<threads {
+            for part in 0..<threads where refused == nil {
                 group.enter()
-                OSThread.spawn(name: "memcpy-\(part)") { [self] in
-                    copy((count * part / threads)..<(count * (part + 1) / threads))
+                do throws(Errno) {
+                    try OSThread.spawn(name: "memcpy-\(part)") { [self] in
+                        copy((count * part / threads)..<(count * (part + 1) / threads))
+                        group.leave()
+                    }
+                } catch {
+                    refused = error
                     group.leave()
                 }
             }
             group.wait()
         }
+        if let refused { throw refused }
+        return gigabytes
     }
 
     private func copy(_ folios: Range<Int>) {

@@ -56,15 +56,17 @@ struct GupsRun {
         let hotSets = [shuffled.prefix(hotCount).map { all[$0] }, shuffled.dropFirst(hotCount).prefix(hotCount).map { all[$0] }]
         let shared = GupsShared()
         let done = DispatchSemaphore(value: 0)
+        var started = 0
+        defer {
+            shared.running.store(false, ordering: .relaxed)
+            for _ in 0..<started { done.wait() }
+        }
         for thread in 0..<threads {
-            OSThread.spawn(name: "gups-\(thread)") {
+            try OSThread.spawn(name: "gups-\(thread)") {
                 update(client, all: all, hotSets: hotSets, shared: shared, seed: UInt64(thread + 1))
                 done.signal()
             }
-        }
-        defer {
-            shared.running.store(false, ordering: .relaxed)
-            for _ in 0..<threads { done.wait() }
+            started += 1
         }
         return try measure(client, setting: setting, hotSets: hotSets, shared: shared)
     }
