@@ -29,6 +29,10 @@ public struct MigrateReply: Equatable, Sendable {
     }
 }
 
+/// The most tiers a daemon may have: the `attached` reply carries this many tier memfds plus
+/// the folio table's and the pin table's, and a client sizes its `SCM_RIGHTS` space for that.
+public let maxTiers = 64
+
 /// What the daemon answers. `attached` comes with the table's and the tiers' memfds.
 public enum Reply: Equatable, Sendable {
     case attached(spaceID: UInt32, tiers: [TierInfo])
@@ -107,6 +111,7 @@ public enum Reply: Equatable, Sendable {
         case .attached:
             let spaceID: UInt32 = try reader.get()
             let count = Int(try reader.get(UInt16.self))
+            guard count <= maxTiers else { throw .badMessage }
             var tiers: [TierInfo] = []
             for _ in 0..<count { tiers.append(TierInfo(name: try reader.getString(), sizeBytes: try reader.get())) }
             reply = .attached(spaceID: spaceID, tiers: tiers)

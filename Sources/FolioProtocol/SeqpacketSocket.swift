@@ -162,8 +162,8 @@ public final class SeqpacketSocket: Sendable {
 
 /// The memory one `sendmsg`/`recvmsg` uses: payload, control space for fds, and the iovec.
 private final class MessageBuffer: @unchecked Sendable {
-    /// The most fds one message carries (a table and up to 15 tiers).
-    static let maxFDs = 16
+    /// The most fds one message carries: the attached reply's two tables and `maxTiers` tiers.
+    static let maxFDs = maxTiers + 2
 
     let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: MessageHeader.maxMessageBytes, alignment: 8)
     let controlBytes = clinux_cmsg_space_fds(Int32(maxFDs))

@@ -229,12 +229,27 @@ public final class FolioServer: Sendable {
             return
         }
         let started = OSThread.trySpawn(name: "foliod-session") { [self] in
-            session.serve()
+            if let ending = session.serve() { ended(session, ending) }
             release(session)
         }
         if !started {
             release(session)
             refused(session, (.resourceTemporarilyUnavailable, "the daemon cannot start another thread"))
+        }
+    }
+
+    /// Logs a session that ended for another reason than its client's close or a stop.
+    private func ended(_ session: Session, _ ending: Session.Ending) {
+        let (allowed, suppressed) = throttle.admit("ended")
+        guard allowed else { return }
+        let metadata: Logger.Metadata = ["pid": "\(session.peer.pid)", "uid": "\(session.peer.uid)", "suppressed": "\(suppressed)"]
+        switch ending {
+        case .idleBeforeAttach:
+            logger.info("session closed: no attach within \(limits.attachTimeout)", metadata: metadata)
+        case .replyUndelivered(let errno):
+            logger.warning("session closed: a reply could not be sent: \(errno) (\(errno.name))", metadata: metadata)
+        case .receiveFailed(let errno):
+            logger.warning("session closed: receiving failed: \(errno) (\(errno.name))", metadata: metadata)
         }
     }
 

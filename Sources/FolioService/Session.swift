@@ -24,6 +24,14 @@ final class Session: @unchecked Sendable {
     private let core: MigrationCore
     private let limits: ServiceLimits
     private var state = State.connected  // touched only by the session's own thread
+    private var undelivered: Errno?  // why the last reply could not be sent; the session's thread only
+
+    /// Why a session ended other than by the client's close or `stop()`; the server logs it.
+    enum Ending: Equatable {
+        case idleBeforeAttach
+        case replyUndelivered(Errno)
+        case receiveFailed(Errno)
+    }
 
     init(socket: SeqpacketSocket, registry: SpaceRegistry, core: MigrationCore, limits: ServiceLimits) throws(SystemCallError) {
         self.socket = socket
@@ -34,31 +42,41 @@ final class Session: @unchecked Sendable {
         peerGroups = try socket.peerGroups()
     }
 
-    /// Serves until the peer closes, `stop()` shuts the socket, the client stays idle past the
-    /// attach timeout before attaching, or a reply waits past the reply timeout.
-    func serve() {
+    /// Serves until the peer closes or `stop()` shuts the socket (nil), or until something
+    /// else ends it: the client stays idle past the attach timeout before attaching, a reply
+    /// cannot be sent (a client gone, a reply left unread past the reply timeout, a reply the
+    /// socket refuses), or a receive fails.
+    func serve() -> Ending? {
         defer { close() }
-        do { try socket.setTimeouts(receive: limits.attachTimeout, send: limits.replyTimeout) } catch { return }
+        do { try socket.setTimeouts(receive: limits.attachTimeout, send: limits.replyTimeout) } catch { return .receiveFailed(error.errno) }
         while true {
             let message: (bytes: [UInt8], fds: [Int32])?
             do { message = try socket.receive() } catch {
                 switch error.errno {
                 case .messageTooLong:
                     // An oversized message was dropped; tell the client, keep serving.
-                    guard reply(.error(errno: Errno.messageTooLong.rawValue, message: "message too long"), to: 0) else { return }
+                    guard reply(.error(errno: Errno.messageTooLong.rawValue, message: "message too long"), to: 0) else { return undeliveredEnding }
                     continue
                 case .resourceTemporarilyUnavailable:
                     _ = reply(.error(errno: Errno.timedOut.rawValue, message: "no attach within \(limits.attachTimeout)"), to: 0)
-                    return
+                    return .idleBeforeAttach
+                case .connectionReset:
+                    return nil
                 default:
-                    return
+                    return .receiveFailed(error.errno)
                 }
             }
-            guard let message else { return }
+            guard let message else { return nil }
             // Clients have no reason to send fds; close any they did.
             for fd in message.fds { try? FileDescriptor(rawValue: fd).close() }
-            guard handle(message.bytes) else { return }
+            guard handle(message.bytes) else { return undeliveredEnding }
         }
+    }
+
+    /// A client that closed before reading its reply ended the session itself.
+    private var undeliveredEnding: Ending? {
+        guard let undelivered, undelivered != .brokenPipe, undelivered != .connectionReset else { return nil }
+        return .replyUndelivered(undelivered)
     }
 
     /// Answers at once with `reason` and closes: the session never starts and costs nothing
@@ -141,7 +159,11 @@ final class Session: @unchecked Sendable {
 
     /// Sends one reply; false when the client is gone or left it unread past the reply timeout.
     private func reply(_ reply: Reply, to requestID: UInt32, fds: [Int32] = []) -> Bool {
-        (try? socket.send(reply.encode(requestID: requestID), fds: fds)) != nil
+        do { try socket.send(reply.encode(requestID: requestID), fds: fds) } catch {
+            undelivered = error.errno
+            return false
+        }
+        return true
     }
 
     /// Lets go of the attached space: its pins stop counting, and an anonymous one is freed.

@@ -3,6 +3,7 @@ import FolioService
 import FoundationEssentials
 import Logging
 import Sysfs
+import SystemCalls
 import SystemPackage
 import TOMLKit
 
@@ -69,11 +70,14 @@ public struct DaemonConfig: Sendable {
         return try DaemonConfig(table: table, source: source)
     }
 
-    /// The file's text; the errno when it cannot be read.
+    /// The file's text; the errno when it cannot be read. Only a regular file is read: a FIFO
+    /// or a device could block the reader (the signal thread, on SIGHUP) for ever, so it is
+    /// opened without waiting for a writer and refused.
     private static func read(_ path: String) throws(Problem) -> String {
         do {
-            let fd = try FileDescriptor.open(path, .readOnly, options: .closeOnExec)
+            let fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec, .nonBlocking])
             defer { try? fd.close() }
+            guard try Posix.kind(of: fd) == .regular else { throw Problem(description: "\(path): not a regular file") }
             var bytes: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
@@ -87,6 +91,8 @@ public struct DaemonConfig: Sendable {
             throw Problem(description: "\(path): \(error) (\(error.name))")
         } catch let error as Problem {
             throw error
+        } catch let error as SystemCallError {
+            throw Problem(description: "\(path): \(error.errno) (\(error.errno.name))")
         } catch {
             throw Problem(description: "\(path): \(error)")
         }

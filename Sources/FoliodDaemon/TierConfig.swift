@@ -1,4 +1,5 @@
 import FolioMemory
+import FolioProtocol
 import FoundationEssentials
 import TOMLKit
 
@@ -52,7 +53,10 @@ enum TierConfig {
             if let reason = spec.unavailability() { throw fail(node != nil && reason.hasPrefix("NUMA") ? "node" : "huge_pages", "tier '\(name)': \(reason)") }
             specs.append(spec)
         }
-        guard specs.count <= Int(UInt8.max) else { throw DaemonConfig.Problem(description: "\(source.path): too many tiers") }
+        guard specs.count <= maxTiers else {
+            let line = source.line(ofKey: "name", inArrayTable: "tiers", index: maxTiers)
+            throw DaemonConfig.Problem(description: "\(source.path):\(line): [[tiers]]: at most \(maxTiers) tiers (an attach carries a memfd for each)")
+        }
         // Tiers are sparse until used, but a config that could never be filled is a mistake.
         let total = specs.reduce(0) { $0 + $1.sizeBytes }
         if let memory = machineMemory(), total > memory, !specs.isEmpty {

@@ -24,6 +24,13 @@ extension Posix {
         return kind(info.st_mode)
     }
 
+    /// `fstat(fd)`'s file type.
+    public static func kind(of fd: FileDescriptor) throws(SystemCallError) -> FileKind {
+        var info = Glibc.stat()
+        try call("fstat") { fstat(fd.rawValue, &info) }
+        return kind(info.st_mode)
+    }
+
     /// `unlink(path)`.
     public static func unlink(_ path: String) throws(SystemCallError) {
         try call("unlink \(path)") { Glibc.unlink(path) }

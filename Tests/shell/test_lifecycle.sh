@@ -66,6 +66,29 @@ write_config '"mtcopy/threads" = 12'
 kill -HUP "$DAEMON_PID"
 for _ in $(seq 50); do [ "$(cat "$MNT/mtcopy/threads")" = 12 ] && break; sleep 0.05; done
 expect_eq "SIGHUP applies a changed knob line" "12" "$(cat "$MNT/mtcopy/threads")"
+# A config replaced by a FIFO: the reload must not wait in open() for a writer, and a later
+# SIGTERM is still served.
+mv "$CONFIG" "$CONFIG.file" && mkfifo "$CONFIG"
+kill -HUP "$DAEMON_PID"
+wait_for log_has "SIGHUP: .*not a regular file" && pass "SIGHUP with the config a FIFO: refused as not a regular file" || fail "SIGHUP with the config a FIFO: refused as not a regular file" "$(tail -n 3 "$LOG")"
+stop_daemon TERM
+expect_eq "... and SIGTERM still stops the daemon cleanly" "0" "$STATUS"
+rm -f "$CONFIG" && mv "$CONFIG.file" "$CONFIG"
+mkfifo "$WORK/fifo.toml"
+out=$(timeout -k 2 10 "$FOLIOD" --config "$WORK/fifo.toml" 2>&1)
+expect_contains "a FIFO as --config is refused at start" "$WORK/fifo.toml: not a regular file" "$out"
+
+# An attach carries a memfd per tier: 64 tiers are served, a 65th is a config error.
+many_tiers() {
+    printf '[daemon]\nmount = "%s"\nsocket = "%s"\n' "$MNT" "$SOCK" > "$CONFIG"
+    for i in $(seq "$1"); do printf '\n[[tiers]]\nname = "t%d"\nsize = "2M"\n' "$i" >> "$CONFIG"; done
+}
+many_tiers 65
+expect_config_error "65 tiers: refused, naming the 65th tier's line" "$CONFIG:262: [[tiers]]: at most 64 tiers"
+many_tiers 64
+start_daemon
+out=$("$FOLIOCTL" --socket "$SOCK" alloc --tier t64 2>&1)
+expect_eq "64 tiers: an attach is served and allocates in the last tier" "0" "$out"
 stop_daemon TERM
 
 tier_config() {  # one [[tiers]] table with the given extra lines
