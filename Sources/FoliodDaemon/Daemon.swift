@@ -57,7 +57,7 @@ public enum Daemon {
         let notifier = SystemdNotifier()
         var passed = PassedDescriptors.take()
         let journal = KnobJournal.open(passed: &passed, notifier: notifier)
-        if let journal { replay(journal, on: node, logger: logger) }
+        if let journal { restore(journal, on: node, logger: logger) }
         let store = SpaceStore(notifier: notifier, tiers: config.tiers, logger: logger)
         let restoring = store.stored(from: &passed)
         for (id, reason) in restoring.refused {
@@ -82,7 +82,7 @@ public enum Daemon {
         do {
             mount = try KnobMount(tree: node.tree, at: absolute(config.mount)) { write in
                 log(write, to: logger)
-                if write.changed { journal?.record(path: write.path, value: write.newValue) }
+                if write.changed { journal?.record { node.journalContents } }
             }
         } catch {
             server.stop()
@@ -113,7 +113,7 @@ public enum Daemon {
             }
             do {
                 let reload = try node.reloadKnobs()
-                for setting in reload.applied { journal?.record(path: setting.path, value: setting.value) }
+                if !reload.applied.isEmpty { journal?.record { node.journalContents } }
                 let applied = reload.applied.map { "\($0.path)=\($0.value)" }.joined(separator: ",")
                 if let refusal = reload.refusal {
                     let skipped = refusal.skipped.map { "\($0.path)=\($0.value)" }.joined(separator: ",")
@@ -144,17 +144,17 @@ public enum Daemon {
         return .bind(path)
     }
 
-    /// Applies the knob values a previous instance journaled, one by one: a knob that is gone
-    /// or refuses its value is logged and skipped, the rest still apply.
-    private static func replay(_ journal: KnobJournal, on node: DaemonNode, logger: Logger) {
-        for setting in journal.settings {
-            do throws(KnobError) {
-                try KnobApplier.apply([setting], to: node.tree)
-                logger.notice("knob restored", metadata: ["knob": "\(setting.path)", "value": "\(setting.value)"])
-            } catch {
-                logger.warning("a stored knob value was not restored: \(error)", metadata: ["knob": "\(setting.path)"])
-            }
+    /// Ends in the knob state a previous instance journaled (see `KnobJournal`), logs each
+    /// knob that changed and each stored value a knob refused, and stores the state reached.
+    private static func restore(_ journal: KnobJournal, on node: DaemonNode, logger: Logger) {
+        let before = node.tree.settings()
+        for refusal in node.restore(journal.stored) {
+            logger.warning("a stored knob value was not restored: \(refusal)", metadata: ["knob": "\(refusal.setting.path)"])
         }
+        for setting in node.tree.settings() where !before.contains(setting) {
+            logger.notice("knob restored", metadata: ["knob": "\(setting.path)", "value": "\(setting.value)"])
+        }
+        journal.record { node.journalContents }
     }
 
     /// Logs what adopting each stored space gave; a space that could not be adopted leaves

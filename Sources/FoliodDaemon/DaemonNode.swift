@@ -96,6 +96,20 @@ public final class DaemonNode: Sendable {
         return Reload(applied: changed, refusal: nil)
     }
 
+    /// The tree's settings and the `[knobs]` lines in force: what the knob journal keeps.
+    var journalContents: KnobJournal.Contents {
+        KnobJournal.Contents(state: tree.settings(), config: applied.withLock { $0 })
+    }
+
+    /// Brings back what a previous instance journaled: its settings, then the `[knobs]` lines
+    /// edited in the config since it stored them (a restart applies an edited line, as a
+    /// reload would have). Returns what was still refused.
+    func restore(_ stored: KnobJournal.Contents) -> [KnobError] {
+        let refused = KnobApplier.restore(stored.state, to: tree)
+        let edited = applied.withLock { $0 }.filter { line in !stored.config.contains { $0.path == line.path && $0.value == line.value } }
+        return refused + KnobApplier.restore(edited, to: tree)
+    }
+
     /// Records `settings` as the values in force, so the next reload compares against them.
     private func remember(_ settings: [KnobSetting]) {
         applied.withLock { applied in

@@ -37,6 +37,25 @@ public struct KnobError: Error, CustomStringConvertible, Equatable {
 /// Stores `[knobs]` lines through the same `write` path a FUSE write takes, so a bad value
 /// fails with the errno the shell would print.
 public enum KnobApplier {
+    /// Brings back `settings` (what `SysfsTree.settings()` gave), skipping knobs that hold
+    /// their value already. A setting refused in one pass is tried again in the next, as long
+    /// as a pass makes progress: knobs that constrain each other (watermarks, min ≤ low ≤ high)
+    /// settle whatever the order. Returns what was still refused, for the log.
+    public static func restore(_ settings: [KnobSetting], to tree: SysfsTree) -> [KnobError] {
+        var pending = settings.filter { setting in
+            (try? tree.attribute(setting.path).setting) != setting.value
+        }
+        while !pending.isEmpty {
+            var refused: [KnobError] = []
+            for setting in pending {
+                do throws(KnobError) { try apply([setting], to: tree) } catch { refused.append(error) }
+            }
+            if refused.count == pending.count { return refused }
+            pending = refused.map(\.setting)
+        }
+        return []
+    }
+
     /// Applies `settings` in order. Every line's knob must exist and be writable before any is
     /// stored, so a misspelt or read-only knob changes nothing. A store that then fails (a bad
     /// value, EBUSY) stops there; the error lists what was stored before it.

@@ -24,13 +24,14 @@ extension SysfsAttribute {
 
     /// A `0644` unsigned knob parsed with `kstrtouint(…, 0)` and limited to `range` (EINVAL
     /// outside); `set` may refuse a value in range with its own errno (EAGAIN for a thread).
+    /// Its value is a setting a restart brings back.
     public static func unsigned(
         _ name: String,
         range: ClosedRange<UInt32>,
         get: @escaping @Sendable () -> UInt32,
         set: @escaping @Sendable (UInt32) throws(Errno) -> Void
     ) -> SysfsAttribute {
-        SysfsAttribute(name, mode: .knob, show: { "\(get())\n" }, store: { (input) throws(Errno) in
+        SysfsAttribute(name, mode: .knob, persistence: .shown, show: { "\(get())\n" }, store: { (input) throws(Errno) in
             let value = try kstrtouint(input, base: 0)
             guard range.contains(value) else { throw .invalidArgument }
             try set(value)

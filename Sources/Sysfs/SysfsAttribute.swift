@@ -13,22 +13,50 @@ public final class SysfsAttribute: Sendable {
     /// The body of a `store`: gets the written value up to its first NUL.
     public typealias Store = @Sendable (String) throws(Errno) -> Void
 
+    /// Whether the knob holds a setting that a restart must bring back, and how to write it.
+    /// Counters, resets and views of another knob's setting (`<migrator>/offloading` shows
+    /// the active migrator, which `migration/offload_migrator` holds) are not settings.
+    public enum Persistence: Sendable {
+        /// Nothing to keep.
+        case none
+        /// What `show` prints, less its newline, written back restores it.
+        case shown
+        /// This text, written back, restores it (when `show` prints more than a write takes).
+        case value(@Sendable () -> String)
+    }
+
     /// The file name within its directory.
     public let name: String
     /// The permission bits, e.g. `0o644`.
     public let mode: FilePermissions
     private let showBody: @Sendable () -> String
     private let storeBody: Store?
+    /// Whether a restart brings this knob's setting back (`SysfsTree.settings()`).
+    public let persistence: Persistence
     private let eventCounter = Atomic<UInt64>(0)
     private let observers = Mutex<[@Sendable (SysfsAttribute) -> Void]>([])
 
     /// An attribute; `store == nil` makes it read-only whatever its mode says.
-    public init(_ name: String, mode: FilePermissions, show: @escaping @Sendable () -> String, store: Store? = nil) {
+    public init(_ name: String, mode: FilePermissions, persistence: Persistence = .none, show: @escaping @Sendable () -> String, store: Store? = nil) {
         precondition(!name.isEmpty && !name.contains("/"), "bad attribute name '\(name)'")
         self.name = name
         self.mode = mode
+        self.persistence = persistence
         self.showBody = show
         self.storeBody = store
+    }
+
+    /// The text that, written back, restores this knob's setting; nil for a knob that holds
+    /// none (or cannot be written).
+    public var setting: String? {
+        guard isWritable else { return nil }
+        switch persistence {
+        case .none: return nil
+        case .shown:
+            let text = showBody()
+            return text.hasSuffix("\n") ? String(text.dropLast()) : text
+        case .value(let value): return value()
+        }
     }
 
     /// Whether opening for write may succeed: a `store` and at least one write bit.

@@ -33,6 +33,14 @@ public final class SysfsTree: Sendable {
         }
     }
 
+    /// Every knob's setting (`SysfsAttribute.setting`), in listing order: what a restart
+    /// writes back to end where the operator left the tree.
+    public func settings() -> [KnobSetting] {
+        allAttributes().compactMap { path, attribute in
+            attribute.setting.map { KnobSetting(path: path, value: $0, line: 0) }
+        }
+    }
+
     /// Every attribute with its path, depth first in listing order.
     public func allAttributes() -> [(path: String, attribute: SysfsAttribute)] {
         func walk(_ directory: SysfsDirectory, _ prefix: String) -> [(path: String, attribute: SysfsAttribute)] {

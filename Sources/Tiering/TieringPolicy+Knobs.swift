@@ -11,6 +11,7 @@ extension TieringPolicy {
         directory.add(SysfsAttribute(
             "enabled",
             mode: .knob,
+            persistence: .shown,
             show: { self.enabled ? "1\n" : "0\n" },
             store: { (input) throws(Errno) in self.enabled = try kstrtobool(input) }
         ))

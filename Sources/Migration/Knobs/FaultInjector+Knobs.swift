@@ -9,6 +9,7 @@ extension FaultInjector {
         directory.add(SysfsAttribute(
             "times",
             mode: .knob,
+            persistence: .shown,
             show: { "\(self.times)\n" },
             store: { (input) throws(Errno) in
                 let value = try kstrtoint(input, base: 0)
@@ -16,7 +17,7 @@ extension FaultInjector {
                 self.times = Int(value)
             }
         ))
-        directory.add(SysfsAttribute("stall", mode: .knob, show: { self.stallChannels ? "1\n" : "0\n" }) { (input) throws(Errno) in
+        directory.add(SysfsAttribute("stall", mode: .knob, persistence: .shown, show: { self.stallChannels ? "1\n" : "0\n" }) { (input) throws(Errno) in
             self.stallChannels = try kstrtobool(input)
         })
     }

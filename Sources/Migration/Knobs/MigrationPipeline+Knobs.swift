@@ -39,6 +39,7 @@ extension MigrationPipeline {
         return SysfsAttribute(
             "reason_mask",
             mode: .knob,
+            persistence: .shown,
             show: {
                 let mask = self.reasonMask
                 let enabled = names.indices.filter { mask & (1 << $0) != 0 }.map { names[$0] }

@@ -24,6 +24,7 @@ extension Tier {
         SysfsAttribute(
             name,
             mode: .knob,
+            persistence: .shown,
             show: { "\(self.watermarks.current[keyPath: level])\n" },
             store: { (input) throws(Errno) in
                 // Past Int.max is past the tier's size too: EINVAL, like any other.
