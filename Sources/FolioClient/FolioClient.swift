@@ -30,26 +30,39 @@ public final class FolioClient: @unchecked Sendable {
     private let tierBases: [UnsafeMutableRawPointer]
 
     /// Connects to `socketPath` and attaches to the space `space` (nil: a new anonymous one).
+    /// Whatever is at the socket path is checked as libfolio checks it: a reply of the wrong
+    /// shape, a tier size past what can be mapped, or a memfd shorter than the reply says is
+    /// EBADMSG (a short memfd would be SIGBUS at the first touch), and nothing stays mapped.
     public init(socketPath: String, space: String? = nil) throws(FolioClientError) {
         do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
         let (reply, fds) = try Self.roundTrip(socket, .attach(name: space), requestID: 0)
+        defer { fds.forEach { try? FileDescriptor(rawValue: $0).close() } }
         // The table, the pin table, then one memfd per tier.
         guard case .attached(let spaceID, let tiers) = reply, fds.count == tiers.count + 2 else {
-            fds.forEach { try? FileDescriptor(rawValue: $0).close() }
             throw FolioClientError(errno: .badMessage, message: "attach: unexpected reply")
         }
-        defer { fds.forEach { try? FileDescriptor(rawValue: $0).close() } }
+        let lengths = [FolioTableLayout.tableBytes, PinTable.tableBytes] + tiers.map { Int(exactly: $0.sizeBytes) ?? -1 }
+        for (fd, length) in zip(fds, lengths) {
+            guard length > 0, let size = try? MemorySystem.size(of: FileDescriptor(rawValue: fd)), size >= length else {
+                throw FolioClientError(errno: .badMessage, message: "attach: a descriptor is smaller than the reply says")
+            }
+        }
         self.spaceID = spaceID
         self.tiers = tiers
+        // The folio table and the tiers, then the pin table; on a failure nothing stays mapped.
+        var mapped: [(base: UnsafeMutableRawPointer, length: Int)] = []
         do {
-            table = try MemorySystem.mapShared(FileDescriptor(rawValue: fds[0]), length: FolioTableLayout.tableBytes)
-            pins = try PinTable.mapped(FileDescriptor(rawValue: fds[1]))
-            tierBases = try zip(tiers, fds.dropFirst(2)).map { (tier, fd) throws(SystemCallError) in
-                try MemorySystem.mapShared(FileDescriptor(rawValue: fd), length: Int(tier.sizeBytes))
+            for index in [0] + Array(2..<fds.count) {
+                let base = try MemorySystem.mapShared(FileDescriptor(rawValue: fds[index]), length: lengths[index])
+                mapped.append((base, lengths[index]))
             }
+            pins = try PinTable.mapped(FileDescriptor(rawValue: fds[1]))
         } catch {
+            for region in mapped { MemorySystem.unmap(region.base, length: region.length) }
             throw FolioClientError(errno: error.errno, message: error.call)
         }
+        table = mapped[0].base
+        tierBases = mapped.dropFirst().map(\.base)
     }
 
     deinit {
@@ -70,7 +83,8 @@ public final class FolioClient: @unchecked Sendable {
         guard let tier = UInt16(exactly: tier), let order = UInt8(exactly: order), let count = UInt32(exactly: count) else {
             throw FolioClientError(errno: .invalidArgument, message: "allocate: argument out of range")
         }
-        guard case .allocated(let handles) = try request(.allocate(tier: tier, order: order, count: count)) else { throw unexpected("allocate") }
+        guard case .allocated(let handles) = try request(.allocate(tier: tier, order: order, count: count)),
+              handles.count == Int(count), handles.allSatisfy({ $0 < FolioTableLayout.capacity }) else { throw unexpected("allocate") }
         return handles.map(FolioHandle.init(rawValue:))
     }
 
@@ -81,8 +95,12 @@ public final class FolioClient: @unchecked Sendable {
 
     /// Frees `handles`; per handle nil (freed) or why not (ENOENT, EBUSY).
     public func free(_ handles: [FolioHandle]) throws(FolioClientError) -> [Errno?] {
-        guard case .freed(let status) = try request(.free(handles: try wire(handles))) else { throw unexpected("free") }
-        return status.map { $0 == 0 ? nil : Errno(rawValue: -$0) }
+        guard case .freed(let status) = try request(.free(handles: try wire(handles))), status.count == handles.count else { throw unexpected("free") }
+        return try status.map { (word) throws(FolioClientError) -> Errno? in
+            guard word != 0 else { return nil }
+            guard let errno = Self.errno(negated: word) else { throw unexpected("free") }
+            return errno
+        }
     }
 
     /// Moves `handles` to `tier` for `reason`; a result per handle.
@@ -91,8 +109,10 @@ public final class FolioClient: @unchecked Sendable {
             throw FolioClientError(errno: .invalidArgument, message: "migrate: no tier \(tier)")
         }
         let request = Request.migrate(handles: try wire(handles), targetTier: tier, reason: UInt8(reason.rawValue))
-        guard case .migrated(let reply) = try self.request(request) else { throw unexpected("migrate") }
-        return MigrationOutcome(reply)
+        guard case .migrated(let reply) = try self.request(request), reply.status.count == handles.count else { throw unexpected("migrate") }
+        let results = reply.status.compactMap { FolioResult(wire: $0, tiers: tiers.count) }
+        guard results.count == handles.count else { throw unexpected("migrate") }
+        return MigrationOutcome(reply, results: results)
     }
 
     /// Moves `handles` to the tier called `tier`.
@@ -203,13 +223,25 @@ public final class FolioClient: @unchecked Sendable {
         } catch {
             throw FolioClientError(errno: .ioError, message: "\(error)")
         }
-        let (_, reply) = try decode(message.bytes)
-        if case .error(let code, let text) = reply {
+        let decoded: (id: UInt32, reply: Reply)
+        do { decoded = try decode(message.bytes, answering: requestID) } catch {
+            message.fds.forEach { try? FileDescriptor(rawValue: $0).close() }
+            throw error
+        }
+        if case .error(let code, let text) = decoded.reply {
             message.fds.forEach { try? FileDescriptor(rawValue: $0).close() }
             throw FolioClientError(errno: Errno(rawValue: code), message: text)
         }
-        return (reply, message.fds)
+        return (decoded.reply, message.fds)
     }
+
+    /// The errno of a negated status word, if it is one a kernel could give (1–4095).
+    static func errno(negated word: Int32) -> Errno? {
+        (-4095 ... -1).contains(word) ? Errno(rawValue: -word) : nil
+    }
+
+    /// Whether an error reply's code is an errno a kernel could give.
+    static func isErrno(_ code: Int32) -> Bool { (1...4095).contains(code) }
 
     /// The error a daemon queued before it closed the connection, if it did. A close with
     /// this request unread reports ECONNRESET once before the queued message.
@@ -219,14 +251,25 @@ public final class FolioClient: @unchecked Sendable {
             do { message = try socket.receive(wait: false) } catch { continue }
             guard let message else { return nil }
             message.fds.forEach { try? FileDescriptor(rawValue: $0).close() }
-            guard case .error(let code, let text)? = try? Reply.decode(message.bytes).reply else { return nil }
+            guard case .error(let code, let text)? = try? Reply.decode(message.bytes).reply, isErrno(code) else { return nil }
             return FolioClientError(errno: Errno(rawValue: code), message: text)
         }
         return nil
     }
 
-    private static func decode(_ bytes: [UInt8]) throws(FolioClientError) -> (UInt32, Reply) {
-        do { return try Reply.decode(bytes) } catch { throw FolioClientError(errno: error, message: "malformed reply") }
+    /// Decodes the reply to request `requestID`, as libfolio checks it: the id must be the
+    /// request's (an error may carry 0: the daemon could not read the id, or refused the
+    /// connection), and an error's errno must be one a kernel could give.
+    private static func decode(_ bytes: [UInt8], answering requestID: UInt32) throws(FolioClientError) -> (id: UInt32, reply: Reply) {
+        let decoded: (requestID: UInt32, reply: Reply)
+        do { decoded = try Reply.decode(bytes) } catch { throw FolioClientError(errno: error, message: "malformed reply") }
+        if case .error(let code, _) = decoded.reply {
+            guard isErrno(code) else { throw FolioClientError(errno: .badMessage, message: "malformed reply: errno \(code)") }
+            guard decoded.requestID == requestID || decoded.requestID == 0 else { throw FolioClientError(errno: .badMessage, message: "reply to request \(decoded.requestID), not \(requestID)") }
+        } else {
+            guard decoded.requestID == requestID else { throw FolioClientError(errno: .badMessage, message: "reply to request \(decoded.requestID), not \(requestID)") }
+        }
+        return (decoded.requestID, decoded.reply)
     }
 
     private func wire(_ handles: [FolioHandle]) throws(FolioClientError) -> [UInt32] {

@@ -15,6 +15,18 @@ public enum FolioResult: Equatable, Sendable {
         self = status >= 0 ? .tier(Int(status)) : .failed(Errno(rawValue: -status))
     }
 
+    /// A status word from a daemon, checked: a tier index below `tiers`, or a negative errno
+    /// a kernel could return (-1 to -4095); nil for anything else (INT32_MIN, an unknown tier).
+    init?(wire status: Int32, tiers: Int) {
+        if status >= 0 {
+            guard status < tiers else { return nil }
+            self = .tier(Int(status))
+        } else {
+            guard let errno = FolioClient.errno(negated: status) else { return nil }
+            self = .failed(errno)
+        }
+    }
+
     /// The tier, or nil if the folio did not move there.
     public var tier: Int? {
         if case .tier(let tier) = self { return tier }
@@ -32,11 +44,19 @@ public struct MigrationOutcome: Equatable, Sendable {
     /// How many batches the daemon split the request into.
     public var batches: Int
 
-    init(_ reply: MigrateReply) {
-        results = reply.status.map(FolioResult.init(status:))
+    init(_ reply: MigrateReply, results: [FolioResult]) {
+        self.results = results
         unmapNanos = reply.unmapNanos
         copyNanos = reply.copyNanos
         moveNanos = reply.moveNanos
         batches = Int(reply.batches)
+    }
+
+    init(results: [FolioResult], unmapNanos: UInt64, copyNanos: UInt64, moveNanos: UInt64, batches: Int) {
+        self.results = results
+        self.unmapNanos = unmapNanos
+        self.copyNanos = copyNanos
+        self.moveNanos = moveNanos
+        self.batches = batches
     }
 }
