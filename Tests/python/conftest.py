@@ -1,15 +1,19 @@
 """A real foliod for the Python tests: $FOLIOD (default .build/debug/foliod), two 64 MiB
-tiers, its own socket and knob mount in a temporary directory."""
+tiers, its own socket and knob mount in a temporary directory; and the fake daemon of
+Tests/fakes/fake_foliod.py, one scenario at a time."""
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+FAKE = REPO / "Tests" / "fakes" / "fake_foliod.py"
 sys.path.insert(0, str(REPO / "python"))
 
 
@@ -34,3 +38,25 @@ def daemon(tmp_path_factory):
     process.terminate()
     process.wait(30)
     log.close()
+
+
+@pytest.fixture
+def fake():
+    """fake(SCENARIO): the socket of a fake daemon serving SCENARIO, stopped (and checked to
+    exit 0, so a crash of the fake fails the test) when the test ends. Its directory is a
+    short one of its own: pytest's tmp_path can pass the 108 bytes a socket path may have."""
+    work, started = tempfile.mkdtemp(prefix="fake-foliod-"), []
+
+    def start(scenario):
+        socket = os.path.join(work, f"{len(started)}.sock")
+        process = subprocess.Popen([sys.executable, str(FAKE), socket, scenario], stdout=subprocess.PIPE, text=True)
+        started.append(process)
+        assert process.stdout.readline() == "ready\n", f"the fake did not start on {scenario}"
+        return socket
+
+    yield start
+    for process in started:
+        process.terminate()
+        assert process.wait(10) == 0, "the fake daemon crashed"
+        process.stdout.close()
+    shutil.rmtree(work)

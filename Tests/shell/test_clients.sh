@@ -1,6 +1,6 @@
-# Clients in C and Python: the golden messages, libfolio's test under valgrind, the examples,
-# C, Python and the shell on one named space at once, and a program built against an
-# installed tree with pkg-config.
+# Clients in C and Python: the golden messages, libfolio against a fake daemon that lies and
+# its test against a real one (both under valgrind), the examples, C, Python and the shell on
+# one named space at once, and a program built against an installed tree with pkg-config.
 : "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}"
 CBUILD=$REPO/.build-c
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I$REPO/libfolio/include"
@@ -15,6 +15,13 @@ build() {  # build NAME SOURCE [EXTRA CC ARGS]: a test program in $WORK
 build golden "$REPO/Tests/libfolio/golden.c" -I"$REPO/libfolio/src" "$CBUILD/libfolio.a"  # the wire helpers are not exported
 out=$("$WORK/golden" "$REPO/Tests/FolioProtocolTests/Golden" 2>&1)
 expect_contains "libfolio encodes and decodes every golden message" ", 0 failed" "$out"
+
+# A daemon that lies (Tests/fakes/fake_foliod.py, one scenario at a time): every lie is EBADMSG.
+build fake_daemon_test "$REPO/Tests/libfolio/fake_daemon_test.c"
+out=$(valgrind -q --error-exitcode=99 --leak-check=full "$WORK/fake_daemon_test" "$REPO/Tests/fakes/fake_foliod.py" "$WORK" 2>&1); status=$?
+expect_eq "libfolio refuses every malformed reply of the fake daemon with EBADMSG: no crash, no fd left open, clean under valgrind" "0" "$status"
+[ "$status" -eq 0 ] || printf '%s\n' "$out" | grep -E 'FAIL|==[0-9]+==' | head -n 10
+expect_contains "... every check of it" ", 0 failed" "$out"
 
 write_config ''
 printf '\n[limits]\nnamed_spaces_per_uid = 4\n' >> "$CONFIG"

@@ -8,8 +8,13 @@
  *
  * Return values: every function returns 0 (or the value its comment names) on success and a
  * negative errno on failure: -EINVAL for a bad argument, the daemon's errno for a refused
- * request (PROTOCOL.md section 7), the failed call's errno otherwise. No input aborts,
- * crashes or leaks; folio_error_message() says what the daemon answered last.
+ * request (PROTOCOL.md section 7), -EBADMSG for a reply that breaks the protocol, the failed
+ * call's errno otherwise. No input aborts, crashes or leaks, not even from whatever answers
+ * at the socket path: a reply is checked whole (its descriptors fstat'ed against the sizes
+ * they are mapped with, every handle, tier index and errno in range) before anything in it is
+ * used, and a refused one leaves no descriptor open and nothing mapped. After -EBADMSG the
+ * output arrays of that call hold nothing usable. folio_error_message() says what the daemon
+ * answered last.
  *
  * Thread safety: one client may be used from any number of threads at once. Requests
  * (everything but folio_pin and folio_unpin) take the client's lock and wait for each other:
@@ -58,7 +63,9 @@ struct folio_stats {
  * Connects to the daemon at socket_path and attaches to the space called `space` (created if
  * missing; only its creator's uid may attach it), or to a new anonymous space when `space` is
  * NULL. On success *out is the client. -EACCES: not allowed to connect or not the space's
- * owner; -EUSERS: too many sessions; -EINVAL: a bad name; -ECONNREFUSED/-ENOENT: no daemon.
+ * owner; -EUSERS: too many sessions; -EINVAL: a bad name; -ECONNREFUSED/-ENOENT: no daemon;
+ * -EBADMSG: an attach reply libfolio cannot trust (more than 64 tiers, a descriptor missing,
+ * one that is not a regular file or is shorter than the reply says).
  */
 int folio_connect(const char *socket_path, const char *space, folio_client **out);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,8 +30,28 @@ static void close_fds(struct received *m)
 	m->fd_count = 0;
 }
 
-/* One message and any fds it carries. 0, -ECONNRESET (the daemon closed), -EBADMSG (fds cut
- * short), or the call's errno. */
+/* Keeps the fds of one SCM_RIGHTS message; 1 if there were more than a reply may carry (those
+ * are closed at once: no path may leak a descriptor a peer pushed on us). */
+static int take_fds(struct received *m, const struct cmsghdr *h)
+{
+	size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	int excess = 0;
+	for (size_t i = 0; i < count; i++) {
+		int fd;
+		memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+		if (m->fd_count < MAX_REPLY_FDS) {
+			m->fds[m->fd_count++] = fd;
+		} else {
+			close(fd);
+			excess = 1;
+		}
+	}
+	return excess;
+}
+
+/* One message and any fds it carries. 0, -ECONNRESET (the daemon closed), -EBADMSG (fds or
+ * bytes cut short, or more fds than any reply carries), or the call's errno. Whenever it does
+ * not return 0, m holds no fd. */
 static int receive(int fd, struct received *m, int flags)
 {
 	union {
@@ -51,19 +72,18 @@ static int receive(int fd, struct received *m, int flags)
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
+	int excess = 0;
 	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
-		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < count && m->fd_count < MAX_REPLY_FDS; i++)
-			memcpy(&m->fds[m->fd_count++], CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+			excess |= take_fds(m, h);
 	}
-	if (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
+	/* A zero-length message may still carry fds: they go too. */
+	if (excess || n == 0 || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
 		close_fds(m);
-		return -EBADMSG;
+		return n == 0 ? -ECONNRESET : -EBADMSG;
 	}
 	m->length = (size_t)n;
-	return n == 0 ? -ECONNRESET : 0;
+	return 0;
 }
 
 /* An error reply as -errno, its text kept in c->error (when there is a client). */
@@ -144,6 +164,7 @@ struct handles_args {
 	uint8_t order, reason;
 	const uint32_t *handles;
 	uint32_t count;
+	int tier_count;  /* what a migrated status may name */
 };
 
 static size_t encode_allocate(uint8_t *out, size_t cap, uint32_t id, const void *a)
@@ -217,20 +238,53 @@ static void *map(int fd, size_t length)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* Takes the attached reply's tiers and maps its fds (which the caller closes). */
+/*
+ * A received descriptor checked against the size it is to be mapped with: a regular file (a
+ * memfd is one) of at least `size` bytes. mmap accepts a shorter file, and the first touch past
+ * its end is SIGBUS, so a short one is refused here, before anything is mapped.
+ */
+static int check_descriptor(int fd, uint64_t size)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size < size)
+		return -EBADMSG;
+	return 0;
+}
+
+/* One tier of the attached reply, checked and kept: a name C can hold, a size this process can
+ * map and that its memfd really has. */
+static int take_tier(struct folio_tier *tier, const struct folio_wire_tier *wire, int fd)
+{
+	if (wire->name_length == 0 || wire->name_length > FOLIO_NAME_MAX || memchr(wire->name, 0, wire->name_length))
+		return -EBADMSG;
+	if (wire->size == 0 || (uint64_t)(size_t)wire->size != wire->size)
+		return -EBADMSG;
+	int err = check_descriptor(fd, wire->size);
+	if (err != 0)
+		return err;
+	memcpy(tier->name, wire->name, wire->name_length);
+	tier->name[wire->name_length] = '\0';
+	tier->size = wire->size;
+	return 0;
+}
+
+/* Takes the attached reply's tiers and maps its fds (which the caller closes). Everything is
+ * checked before the first mmap: a refused reply maps nothing. */
 static int adopt(folio_client *c, const struct folio_wire_reply *r, const struct received *m)
 {
 	struct folio_wire_tier tiers[FOLIO_MAX_TIERS];
 	uint16_t count;
 	if (folio_wire_attached(r, &c->space, &count, tiers, FOLIO_MAX_TIERS) != 0 || m->fd_count != count + 2)
 		return -EBADMSG;
-	for (uint16_t i = 0; i < count; i++) {
-		if (tiers[i].name_length > FOLIO_NAME_MAX || tiers[i].size == 0)
-			return -EBADMSG;
-		memcpy(c->tiers[i].name, tiers[i].name, tiers[i].name_length);
-		c->tiers[i].name[tiers[i].name_length] = '\0';
-		c->tiers[i].size = tiers[i].size;
-	}
+	int err = check_descriptor(m->fds[0], FOLIO_TABLE_BYTES);
+	if (err == 0)
+		err = check_descriptor(m->fds[1], FOLIO_PIN_TABLE_BYTES);
+	for (uint16_t i = 0; i < count && err == 0; i++)
+		err = take_tier(&c->tiers[i], &tiers[i], m->fds[2 + i]);
+	if (err != 0)
+		return err;
 	c->table = map(m->fds[0], FOLIO_TABLE_BYTES);
 	c->pins = map(m->fds[1], FOLIO_PIN_TABLE_BYTES);
 	if (!c->table || !c->pins)
@@ -317,24 +371,54 @@ const char *folio_tier_name(folio_client *c, int tier)
 	return c && tier >= 0 && tier < c->tier_count ? c->tiers[tier].name : NULL;
 }
 
-static int decode_allocated(const struct folio_wire_reply *r, const void *args, void *handles)
+/* A per-handle errno as the daemon sends it: negative, and one that libc could name. */
+static int is_errno(int32_t status)
 {
-	const struct handles_args *h = args;
-	return r->kind == FOLIO_WIRE_ALLOCATED ? folio_wire_words(r, h->count, handles) : -EBADMSG;
+	return status < 0 && status >= -4095;
 }
 
-static int decode_freed(const struct folio_wire_reply *r, const void *args, void *status)
+static int decode_allocated(const struct folio_wire_reply *r, const void *args, void *result)
 {
 	const struct handles_args *h = args;
-	return r->kind == FOLIO_WIRE_FREED ? folio_wire_words(r, h->count, status) : -EBADMSG;
+	uint32_t *handles = result;
+	if (r->kind != FOLIO_WIRE_ALLOCATED || folio_wire_words(r, h->count, handles) != 0)
+		return -EBADMSG;
+	/* A handle past the folio table has no entry to pin it by. */
+	for (uint32_t i = 0; i < h->count; i++) {
+		if (handles[i] >= FOLIO_TABLE_ENTRIES)
+			return -EBADMSG;
+	}
+	return 0;
 }
 
-static int decode_migrated(const struct folio_wire_reply *r, const void *args, void *status)
+static int decode_freed(const struct folio_wire_reply *r, const void *args, void *result)
 {
 	const struct handles_args *h = args;
+	int32_t *status = result;
+	if (r->kind != FOLIO_WIRE_FREED || folio_wire_words(r, h->count, result) != 0)
+		return -EBADMSG;
+	/* The caller negates a status to name it: INT32_MIN cannot be negated. */
+	for (uint32_t i = 0; i < h->count; i++) {
+		if (status[i] != 0 && !is_errno(status[i]))
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+static int decode_migrated(const struct folio_wire_reply *r, const void *args, void *result)
+{
+	const struct handles_args *h = args;
+	int32_t *status = result;
 	uint64_t times[3];
 	uint32_t batches;
-	return folio_wire_migrated(r, times, &batches, h->count, status);
+	if (folio_wire_migrated(r, times, &batches, h->count, status) != 0)
+		return -EBADMSG;
+	/* A tier index is used to index the caller's tier list, an errno to name the failure. */
+	for (uint32_t i = 0; i < h->count; i++) {
+		if (status[i] >= h->tier_count || (status[i] < 0 && !is_errno(status[i])))
+			return -EBADMSG;
+	}
+	return 0;
 }
 
 static int decode_stats(const struct folio_wire_reply *r, const void *args, void *stats)
@@ -384,7 +468,8 @@ int folio_migrate(folio_client *c, const uint32_t *handles, uint32_t count, int 
 {
 	if (target_tier < 0 || target_tier > UINT16_MAX || (unsigned)reason > FOLIO_REASON_COMPACTION)
 		return -EINVAL;
-	struct handles_args args = { .tier = (uint16_t)target_tier, .reason = (uint8_t)reason, .handles = handles, .count = count };
+	struct handles_args args = { .tier = (uint16_t)target_tier, .reason = (uint8_t)reason, .handles = handles, .count = count,
+				     .tier_count = c ? c->tier_count : 0 };
 	return handles_request(c, encode_migrate, decode_migrated, &args, status);
 }
 
