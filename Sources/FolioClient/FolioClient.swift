@@ -33,9 +33,16 @@ public final class FolioClient: @unchecked Sendable {
     /// Whatever is at the socket path is checked as libfolio checks it: a reply of the wrong
     /// shape, a tier size past what can be mapped, or a memfd shorter than the reply says is
     /// EBADMSG (a short memfd would be SIGBUS at the first touch), and nothing stays mapped.
-    public init(socketPath: String, space: String? = nil) throws(FolioClientError) {
+    public convenience init(socketPath: String, space: String? = nil) throws(FolioClientError) {
+        try self.init(socketPath: socketPath, spaceBytes: space.map { Array($0.utf8) } ?? [])
+    }
+
+    /// Attaches to the space named by `spaceBytes` exactly as given (empty: a new anonymous
+    /// one): a name that is not valid UTF-8 reaches the daemon as it is and is refused there.
+    public init(socketPath: String, spaceBytes: [UInt8]) throws(FolioClientError) {
+        guard spaceBytes.count <= Int(UInt16.max) else { throw FolioClientError(errno: .invalidArgument, message: "attach: a space name over 65,535 bytes") }
         do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
-        let (reply, fds) = try Self.roundTrip(socket, .attach(name: space), requestID: 0)
+        let (reply, fds) = try Self.roundTrip(socket, Request.attachMessage(nameBytes: spaceBytes, requestID: 0), requestID: 0)
         defer { fds.forEach { try? FileDescriptor(rawValue: $0).close() } }
         // The table, the pin table, then one memfd per tier.
         guard case .attached(let spaceID, let tiers) = reply, fds.count == tiers.count + 2 else {
@@ -203,15 +210,15 @@ public final class FolioClient: @unchecked Sendable {
 
     /// One request whose reply carries no fds (any that come are closed).
     private static func request(_ request: Request, on socket: SeqpacketSocket, requestID: UInt32) throws(FolioClientError) -> Reply {
-        let (reply, fds) = try roundTrip(socket, request, requestID: requestID)
+        let (reply, fds) = try roundTrip(socket, request.encode(requestID: requestID), requestID: requestID)
         fds.forEach { try? FileDescriptor(rawValue: $0).close() }
         return reply
     }
 
-    private static func roundTrip(_ socket: SeqpacketSocket, _ request: Request, requestID: UInt32) throws(FolioClientError) -> (Reply, [Int32]) {
+    private static func roundTrip(_ socket: SeqpacketSocket, _ request: [UInt8], requestID: UInt32) throws(FolioClientError) -> (Reply, [Int32]) {
         let message: (bytes: [UInt8], fds: [Int32])
         do {
-            try socket.send(request.encode(requestID: requestID))
+            try socket.send(request)
             guard let received = try socket.receive() else { throw FolioClientError(errno: .connectionReset, message: "the daemon closed the connection") }
             message = received
         } catch let error as SystemCallError {

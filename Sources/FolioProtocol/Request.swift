@@ -70,6 +70,14 @@ public enum Request: Equatable, Sendable {
         return frame(kind: kind.rawValue, requestID: requestID, payload: payload.bytes)
     }
 
+    /// An attach message for a name given as bytes, sent as they are: a client passes what the
+    /// user typed (invalid UTF-8 included) and the daemon's EINVAL says what is wrong with it.
+    public static func attachMessage(nameBytes: [UInt8], requestID: UInt32) -> [UInt8] {
+        var payload = WireWriter()
+        payload.put(stringBytes: nameBytes)
+        return frame(kind: Kind.attach.rawValue, requestID: requestID, payload: payload.bytes)
+    }
+
     /// Decodes one received message: EBADMSG for anything malformed, truncated or with
     /// trailing bytes, EPROTONOSUPPORT for another version, EOPNOTSUPP for an unknown kind,
     /// EINVAL for a space name `SpaceName` refuses.

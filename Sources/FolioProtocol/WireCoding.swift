@@ -9,9 +9,14 @@ struct WireWriter {
     }
 
     mutating func put(_ string: String) {
-        let utf8 = Array(string.utf8.prefix(Int(UInt16.max)))
-        put(UInt16(utf8.count))
-        bytes.append(contentsOf: utf8)
+        put(stringBytes: Array(string.utf8))
+    }
+
+    /// A string's length and bytes as they are (valid UTF-8 or not), cut at 65,535.
+    mutating func put(stringBytes: [UInt8]) {
+        let prefix = stringBytes.prefix(Int(UInt16.max))
+        put(UInt16(prefix.count))
+        bytes.append(contentsOf: prefix)
     }
 
     mutating func put<T: FixedWidthInteger>(array: [T]) {

@@ -10,7 +10,7 @@ import SystemPackage
 /// Runs `body` with a connected client; a refusal prints `folioctl: …` and exits 1.
 func withClient(_ options: ClientOptions, _ body: (FolioClient) throws -> Void) throws {
     do {
-        try body(try FolioClient(socketPath: options.socket, space: options.space))
+        try body(try FolioClient(socketPath: options.socket, spaceBytes: options.spaceBytes))
     } catch let error as FolioClientError {
         print("folioctl: \(error.message): \(error.errno) (\(error.errno.name))", to: &standardError)
         throw ExitCode.failure
@@ -135,7 +135,7 @@ struct Hold: ParsableCommand {
 
     func validate() throws {
         guard !handles.isEmpty else { throw ValidationError("name at least one handle") }
-        guard seconds >= 0 else { throw ValidationError("--seconds must not be negative") }
+        try ArgumentRanges.check(seconds, "--seconds")
     }
 
     func run() throws {

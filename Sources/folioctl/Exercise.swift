@@ -21,8 +21,9 @@ struct Exercise: ParsableCommand {
     @Option(help: "How long to run.") var seconds = 3.0
 
     func validate() throws {
-        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
-        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        try ArgumentRanges.check(count, "--count", in: ArgumentRanges.folios)
+        try ArgumentRanges.check(order, "--order", in: ArgumentRanges.order)
+        try ArgumentRanges.check(seconds, "--seconds", positive: true)
     }
 
     func run() throws {

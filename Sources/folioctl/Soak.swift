@@ -19,9 +19,9 @@ struct Soak: ParsableCommand {
     @Option(help: "The knob tree to change while running (omit to leave the knobs alone).") var mount: String?
 
     func validate() throws {
-        guard sessions >= 1 else { throw ValidationError("--sessions must be at least 1") }
-        guard (1...16384).contains(folios) else { throw ValidationError("--folios must be 1 to 16384") }
-        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        try ArgumentRanges.check(sessions, "--sessions", in: 1...4096)
+        try ArgumentRanges.check(folios, "--folios", in: ArgumentRanges.folios)
+        try ArgumentRanges.check(seconds, "--seconds", positive: true)
     }
 
     func run() throws {

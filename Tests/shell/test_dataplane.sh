@@ -57,6 +57,10 @@ expect_contains "bench --in-process prints the table with its targets" "verify: 
 expect_contains "... and says which machine and page kind" "tier pages: 4 KiB pages (none); 1 rounds" "$table"
 batches=$("$FOLIOCTL" --socket "$SOCK" bench --mount "$MNT" --sizes 16K --count 16 --migrators kernel,dcbm:2 --batch-sizes 1,8 --reps 2 --plot "$WORK/batches.svg" 2>/dev/null)
 expect_eq "bench --batch-sizes: a row per setting and batch size" "kernel 1 kernel 8 dcbm:2 1 dcbm:2 8" "$(printf '%s\n' "$batches" | awk '$1 == "16K" { print $3, $4 }' | tr '\n' ' ' | sed 's/ $//')"
+csv=$("$FOLIOCTL" --socket "$SOCK" bench --mount "$MNT" --sizes 16K --count 16 --migrators kernel --batch-sizes 1,8 --reps 1 --format csv 2>/dev/null)
+expect_eq "bench --batch-sizes --format csv: a header and a comma-separated row per batch size" \
+    "size,count,migrator,batch_size,gbps,batch_p50_ns,batch_p99_ns,first_folio_p50_ns,first_folio_p99_ns 16K,16,kernel,1 16K,16,kernel,8" \
+    "$(printf '%s\n' "$csv" | sed '2,$s/^\([^,]*,[^,]*,[^,]*,[^,]*\),.*/\1/' | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "... and puts batch_size back" "512" "$(cat "$MNT/migration/batch_size")"
 expect_eq "... its plot has a line per setting" "2" "$(grep -c '<polyline' "$WORK/batches.svg")"
 stop_daemon TERM

@@ -124,3 +124,23 @@ printf '[daemon]\nmount = "%s"\nsocket = "%s"\n[[tiers]]\nname = "fast"\nsize = 
 expect_contains "size suffixes are case-insensitive" "ok (1 tiers" "$(timeout 10 "$FOLIOD" --check-config "$CONFIG" 2>&1)"
 printf '[daemon]\nmount = "%s"\n[[tiers]]\nname = "fast"\nsize = "1T"\n[[tiers]]\nname = "slow"\nsize = "1T"\n' "$MNT" > "$CONFIG"
 expect_config_error "tiers larger than the machine's memory are refused" "$CONFIG:8: [[tiers]] size: the tiers add up to 2199023255552 bytes, more than this machine's memory"
+
+# A --space that is not valid UTF-8 reaches the daemon as typed and is refused there: it does
+# not become U+FFFD and so the same space as every other such name.
+write_config ''
+start_daemon
+ctl --space $'\xef\xbf\xbd' alloc --tier fast > /dev/null
+for name in $'\xff' $'\xfe' $'a\xc3'; do
+    out=$(ctl --space "$name" alloc --tier fast 2>&1)
+    expect_contains "--space $(printf '%q' "$name"): the daemon's EINVAL" "EINVAL" "$out"
+done
+ctl --space $'\xff' destroy > /dev/null 2>&1
+expect_eq "... and destroying one destroys no other space (U+FFFD keeps its folio)" "0 fast" "$(ctl --space $'\xef\xbf\xbd' migrate --to fast 0)"
+
+# Numbers too large for the arithmetic behind them are refused with a message, never a trap.
+for args in "bench --count 4398046511104" "exercise --tier fast --other slow --seconds 1e17" "exercise --tier fast --other slow --seconds inf" \
+        "soak --seconds 1e300" "hold --seconds nan 0" "bench --total 9999999999999999G"; do
+    out=$(ctl $args 2>&1); status=$?
+    [ "$status" -eq 64 ] && pass "folioctl $args: refused with a usage error" || fail "folioctl $args: refused with a usage error" "status $status: $(printf '%s' "$out" | head -n 2)"
+done
+stop_daemon TERM

@@ -87,4 +87,14 @@ final class BatchSizeRun {
         }
         return BenchReport.aligned([header] + rows, textColumns: 3).joined(separator: "\n") + "\n"
     }
+
+    /// The same cells as comma-separated values, latencies in nanoseconds as the knobs give them.
+    static func csv(_ cells: [BatchSizeCell]) -> String {
+        let header = "size,count,migrator,batch_size,gbps,batch_p50_ns,batch_p99_ns,first_folio_p50_ns,first_folio_p99_ns"
+        let rows = cells.map { cell in
+            [ByteSize(bytes: cell.size).description, String(cell.count), cell.setting.description, String(cell.batchSize), fixed(cell.gbps, digits: 3),
+             String(cell.batchP50), String(cell.batchP99), String(cell.firstP50), String(cell.firstP99)].joined(separator: ",")
+        }
+        return ([header] + rows).joined(separator: "\n") + "\n"
+    }
 }

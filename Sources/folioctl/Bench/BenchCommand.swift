@@ -1,5 +1,6 @@
 import ArgumentParser
 import FolioClient
+import FolioMemory
 import Dispatch
 import FoundationEssentials
 import Glibc
@@ -29,8 +30,9 @@ struct Bench: ParsableCommand {
     var batchSizes: [Int] = []
 
     func validate() throws {
-        guard reps >= 1 else { throw ValidationError("--reps must be at least 1") }
-        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        try ArgumentRanges.check(reps, "--reps", in: 1...1000)
+        // At most a space's folios: the batch, the ceiling's buffers and the byte counts fit.
+        if let count { try ArgumentRanges.check(count, "--count", in: 1...FolioTableLayout.capacity) }
         guard batchSizes.allSatisfy({ (1...512).contains($0) }) else { throw ValidationError("--batch-sizes are 1 to 512") }
     }
 
@@ -42,8 +44,12 @@ struct Bench: ParsableCommand {
             let run = BenchRun(target: target, sizes: sizes, settings: migrators, totalBytes: total.bytes, fixedCount: count, reps: reps, verify: verify)
             if !batchSizes.isEmpty {
                 let cells = try BatchSizeRun(run: run, batchSizes: batchSizes).measure()
-                print(BenchReport.machine(try target.pageKind(tier: 1), rounds: reps) + "\n")
-                print(BatchSizeRun.table(cells), terminator: "")
+                if format == .csv {
+                    print(BatchSizeRun.csv(cells), terminator: "")
+                } else {
+                    print(BenchReport.machine(try target.pageKind(tier: 1), rounds: reps) + "\n")
+                    print(BatchSizeRun.table(cells), terminator: "")
+                }
                 if let plot { try writeFileAtomically(plot, BenchPlot.batchSizes(cells)) }
                 return
             }

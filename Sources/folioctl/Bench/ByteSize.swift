@@ -9,7 +9,8 @@ struct ByteSize: ExpressibleByArgument, Comparable, CustomStringConvertible {
     init?(argument: String) {
         let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30]
         if let unit = argument.last.map({ Character($0.uppercased()) }), let shift = shifts[unit] {
-            guard let number = Int(argument.dropLast()), number > 0 else { return nil }
+            // `<<` drops the bits shifted out: a number past Int.max once scaled is refused.
+            guard let number = Int(argument.dropLast()), number > 0, number <= Int.max >> shift else { return nil }
             bytes = number << shift
         } else {
             guard let number = Int(argument), number > 0 else { return nil }

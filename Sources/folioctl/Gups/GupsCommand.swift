@@ -21,7 +21,7 @@ struct Gups: ParsableCommand {
     @Option(help: "Also draw the hot set's share over time into this SVG file.") var plot: String?
 
     func validate() throws {
-        guard seconds >= 2 else { throw ValidationError("--seconds must be at least 2") }
+        try ArgumentRanges.check(seconds, "--seconds", in: 2...86400)
         guard (1...64).contains(threads) else { throw ValidationError("--threads is 1 to 64") }
         let order = folio.bytes.trailingZeroBitCount - 12
         guard folio.bytes.nonzeroBitCount == 1, (0...9).contains(order) else { throw ValidationError("--folio is a power of two from 4K to 2M") }
