@@ -133,13 +133,20 @@ public final class SeqpacketSocket: Sendable {
     /// The peer process's supplementary groups (`SO_PEERGROUPS`), as they were when it
     /// connected.
     public func peerGroups() throws(SystemCallError) -> [UInt32] {
-        var groups = [UInt32](repeating: 0, count: 256)
-        var count: Int32 = 0
-        _ = try Posix.call("getsockopt(SO_PEERGROUPS)") {
-            count = clinux_peer_groups(fd, &groups, Int32(groups.count))
-            return count
+        var capacity: Int32 = 256
+        while true {
+            var groups = [UInt32](repeating: 0, count: Int(capacity))
+            var count: Int32 = 0
+            _ = try Posix.call("getsockopt(SO_PEERGROUPS)") {
+                count = clinux_peer_groups(fd, &groups, capacity)
+                return count
+            }
+            // More groups than room: the kernel filled nothing (ERANGE) and said how many
+            // there are. Reading the unfilled buffer would make every such peer a member of
+            // gid 0; ask again with room for all.
+            if count <= capacity { return Array(groups.prefix(Int(count))) }
+            capacity = count
         }
-        return Array(groups.prefix(Int(min(count, Int32(groups.count)))))
     }
 
     /// Wakes a thread blocked in `accept` or `receive` on this socket: they return at once.

@@ -12,6 +12,9 @@ out=$(as_nobody "$FOLIOCTL" --socket "$SOCK" stat 2>&1)
 expect_contains "a user outside the group cannot connect" "EACCES" "$out"
 out=$(setpriv --reuid=nobody --regid=nogroup --groups=foliodtest "$FOLIOCTL" --socket "$SOCK" alloc --tier fast --count 2 2>&1)
 expect_eq "a member of the group is served" "0 1" "$(printf '%s' "$out" | tr '\n' ' ')"
+many=$(seq -s, 50000 50299),foliodtest
+out=$(setpriv --reuid=nobody --regid=nogroup --groups="$many" "$FOLIOCTL" --socket "$SOCK" stat 2>&1 | head -n 1)
+expect_contains "a member with 301 supplementary groups is served (SO_PEERGROUPS past its first buffer)" "migrator:" "$out"
 chmod 0666 "$SOCK"  # as if the socket leaked: the daemon still checks the peer
 out=$(as_nobody "$FOLIOCTL" --socket "$SOCK" stat 2>&1)
 expect_contains "a peer outside the group is refused by the daemon too" "not in the service's group: Permission denied (EACCES)" "$out"
