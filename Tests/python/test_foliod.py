@@ -94,7 +94,7 @@ def test_a_named_space_is_shared_and_destroy_ends_it(daemon):
         with a.pin(h) as view:
             view[:4] = b"FOLI"
         with b.pin(h) as view:
-            assert view[:4].tobytes() == b"FOLI"
+            assert view[:4] == b"FOLI"
         a.destroy()
         with pytest.raises(OSError) as raised:
             a.alloc("fast")
