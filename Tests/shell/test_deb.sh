@@ -1,10 +1,11 @@
 # The Debian package (`make deb`, which `make test` runs first): lintian passes it, and it
 # installs into a throwaway root booted under a real systemd, where the service starts from
 # it, a named space survives an upgrade's restart, and a purge stops everything. The root is
-# this machine's own under a tmpfs overlay, booted with systemd-nspawn; systemd-box (see
-# test_systemd.sh) reaches into it.
-BOX=${SYSTEMD_BOX:-$REPO/../shared/tools/systemd-box}
-[ -x "$BOX" ] || { fail "systemd-box is at $BOX"; return 0; }
+# this machine's own under an overlay whose upper layer is a tmpfs, booted by ./nspawn-box
+# (see test_systemd.sh) with --overlay, so dpkg can write anywhere in it.
+nspawn_box=$REPO/Tests/shell/nspawn-box
+in_box() { "$nspawn_box" exec "$WORK/box" "$@"; }
+out=$("$nspawn_box" check 2>&1) || { fail "this machine can boot a throwaway systemd" "$out"; return 0; }
 deb=$(ls "$REPO"/.build-deb/foliod_*.deb 2>/dev/null | head -n 1)
 [ -n "$deb" ] || { fail "make deb built a package" "no .build-deb/foliod_*.deb: run make deb"; return 0; }
 out=$(lintian "$deb" 2>&1)
@@ -17,22 +18,11 @@ for path in ./usr/bin/foliod ./usr/bin/folioctl ./etc/foliod/foliod.toml ./lib/s
 done
 expect_eq "the config is a conffile" "/etc/foliod/foliod.toml" "$(dpkg-deb --info "$deb" conffiles)"
 
-# A throwaway root: this machine's root under an overlay whose upper layer is a tmpfs.
-root=$WORK/overlay
-mkdir -p "$root" && mount -t tmpfs tmpfs "$root" && mkdir -p "$root/upper" "$root/work" "$root/root" "$WORK/deb" &&
-    mount -t overlay overlay -o "lowerdir=/,upperdir=$root/upper,workdir=$root/work" "$root/root" || { fail "an overlay root can be made"; return 0; }
-cp "$deb" "$WORK/deb/foliod.deb"
-export SYSTEMD_BOX_STATE=$WORK/box
-mkdir -p "$SYSTEMD_BOX_STATE"
-# The container goes first (forcibly if systemd does not power off), then the overlay.
-trap '"$BOX" stop || kill -KILL "$(cat "$SYSTEMD_BOX_STATE/nspawn.pid")"; sleep 0.5; umount "$root/root"; umount "$root"; cleanup' EXIT
-systemd-nspawn -D "$root/root" --private-network --register=no --keep-unit --bind=/dev/fuse --capability=all --bind-ro="$WORK/deb:/deb" \
-    --tmpfs=/tmp --console=passive -M "foliod-deb-$$" --boot systemd.firstboot=off systemd.show_status=no > "$SYSTEMD_BOX_STATE/console.log" 2>&1 &
-echo $! > "$SYSTEMD_BOX_STATE/nspawn.pid"
-in_box() { "$BOX" exec "$@"; }
-booted() { case "$(in_box systemctl is-system-running 2>/dev/null)" in running|degraded) return 0 ;; esac; return 1; }
-for _ in $(seq 60); do booted && break; sleep 0.5; done
-booted && pass "systemd boots the throwaway root" || { fail "systemd boots the throwaway root" "$(tail -n 5 "$SYSTEMD_BOX_STATE/console.log")"; return 0; }
+# The package reaches the box through a read-only bind of a directory of its own.
+mkdir -p "$WORK/deb" && cp "$deb" "$WORK/deb/foliod.deb"
+trap '"$nspawn_box" stop "$WORK/box"; cleanup' EXIT
+out=$("$nspawn_box" start "$WORK/box" --overlay --bind-ro "$WORK/deb:/deb" 2>&1) && pass "systemd boots the throwaway root" ||
+    { fail "systemd boots the throwaway root" "$out"; return 0; }
 
 # Container images forbid starting services (policy-rc.d exits 101); a machine does not.
 in_box rm -f /usr/sbin/policy-rc.d

@@ -1,21 +1,20 @@
-# The installed tree under a real systemd (PID 1 in a throwaway container started by
-# systemd-box, the machine's container tool, kept beside the checkout or named by
-# $SYSTEMD_BOX), with no Swift toolchain inside: socket activation, a named
+# The installed tree under a real systemd (PID 1 in a throwaway container booted by
+# ./nspawn-box with systemd-nspawn: a tmpfs root with this machine's /usr read-only and the
+# tree bound at /usr/local), with no Swift toolchain inside: socket activation, a named
 # space and the knobs surviving SIGKILL, restart and the watchdog, reload, stop, and the
 # journal's priorities. Needs the release build (`make test` builds it first).
-BOX=${SYSTEMD_BOX:-$REPO/../shared/tools/systemd-box}
 STAGE=$WORK/stage
-export SYSTEMD_BOX_STATE=$WORK/box
-in_box() { "$BOX" exec "$@"; }
+nspawn_box=$REPO/Tests/shell/nspawn-box
+in_box() { "$nspawn_box" exec "$WORK/box" "$@"; }
 sock=/run/foliod/foliod.sock
 ctl() { in_box folioctl --socket "$sock" "$@"; }
 
-[ -x "$BOX" ] || { fail "systemd-box is at $BOX"; return 0; }
+out=$("$nspawn_box" check 2>&1) || { fail "this machine can boot a throwaway systemd" "$out"; return 0; }
 make -s -C "$REPO" install DESTDIR="$STAGE" PREFIX=/usr/local > "$WORK/install.log" 2>&1 || { fail "make install DESTDIR=... PREFIX=/usr/local" "$(tail -n 5 "$WORK/install.log")"; return 0; }
 expect_eq "the installed binaries need no Swift runtime (ldd)" "" "$(ldd "$STAGE/usr/local/bin/foliod" "$STAGE/usr/local/bin/folioctl" | grep -i 'swift\|not found')"
-trap '"$BOX" stop; cleanup' EXIT
-out=$("$BOX" start "$STAGE" 2>&1)
-expect_contains "systemd boots in the box" "systemd-box: up" "$out"
+trap '"$nspawn_box" stop "$WORK/box"; cleanup' EXIT
+out=$("$nspawn_box" start "$WORK/box" --usr-local "$STAGE" 2>&1) && pass "systemd boots in the box" ||
+    { fail "systemd boots in the box" "$out"; return 0; }
 expect_eq "no toolchain inside" "absent" "$(in_box sh -c 'test -e /opt/swift && echo present || echo absent')"
 
 # Socket activation: the socket unit listens, the first client starts the service.
