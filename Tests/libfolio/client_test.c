@@ -58,6 +58,8 @@ static void null_arguments(void)
 	CHECK(folio_pin(NULL, 0, &data, &length) == -EINVAL && folio_unpin(NULL, 0) == -EINVAL, "pin on NULL");
 	CHECK(folio_stats(NULL, &stats) == -EINVAL && folio_destroy(NULL) == -EINVAL, "stats, destroy on NULL");
 	CHECK(folio_tier_of(NULL, 0) == -EINVAL && strcmp(folio_error_message(NULL), "") == 0, "tier_of, message on NULL");
+	uint64_t value;
+	CHECK(folio_stat(NULL, "batches", &value) == -EINVAL && folio_stat_list(NULL, NULL, 0) == -EINVAL, "stat, stat_list on NULL");
 	folio_close(NULL);
 }
 
@@ -154,6 +156,51 @@ static void requests(folio_client *c)
 	err = folio_free(c, with_missing, 5, status);
 	CHECK(err == 0 && status[0] == 0 && status[3] == 0 && status[4] == -ENOENT, "free: %d %d %d", err, status[0], status[4]);
 	CHECK(folio_free(c, handles, 0, status) == -EINVAL && folio_free(c, NULL, 1, status) == -EINVAL, "free of nothing");
+}
+
+/* Whether every line of a folio_stat_list text is "name value": one space, then digits. */
+static int well_formed(const char *text)
+{
+	for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
+		const char *space = strchr(line, ' '), *end = strchr(line, '\n');
+		if (!end || !space || space > end || space == line || strspn(space + 1, "0123456789") != (size_t)(end - space - 1))
+			return 0;
+	}
+	return 1;
+}
+
+/* Counters by name (FOLIO_2): those struct folio_stats holds agree with it, and the rest of
+ * PROTOCOL.md section 4's names are there too. */
+static void named_counters(folio_client *c)
+{
+	uint64_t value = 0, migrated = 0;
+	struct folio_stats stats;
+	CHECK(folio_stat(c, "tier.fast.size", &value) == 0 && value == 256u << 20, "tier.fast.size: %llu", (unsigned long long)value);
+	CHECK(folio_stat(c, "tiering.demoted", &value) == 0 && folio_stat(c, "copy_faults", &value) == 0, "tiering.demoted, copy_faults");
+	CHECK(folio_stat(c, "tier.slow.free_bytes", &value) == 0 && value > 0 && value <= 256u << 20, "tier.slow.free_bytes");
+	value = 7;
+	CHECK(folio_stat(c, "no.such.counter", &value) == -ENOENT && value == 7, "an unknown name: ENOENT, the value untouched");
+	CHECK(folio_stat(c, "", &value) == -ENOENT && folio_stat(c, "batche", &value) == -ENOENT, "no prefix matches");
+	CHECK(folio_stats(c, &stats) == 0 && folio_stat(c, "folios_migrated", &migrated) == 0 && migrated == stats.folios_migrated,
+	      "folios_migrated by name %llu, in the struct %llu", (unsigned long long)migrated, (unsigned long long)stats.folios_migrated);
+
+	int length = folio_stat_list(c, NULL, 0);
+	CHECK(length > 0, "folio_stat_list measures: %d", length);
+	size_t cap = (size_t)(length > 0 ? length : 0) + 256;
+	char *text = malloc(cap);
+	int n = text ? folio_stat_list(c, text, cap) : -ENOMEM;
+	CHECK(n > 0 && (size_t)n < cap && strlen(text) == (size_t)n && text[n - 1] == '\n', "the whole list: %d bytes", n);
+	if (n > 0 && (size_t)n < cap) {
+		CHECK(strncmp(text, "batches ", 8) == 0 && strstr(text, "\ntiering.promoted_bytes ") && strstr(text, "\ntier.slow.hot_bytes "),
+		      "batches first, the tiering and tier counters too");
+		CHECK(well_formed(text), "every line is \"name value\": [%s]", text);
+	}
+	free(text);
+	char small[8];
+	memset(small, 'x', sizeof(small));
+	n = folio_stat_list(c, small, sizeof(small));
+	CHECK(n > (int)sizeof(small) && strcmp(small, "batches") == 0, "cut short: NUL-terminated, the whole length returned (%d)", n);
+	CHECK(folio_stat_list(c, NULL, 5) == -EINVAL, "no buffer but room");
 }
 
 static void named_spaces(void)
@@ -267,6 +314,7 @@ int main(int argc, char **argv)
 	CHECK(err == 0, "connect: %d", err);
 	if (err == 0) {
 		requests(c);
+		named_counters(c);
 		threads(c);
 		folio_close(c);
 	}

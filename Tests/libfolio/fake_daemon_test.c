@@ -18,7 +18,7 @@
 #include "folio.h"
 
 /* Where each scenario's lie is first received. */
-enum lie_at { AT_NOTHING, AT_CONNECT, AT_ALLOC, AT_FREE, AT_MIGRATE, AT_EVERY_REQUEST };
+enum lie_at { AT_NOTHING, AT_CONNECT, AT_ALLOC, AT_FREE, AT_MIGRATE, AT_EVERY_REQUEST, AT_STAT_LIST };
 
 static const struct scenario {
 	const char *name;
@@ -41,6 +41,7 @@ static const struct scenario {
 	{ "error-errno-0", AT_EVERY_REQUEST },
 	{ "wrong-request-id", AT_EVERY_REQUEST },
 	{ "truncated-reply", AT_EVERY_REQUEST },
+	{ "stats-bad-name", AT_STAT_LIST },
 };
 
 static char socket_path[4200];
@@ -145,6 +146,13 @@ static void good(void)
 	err = folio_stats(c, &stats);
 	CHECK(err == 0 && stats.folios_migrated == 3 && stats.folios_busy == 1 && strcmp(stats.migrator, "kernel") == 0,
 	      "good: stats %d, %llu migrated", err, (unsigned long long)stats.folios_migrated);
+	uint64_t value = 0;
+	CHECK(folio_stat(c, "tier.fast.size", &value) == 0 && value == 16u << 20, "good: tier.fast.size %llu", (unsigned long long)value);
+	CHECK(folio_stat(c, "tiering.demoted", &value) == 0 && value == 0, "good: tiering.demoted");
+	char text[4096];
+	int n = folio_stat_list(c, text, sizeof(text));
+	CHECK(n > 0 && (size_t)n < sizeof(text) && strstr(text, "\nfolios_migrated 3\n") && strstr(text, "\ntier.slow.hot_bytes 0\n"),
+	      "good: the list %d [%s]", n, text);
 	err = folio_free(c, h, 4, status);
 	CHECK(err == 0 && status[0] == 0 && status[3] == -ENOENT, "good: free %d", err);
 	CHECK(folio_destroy(c) == 0, "good: destroy");
@@ -184,9 +192,18 @@ static void lied_to(const struct scenario *s)
 		CHECK(err == -EBADMSG, "%s: migrate answers %d", s->name, err);
 		CHECK(folio_migrate(c, h, 2, 1, FOLIO_REASON_SYSCALL, NULL) == -EBADMSG, "%s: ... and without statuses", s->name);
 	}
+	uint64_t value;
+	char text[4096];
 	if (s->at == AT_EVERY_REQUEST) {
 		CHECK(folio_stats(c, &stats) == -EBADMSG, "%s: stats", s->name);
+		CHECK(folio_stat(c, "batches", &value) == -EBADMSG, "%s: stat", s->name);
+		CHECK(folio_stat_list(c, text, sizeof(text)) == -EBADMSG && text[0] == '\0', "%s: stat_list, and the text empty", s->name);
 		CHECK(folio_destroy(c) == -EBADMSG, "%s: destroy", s->name);
+	}
+	if (s->at == AT_STAT_LIST) {
+		/* Only the list splits lines at spaces: the other two read the reply as before. */
+		CHECK(folio_stats(c, &stats) == 0 && folio_stat(c, "batches", &value) == 0, "%s: stats and stat", s->name);
+		CHECK(folio_stat_list(c, text, sizeof(text)) == -EBADMSG && text[0] == '\0', "%s: stat_list", s->name);
 	}
 	folio_close(c);
 }

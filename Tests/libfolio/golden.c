@@ -63,6 +63,23 @@ static int reply(const char *name, uint8_t *bytes, uint16_t kind, uint32_t id, s
 	return err;
 }
 
+/* What folio_wire_counters handed out: "name=value " each; stops at counter stop_at (if set). */
+struct seen {
+	int count, stop_at;
+	char names[256];
+};
+
+static int record(const uint8_t *name, uint16_t length, uint64_t value, void *arg)
+{
+	struct seen *s = arg;
+	if (s->count == 0)
+		s->names[0] = '\0';
+	size_t used = strlen(s->names);
+	snprintf(s->names + used, sizeof(s->names) - used, "%.*s=%llu ", (int)length, (const char *)name, (unsigned long long)value);
+	s->count++;
+	return s->count == s->stop_at ? s->count : 0;
+}
+
 static void replies(void)
 {
 	uint8_t bytes[1024];
@@ -103,6 +120,12 @@ static void replies(void)
 		int err = folio_wire_stats_reply(&r, &s);
 		CHECK(err == 0 && strcmp(s.migrator, "mtcopy") == 0 && s.batches == 1 && s.folios_migrated == 2, "stats");
 		CHECK(s.folios_failed == 0 && s.bytes_copied == 0, "an unknown counter (tier.fast.free_bytes) is skipped");
+		struct seen seen = { 0 };
+		CHECK(folio_wire_counters(&r, record, &seen) == 0 && seen.count == 3, "three counters walked: %d", seen.count);
+		CHECK(strcmp(seen.names, "batches=1 folios_migrated=2 tier.fast.free_bytes=67108864 ") == 0, "by name, in order: %s", seen.names);
+		seen.count = 0;
+		seen.stop_at = 2;
+		CHECK(folio_wire_counters(&r, record, &seen) == 2 && seen.count == 2, "a non-zero return ends the walk");
 	}
 }
 

@@ -92,8 +92,12 @@ expect_eq "... and links only libc's libraries, no Swift runtime" "" "$(ldd "$WO
 exported=$(nm -D --defined-only "$prefix/lib/libfolio.so.1" | awk '$2 == "T" { print $3 }' | sed 's/@.*//' | sort | tr '\n' ' ')
 declared=$(grep -o '^int *folio_[a-z_]*\|^void *folio_[a-z_]*\|^const char \*folio_[a-z_]*' "$REPO/libfolio/include/folio.h" | grep -o 'folio_[a-z_]*' | sort | tr '\n' ' ')
 expect_eq "libfolio.so.1 exports exactly folio.h's functions" "$declared" "$exported"
-expect_eq "... at version FOLIO_1, with soname libfolio.so.1" "14 libfolio.so.1" \
-    "$(nm -D --defined-only "$prefix/lib/libfolio.so.1" | grep -c '@@FOLIO_1') $(objdump -p "$prefix/lib/libfolio.so.1" | awk '/SONAME/ { print $2 }')"
+expect_eq "... FOLIO_1's 14 and FOLIO_2's 2, with soname libfolio.so.1" "14 2 libfolio.so.1" \
+    "$(nm -D --defined-only "$prefix/lib/libfolio.so.1" | grep -c '@@FOLIO_1$') $(nm -D --defined-only "$prefix/lib/libfolio.so.1" | grep -c '@@FOLIO_2$') $(objdump -p "$prefix/lib/libfolio.so.1" | awk '/SONAME/ { print $2 }')"
+expect_eq "... FOLIO_2 is folio_stat and folio_stat_list" "folio_stat folio_stat_list " \
+    "$(nm -D --defined-only "$prefix/lib/libfolio.so.1" | sed -n 's/.* T \(.*\)@@FOLIO_2$/\1/p' | sort | tr '\n' ' ')"
+expect_eq "... and inherits FOLIO_1, so a program built against FOLIO_1 still runs" "FOLIO_2 FOLIO_1" \
+    "$(objdump -p "$prefix/lib/libfolio.so.1" | awk '$NF == "FOLIO_2" && NF == 4 { getline; print "FOLIO_2", $1 }')"
 start_daemon
 out=$(env -u LD_LIBRARY_PATH "$WORK/installed_example" "$SOCK" 2>&1)
 expect_contains "the installed build runs" "64 of 64 intact" "$out"

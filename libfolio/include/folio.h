@@ -47,7 +47,12 @@ enum folio_reason {
 	FOLIO_REASON_COMPACTION = 3,
 };
 
-/* The daemon's counters (the migration/stats/ knobs), summed over every client. */
+/*
+ * The daemon's first counters (the migration/stats/ knobs), summed over every client.
+ * Frozen: this struct never grows, so that a program built against any version of this header
+ * passes a struct of the size libfolio writes. Every other counter the daemon sends
+ * (copy_faults, the migrators', tiering.*, tier.<name>.*) is read by name with folio_stat.
+ */
 struct folio_stats {
 	uint64_t batches;          /* batches copied */
 	uint64_t folios_migrated;  /* folios moved */
@@ -112,8 +117,25 @@ int folio_unpin(folio_client *c, uint32_t handle);
 /* The tier `handle` is in now (>= 0), read from the shared table, or -ENOENT. */
 int folio_tier_of(folio_client *c, uint32_t handle);
 
-/* The daemon's counters. Unknown counters a newer daemon sends are skipped. */
+/* The daemon's counters that struct folio_stats holds; any other counter is skipped. */
 int folio_stats(folio_client *c, struct folio_stats *out);
+
+/*
+ * One of the daemon's counters by name (PROTOCOL.md section 4: "folios_migrated",
+ * "copy_faults", "tiering.demoted", "tier.fast.free_bytes", ...), read with one stats request:
+ * 0 and *value set, or -ENOENT if the daemon sends no counter of that name (*value untouched).
+ * Since FOLIO_2.
+ */
+int folio_stat(folio_client *c, const char *name, uint64_t *value);
+
+/*
+ * Every counter the daemon sends, in its order, from one stats request: a line "name value\n"
+ * per counter (a name has no space or control character: a reply with one is -EBADMSG).
+ * Stores at most cap bytes, NUL-terminated when cap > 0, and returns the length of the whole
+ * text as snprintf does: a return >= cap means it was cut short, and a call with more room
+ * reads a new snapshot (folio_stat_list(c, NULL, 0) only measures). Since FOLIO_2.
+ */
+int folio_stat_list(folio_client *c, char *buffer, size_t cap);
 
 /*
  * Destroys the attached space: a named space loses its name at once, its memory goes when the

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -478,6 +479,85 @@ int folio_stats(folio_client *c, struct folio_stats *out)
 	if (!c || !out)
 		return -EINVAL;
 	return request(c, encode_stats, decode_stats, NULL, out);
+}
+
+/* folio_stat's search: the counter called name[0..length), its value stored when found. */
+struct stat_lookup {
+	const char *name;
+	size_t length;
+	uint64_t *value;
+};
+
+static int match_counter(const uint8_t *name, uint16_t length, uint64_t value, void *arg)
+{
+	struct stat_lookup *l = arg;
+	if (length != l->length || memcmp(name, l->name, length) != 0)
+		return 0;
+	*l->value = value;
+	return 1;
+}
+
+static int decode_stat(const struct folio_wire_reply *r, const void *args, void *lookup)
+{
+	(void)args;
+	int found = folio_wire_counters(r, match_counter, lookup);
+	return found == 1 ? 0 : found == 0 ? -ENOENT : found;
+}
+
+int folio_stat(folio_client *c, const char *name, uint64_t *value)
+{
+	if (!c || !name || !value)
+		return -EINVAL;
+	struct stat_lookup lookup = { name, strlen(name), value };
+	return request(c, encode_stats, decode_stat, NULL, &lookup);
+}
+
+/* folio_stat_list's text, as snprintf builds it: every byte counted, those that fit stored. */
+struct stat_text {
+	char *out;
+	size_t room, length;
+};
+
+static void put_text(struct stat_text *t, const void *bytes, size_t n)
+{
+	if (t->length < t->room)
+		memcpy(t->out + t->length, bytes, n < t->room - t->length ? n : t->room - t->length);
+	t->length += n;
+}
+
+/* One "name value\n" line. A name with a space or a control character would make the lines
+ * ambiguous to whoever splits them, so such a reply is refused. */
+static int append_counter(const uint8_t *name, uint16_t length, uint64_t value, void *text)
+{
+	if (length == 0)
+		return -EBADMSG;
+	for (uint16_t i = 0; i < length; i++) {
+		if (name[i] <= ' ' || name[i] == 0x7f)
+			return -EBADMSG;
+	}
+	char number[24];
+	int n = snprintf(number, sizeof(number), " %llu\n", (unsigned long long)value);
+	put_text(text, name, length);
+	put_text(text, number, (size_t)n);
+	return 0;
+}
+
+static int decode_stat_list(const struct folio_wire_reply *r, const void *args, void *text)
+{
+	(void)args;
+	return folio_wire_counters(r, append_counter, text);
+}
+
+int folio_stat_list(folio_client *c, char *buffer, size_t cap)
+{
+	if (!c || (!buffer && cap > 0))
+		return -EINVAL;
+	/* Fits an int: a 128 KiB reply holds at most 13,107 counters, 22 bytes more each as text. */
+	struct stat_text text = { buffer, cap ? cap - 1 : 0, 0 };
+	int err = request(c, encode_stats, decode_stat_list, NULL, &text);
+	if (cap > 0)
+		buffer[err != 0 ? 0 : text.length < text.room ? text.length : text.room] = '\0';
+	return err != 0 ? err : (int)text.length;
 }
 
 int folio_destroy(folio_client *c)

@@ -218,7 +218,11 @@ int folio_wire_migrated(const struct folio_wire_reply *r, uint64_t times_ns[3], 
 	return done(&p);
 }
 
-/* Where each known counter goes; names not listed are a newer daemon's and are skipped. */
+/* folio.h promises that the struct never grows: a new counter is read with folio_stat. */
+_Static_assert(sizeof(struct folio_stats) == 9 * sizeof(uint64_t) + 32, "struct folio_stats is frozen");
+
+/* Where each counter of the frozen struct folio_stats goes; every other name is skipped
+ * (folio_stat reads those by name). */
 static uint64_t *counter_field(struct folio_stats *s, const uint8_t *name, uint16_t length)
 {
 	static const struct { const char *name; size_t offset; } fields[] = {
@@ -239,27 +243,53 @@ static uint64_t *counter_field(struct folio_stats *s, const uint8_t *name, uint1
 	return NULL;
 }
 
-int folio_wire_stats_reply(const struct folio_wire_reply *r, struct folio_stats *out)
+/* One pass over a stats reply: the migrator, then every counter to `each` (when there is one)
+ * until it returns non-zero. */
+static int walk_counters(const struct folio_wire_reply *r, folio_wire_counter_fn each, void *arg)
 {
-	if (r->kind != FOLIO_WIRE_STATS_REPLY)
-		return -EBADMSG;
 	struct reader p = payload(r);
-	memset(out, 0, sizeof(*out));
 	uint16_t length;
-	const uint8_t *migrator = get_string(&p, &length);
-	if (migrator) {
-		size_t n = length < sizeof(out->migrator) - 1 ? length : sizeof(out->migrator) - 1;
-		memcpy(out->migrator, migrator, n);
-	}
+	get_string(&p, &length);
 	uint16_t count = (uint16_t)get_le(&p, 2);
 	for (uint16_t i = 0; i < count && !p.bad; i++) {
 		const uint8_t *name = get_string(&p, &length);
 		uint64_t value = get_le(&p, 8);
-		uint64_t *field = p.bad ? NULL : counter_field(out, name, length);
-		if (field)
-			*field = value;
+		int stop = p.bad || !each ? 0 : each(name, length, value, arg);
+		if (stop != 0)
+			return stop;
 	}
 	return done(&p);
+}
+
+int folio_wire_counters(const struct folio_wire_reply *r, folio_wire_counter_fn each, void *arg)
+{
+	if (r->kind != FOLIO_WIRE_STATS_REPLY)
+		return -EBADMSG;
+	/* The whole payload first: a malformed reply hands out no counter at all. */
+	int err = walk_counters(r, NULL, NULL);
+	return err != 0 ? err : walk_counters(r, each, arg);
+}
+
+static int set_field(const uint8_t *name, uint16_t length, uint64_t value, void *stats)
+{
+	uint64_t *field = counter_field(stats, name, length);
+	if (field)
+		*field = value;
+	return 0;
+}
+
+int folio_wire_stats_reply(const struct folio_wire_reply *r, struct folio_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	int err = folio_wire_counters(r, set_field, out);
+	if (err != 0)
+		return err;
+	struct reader p = payload(r);
+	uint16_t length;
+	const uint8_t *migrator = get_string(&p, &length);
+	size_t n = length < sizeof(out->migrator) - 1 ? length : sizeof(out->migrator) - 1;
+	memcpy(out->migrator, migrator, n);
+	return 0;
 }
 
 int folio_wire_error(const struct folio_wire_reply *r, int32_t *error, char *message, size_t message_cap)

@@ -69,6 +69,11 @@ int folio_wire_words(const struct folio_wire_reply *r, uint32_t count, uint32_t 
 int folio_wire_migrated(const struct folio_wire_reply *r, uint64_t times_ns[3], uint32_t *batches,
 			uint32_t count, int32_t *status);
 int folio_wire_stats_reply(const struct folio_wire_reply *r, struct folio_stats *out);
+/* Calls each(name, length, value, arg) for every counter of a stats reply, in its order, once
+ * the whole payload has checked out (for a malformed one it calls nothing: -EBADMSG). A
+ * non-zero return of `each` ends the walk and is returned; 0 once every counter was seen. */
+typedef int (*folio_wire_counter_fn)(const uint8_t *name, uint16_t length, uint64_t value, void *arg);
+int folio_wire_counters(const struct folio_wire_reply *r, folio_wire_counter_fn each, void *arg);
 /* `message` gets at most message_cap - 1 bytes and a terminating NUL. */
 int folio_wire_error(const struct folio_wire_reply *r, int32_t *error, char *message, size_t message_cap);
 

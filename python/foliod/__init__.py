@@ -7,7 +7,8 @@
             view[:5] = b"hello"
             print(view[:5], len(view))       # b'hello' 2097152
         c.migrate(handles, "slow", reason="demotion")   # per handle: "slow", or an OSError
-        print(c.stats().folios_migrated)
+        print(c.stats().folios_migrated, c.stat("tier.fast.free_bytes"))
+        print(c.counters())                  # every counter the daemon sends, by name
 
 A thin layer over libfolio (the C client) through ctypes: nothing to compile. Every refused
 request raises OSError with the daemon's errno (errno.EINVAL, errno.ENOMEM, ...). An argument
@@ -67,6 +68,7 @@ def _load():
 
 
 class _Stats(ctypes.Structure):
+    # libfolio's struct folio_stats, which is frozen: a counter added since is read by name.
     _fields_ = [(name, ctypes.c_uint64) for name in (
         "batches", "folios_migrated", "folios_failed", "folios_busy", "bytes_copied",
         "unmap_ns", "copy_ns", "move_ns", "fallbacks")] + [("migrator", ctypes.c_char * 32)]
@@ -88,6 +90,8 @@ def _declare(lib):
         "folio_unpin": [P, U32],
         "folio_tier_of": [P, U32],
         "folio_stats": [P, ctypes.POINTER(_Stats)],
+        "folio_stat": [P, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint64)],
+        "folio_stat_list": [P, ctypes.c_char_p, ctypes.c_size_t],
         "folio_destroy": [P],
         "folio_error_message": [P],
     }
@@ -106,7 +110,9 @@ _lib = _declare(_load())
 
 @dataclasses.dataclass(frozen=True)
 class Stats:
-    """The daemon's counters (its migration/stats/ knobs) and the migrator copying now."""
+    """The daemon's first counters (its migration/stats/ knobs) and the migrator copying now.
+    Its fields never change; every counter, these and the rest, is in Client.counters() and
+    Client.stat(name)."""
     migrator: str
     batches: int
     folios_migrated: int
@@ -312,6 +318,34 @@ class Client:
         self._call("stats", _lib.folio_stats, ctypes.byref(raw))
         counters = {name: getattr(raw, name) for name, _ in _Stats._fields_ if name != "migrator"}
         return Stats(migrator=raw.migrator.decode(errors="replace"), **counters)
+
+    def stat(self, name):
+        """The daemon's counter called `name` (Documentation/PROTOCOL.md section 4:
+        "copy_faults", "tiering.demoted", "tier.fast.free_bytes", ...): KeyError if the daemon
+        sends none of that name."""
+        data, value = _text(name, "a counter name"), ctypes.c_uint64()
+        c = self._enter()
+        try:
+            code = _lib.folio_stat(c, data, ctypes.byref(value))
+            if code == -_errno.ENOENT:
+                raise KeyError(name)
+            self._check(code, f"stat {name!r}", c)
+        finally:
+            self._leave()
+        return value.value
+
+    def counters(self):
+        """Every counter the daemon sends, {name: value} in the daemon's order, from one
+        stats request."""
+        size = 4096
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            length = self._call("stats", _lib.folio_stat_list, buffer, size)
+            if length < size:
+                break
+            size = length + 256  # the next snapshot may have grown a digit or a counter
+        lines = buffer.raw[:length].decode(errors="replace").splitlines()
+        return {name: int(value) for name, value in (line.split(" ") for line in lines)}
 
     def destroy(self):
         """Destroys the attached space; the client can make no request after it."""
