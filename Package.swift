@@ -68,6 +68,7 @@ let package = Package(
             name: "SysfsFUSE",
             dependencies: [
                 "SystemCalls",
+                "CLinux",
                 "CFuse",
                 "Sysfs",
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -7,7 +7,7 @@ import SystemPackage
 /// semantics. Every method answers with a result for exactly one reply: a count or 0 on
 /// success, a negative errno on failure. `KnobOperations` only decodes and routes here.
 ///
-/// Locking: `openFiles` guards the set of open knobs, which change notification walks;
+/// Locking: `openFiles` guards the open knobs by file handle, which change notification walks;
 /// `attributes` guards what chmod, chown and touch changed on each node.
 final class KnobFileSystem: Sendable {
     /// What `stat` shows as every knob's size, as sysfs does.
@@ -18,7 +18,10 @@ final class KnobFileSystem: Sendable {
     let tree: SysfsTree
     private let onWrite: (@Sendable (KnobWrite) -> Void)?
     private let mountTime = timespec(tv_sec: time(nil), tv_nsec: 0)
-    private let openFiles = Mutex<[ObjectIdentifier: OpenKnob]>([:])
+    private let openFiles = Mutex<[UInt64: OpenKnob]>([:])
+    // File handles this instance gives out: above any a predecessor gave (its start time is
+    // earlier), so a handle the kernel still holds from one never meets a new file's.
+    private let nextHandle = Atomic<UInt64>(UInt64(time(nil)) << 24)
     // Only nodes someone changed have an entry; the rest show the tree's mode and mount time.
     private let attributes = Mutex<[String: NodeAttributes]>([:])
 
@@ -35,6 +38,7 @@ final class KnobFileSystem: Sendable {
         do { node = try tree.lookup(path) } catch { return -error.rawValue }
         let current = nodeAttributes(path, node)
         info.pointee = stat()
+        info.pointee.st_ino = ino_t(KnobNodes.id(of: Self.key(path)))
         info.pointee.st_uid = current.uid
         info.pointee.st_gid = current.gid
         info.pointee.st_atim = current.accessed
@@ -95,32 +99,54 @@ final class KnobFileSystem: Sendable {
         path.hasPrefix("/") ? String(path.dropFirst()) : path
     }
 
-    func readdir(_ path: String, _ emit: (String) -> Void) -> Int32 {
+    /// A directory's entries, `.` and `..` first: name, node id and file type.
+    func readdir(_ path: String) -> Result<[(name: String, id: UInt64, mode: mode_t)], Errno> {
         let node: SysfsNode
-        do { node = try tree.lookup(path) } catch { return -error.rawValue }
-        guard case .directory(let directory) = node else { return -Errno.notDirectory.rawValue }
-        for name in [".", ".."] + directory.children.map(\.name) { emit(name) }
-        return 0
+        do { node = try tree.lookup(path) } catch { return .failure(error) }
+        guard case .directory(let directory) = node else { return .failure(.notDirectory) }
+        let key = Self.key(path)
+        let parent = key.split(separator: "/").dropLast().joined(separator: "/")
+        var entries: [(name: String, id: UInt64, mode: mode_t)] = [(".", KnobNodes.id(of: key), mode_t(S_IFDIR)), ("..", KnobNodes.id(of: parent), mode_t(S_IFDIR))]
+        for child in directory.children {
+            let mode: mode_t = if case .directory = child { mode_t(S_IFDIR) } else { mode_t(S_IFREG) }
+            entries.append((child.name, KnobNodes.id(of: key.isEmpty ? child.name : key + "/" + child.name), mode))
+        }
+        return .success(entries)
     }
 
     /// `kernfs_fop_open()`: a write open needs a `store` and a write bit in the node's current
     /// mode, a read open a read bit, for root too. (Mode and owner checks for other users are
     /// the kernel's, through `default_permissions`.)
-    func open(_ path: String, flags: Int32) -> Result<OpenKnob, Errno> {
+    /// Returns the new file's handle.
+    func open(_ path: String, flags: Int32) -> Result<UInt64, Errno> {
         let attribute: SysfsAttribute
         do { attribute = try tree.attribute(path) } catch { return .failure(error) }
         let current = nodeAttributes(path, .attribute(attribute))
         let access = flags & O_ACCMODE
         if access != O_RDONLY && !(attribute.isWritable && current.hasWriteBit) { return .failure(.permissionDenied) }
         if access != O_WRONLY && !current.hasReadBit { return .failure(.permissionDenied) }
-        let file = OpenKnob(attribute, path: path.hasPrefix("/") ? String(path.dropFirst()) : path)
-        openFiles.withLock { $0[ObjectIdentifier(file)] = file }
-        return .success(file)
+        let handle = nextHandle.add(1, ordering: .relaxed).newValue
+        openFiles.withLock { $0[handle] = OpenKnob(attribute, path: Self.key(path)) }
+        return .success(handle)
     }
 
-    func release(_ file: OpenKnob) {
-        _ = openFiles.withLock { $0.removeValue(forKey: ObjectIdentifier(file)) }
-        file.close()
+    /// The open file behind `handle`. A handle this instance never gave out was opened through
+    /// a predecessor on the same connection (the kernel checked that open): it gets a file of
+    /// its own here, as if just opened.
+    func file(_ handle: UInt64, path: String) -> Result<OpenKnob, Errno> {
+        if let file = openFiles.withLock({ $0[handle] }) { return .success(file) }
+        let attribute: SysfsAttribute
+        do { attribute = try tree.attribute(path) } catch { return .failure(error) }
+        return .success(openFiles.withLock { files in
+            if let file = files[handle] { return file }
+            let file = OpenKnob(attribute, path: Self.key(path))
+            files[handle] = file
+            return file
+        })
+    }
+
+    func release(_ handle: UInt64) {
+        openFiles.withLock { $0.removeValue(forKey: handle) }?.close()
     }
 
     func read(_ file: OpenKnob, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int32 {

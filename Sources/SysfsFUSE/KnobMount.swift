@@ -1,89 +1,147 @@
 import CFuse
 import Dispatch
+import Glibc
 import Synchronization
 import Sysfs
 import SystemCalls
+import SystemPackage
 
-/// A `SysfsTree` mounted with libfuse3, served by a multi-threaded loop on its own OS thread.
+/// A `SysfsTree` mounted with FUSE (libfuse3's low-level session, `KnobSession`), served by a
+/// multi-threaded loop on its own OS thread.
 ///
-/// Signals are not handled here: the owner (the daemon) decides when to call `unmount()`.
+/// A mount can outlive the daemon: `connection` (its `/dev/fuse` descriptor and the handover
+/// memfd) is what the service manager's fd store keeps, and the next instance passes it back
+/// to `init(tree:at:adopting:)`, which serves the same mount without a gap: requests made in
+/// between wait in the kernel. Signals are not handled here: the owner (the daemon) decides
+/// whether to `unmount()` or `handOver()`.
 public final class KnobMount: @unchecked Sendable {
     /// Why the tree could not be mounted.
     public struct MountError: Error, CustomStringConvertible {
         public var description: String
     }
 
-    private enum State { case mounted, unmounted }
+    /// A connection a predecessor left: its `/dev/fuse` descriptor and its handover memfd.
+    public struct Connection: Sendable {
+        public var device: Int32
+        public var handover: Int32
+
+        public init(device: Int32, handover: Int32) {
+            self.device = device
+            self.handover = handover
+        }
+    }
+
+    private enum State { case mounted, stopped }
 
     /// The directory the tree is mounted on.
     public let mountpoint: String
     /// Whether a stale mount a killed daemon left there was detached first.
     public let recoveredStaleMount: Bool
-    private let fileSystem: KnobFileSystem
-    private let fuse: OpaquePointer
+    /// Whether this mount was taken over from a predecessor rather than made.
+    public let adopted: Bool
+    /// Descriptors to keep for a successor (dups: the session closes its own).
+    public let connection: Connection
+    private let session: KnobSession
     private let loopExited = DispatchSemaphore(value: 0)
-    // Held across an unmount, so a second caller waits for the first to finish.
+    // Held across a stop, so a second caller waits for the first to finish.
     private let state = Mutex(State.mounted)
 
-    /// The FUSE options: the kernel checks mode and owner for every user, and every user may
-    /// look (sysfs is world-readable).
-    static let options = "default_permissions,allow_other,fsname=foliod,subtype=foliod"
-
-    /// Mounts `tree` at `mountpoint`, first detaching a stale mount a killed daemon left there.
+    /// Mounts `tree` at `mountpoint`, or serves the mount a predecessor left there when
+    /// `adopting` is its connection and that mount is still in place (else the connection is
+    /// closed and the tree mounted anew). A stale mount a killed daemon left is detached.
     /// `onWrite` hears of every write through the mount (the daemon logs them).
-    public init(tree: SysfsTree, at mountpoint: String, onWrite: (@Sendable (KnobWrite) -> Void)? = nil) throws(MountError) {
-        do { recoveredStaleMount = try MountPoint.prepare(mountpoint) } catch { throw MountError(description: error.description) }
-        guard (try? MountSystem.status("/dev/fuse")) != nil else {
-            throw MountError(description: "/dev/fuse is missing: load the fuse module (modprobe fuse)")
-        }
+    public init(tree: SysfsTree, at mountpoint: String, adopting: Connection? = nil,
+                onWrite: (@Sendable (KnobWrite) -> Void)? = nil) throws(MountError) {
         self.mountpoint = mountpoint
-        fileSystem = KnobFileSystem(tree: tree, onWrite: onWrite)
-        var operations = KnobOperations.table()
-        var arguments = fuse_args(argc: 0, argv: nil, allocated: 0)
-        defer { fuse_opt_free_args(&arguments) }
-        for argument in ["foliod", "-o", Self.options] { fuse_opt_add_arg(&arguments, argument) }
-        let context = Unmanaged.passUnretained(fileSystem).toOpaque()
-        guard let fuse = cfuse_new(&arguments, &operations, context) else {
-            throw MountError(description: "fuse_new failed for \(mountpoint)")
+        let fileSystem = KnobFileSystem(tree: tree, onWrite: onWrite)
+        let handover = adopting.flatMap { Self.handover(from: $0, at: mountpoint) }
+        if let adopting, handover == nil {
+            Posix.close(adopting.device)
+            Posix.close(adopting.handover)
         }
-        guard fuse_mount(fuse, mountpoint) == 0 else {
-            fuse_destroy(fuse)
-            throw MountError(description: "fuse_mount failed for \(mountpoint)")
+        do {
+            if let adopting, let handover {
+                recoveredStaleMount = false
+                adopted = true
+                connection = adopting
+                session = try KnobSession(fileSystem: fileSystem, device: FileDescriptor(rawValue: try Self.duplicate(adopting.device)),
+                                          handoverFile: FileDescriptor(rawValue: adopting.handover), adopting: handover)
+            } else {
+                do { recoveredStaleMount = try MountPoint.prepare(mountpoint) } catch { throw MountError(description: error.description) }
+                adopted = false
+                let (device, handoverFile) = try Self.mountAnew(at: mountpoint)
+                connection = Connection(device: try Self.duplicate(device.rawValue), handover: handoverFile.rawValue)
+                session = try KnobSession(fileSystem: fileSystem, device: device, handoverFile: handoverFile, adopting: nil)
+            }
+        } catch let error as SystemCallError {
+            throw MountError(description: "\(mountpoint): \(error)")
+        } catch let error as MountError {
+            throw error
+        } catch {
+            throw MountError(description: "\(mountpoint): \(error)")
         }
-        self.fuse = fuse
-        // The loop thread holds this mount (and through it the file system its callbacks reach
-        // by private data) until the loop returns: an unmount that times out never frees what
-        // a FUSE thread still uses; the process exit ends both.
+        // The loop thread holds this mount (and through it the session its callbacks reach by
+        // user data) until the loop returns.
         let started = OSThread.trySpawn(name: "fuse-loop") { [self] in
-            _ = cfuse_loop_mt(self.fuse, 4)
+            session.serve()
             loopExited.signal()
         }
         guard started else {
-            fuse_unmount(fuse)
-            fuse_destroy(fuse)
+            if !adopted { try? MountSystem.detach(mountpoint) }
             throw MountError(description: "cannot start the FUSE loop thread for \(mountpoint)")
         }
+    }
+
+    /// Opens `/dev/fuse` and mounts it at `mountpoint`; a memfd for the handover beside it.
+    private static func mountAnew(at mountpoint: String) throws -> (FileDescriptor, FileDescriptor) {
+        let device: FileDescriptor
+        do { device = try FileDescriptor.open("/dev/fuse", .readWrite, options: .closeOnExec) } catch {
+            throw MountError(description: "/dev/fuse: \(error) (load the fuse module: modprobe fuse)")
+        }
+        do {
+            _ = try Posix.call("mount \(mountpoint)") { cfuse_mount(mountpoint, device.rawValue) }
+            return (device, try MountSystem.handoverFile())
+        } catch {
+            try? device.close()
+            throw error
+        }
+    }
+
+    /// The predecessor's handover, if its mount is still at `mountpoint` (a FUSE mount of
+    /// ours) and the memfd holds one. Nothing here touches the mount: no one serves it yet.
+    private static func handover(from connection: Connection, at mountpoint: String) -> KnobSession.Handover? {
+        guard MountSystem.mountType(at: mountpoint) == "fuse.foliod" else { return nil }
+        return MountSystem.contents(of: FileDescriptor(rawValue: connection.handover)).flatMap(KnobSession.Handover.init(decoding:))
+    }
+
+    private static func duplicate(_ fd: Int32) throws(SystemCallError) -> Int32 {
+        try Posix.call("fcntl(F_DUPFD_CLOEXEC)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
     }
 
     /// Unmounts (lazily, so files held open do not stop it) and waits up to `timeout` for the
     /// loop to end. Returns whether it did; if not, the connection ends with the process.
     @discardableResult
     public func unmount(timeout: Duration = .milliseconds(500)) -> Bool {
-        state.withLock { state in
-            guard state == .mounted else { return true }
-            state = .unmounted
-            return stop(timeout: timeout)
-        }
+        stop(timeout: timeout, detaching: true)
     }
 
-    private func stop(timeout: Duration) -> Bool {
-        fuse_exit(fuse)
-        fuse_unmount(fuse)
-        let (seconds, attoseconds) = timeout.components
-        let finished = loopExited.wait(timeout: .now() + Double(seconds) + Double(attoseconds) / 1e18) == .success
-        // Destroying a session whose loop still runs would free what its threads use.
-        if finished { fuse_destroy(fuse) }
-        return finished
+    /// Stops serving but leaves the mount, for a successor that adopts `connection`: the
+    /// requests in hand are answered, the rest wait in the kernel. Returns whether the loop
+    /// ended within `timeout`.
+    @discardableResult
+    public func handOver(timeout: Duration = .seconds(2)) -> Bool {
+        stop(timeout: timeout, detaching: false)
+    }
+
+    private func stop(timeout: Duration, detaching: Bool) -> Bool {
+        state.withLock { state in
+            guard state == .mounted else { return true }
+            state = .stopped
+            if detaching { try? MountSystem.detach(mountpoint) }
+            session.stop()
+            let (seconds, attoseconds) = timeout.components
+            return loopExited.wait(timeout: .now() + Double(seconds) + Double(attoseconds) / 1e18) == .success
+        }
     }
 
     deinit {

@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 import SystemCalls
 import SystemPackage
@@ -32,6 +33,55 @@ enum MountSystem {
             if name != "." && name != ".." { names.append(name) }
         }
         return names
+    }
+
+    /// The file-system type mounted at `path` (`fuse.foliod`), from `/proc/self/mountinfo`
+    /// (the last mount there wins); nil when nothing is. Reads no file under `path`: a FUSE
+    /// mount nobody serves yet would not answer.
+    static func mountType(at path: String) -> String? {
+        guard let fd = try? FileDescriptor.open("/proc/self/mountinfo", .readOnly, options: .closeOnExec) else { return nil }
+        defer { try? fd.close() }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while let count = try? chunk.withUnsafeMutableBytes({ try fd.read(into: $0) }), count > 0 { bytes += chunk.prefix(count) }
+        let text = String(decoding: bytes, as: UTF8.self)
+        var found: String?
+        for line in text.split(separator: "\n") {
+            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count > 5, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { continue }
+            if unescaped(fields[4]) == path { found = fields[dash + 1] }
+        }
+        return found
+    }
+
+    /// mountinfo's octal escapes (`\040` for a space) undone.
+    private static func unescaped(_ field: String) -> String {
+        var bytes: [UInt8] = []
+        var characters = Array(field.utf8)[...]
+        while let byte = characters.popFirst() {
+            if byte == UInt8(ascii: "\\"), characters.count >= 3, let value = UInt8(String(decoding: characters.prefix(3), as: UTF8.self), radix: 8) {
+                bytes.append(value)
+                characters = characters.dropFirst(3)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A new memfd for a mount's handover (`KnobSession.Handover`).
+    static func handoverFile() throws(SystemCallError) -> FileDescriptor {
+        FileDescriptor(rawValue: try Posix.call("memfd_create") { clinux_memfd_create("foliod-fuse", clinux_mfd_cloexec) })
+    }
+
+    /// Everything in `fd` (a small memfd), read from offset 0; nil on an error.
+    static func contents(of fd: FileDescriptor) -> [UInt8]? {
+        var info = stat()
+        guard fstat(fd.rawValue, &info) == 0, info.st_size > 0, info.st_size < 1 << 20 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        let count = bytes.withUnsafeMutableBytes { pread(fd.rawValue, $0.baseAddress, $0.count, 0) }
+        return count == bytes.count ? bytes : nil
     }
 
     /// `umount2(path, MNT_DETACH)`: lazy, so a mount with open files goes at once.

@@ -79,7 +79,7 @@ struct PollHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 
     /// Makes the kernel poll the file again.
-    func notify() { _ = fuse_notify_poll(pointer) }
+    func notify() { _ = fuse_lowlevel_notify_poll(pointer) }
 
     func destroy() { fuse_pollhandle_destroy(pointer) }
 }
