@@ -58,6 +58,7 @@ public enum Daemon {
         var passed = PassedDescriptors.take()
         let journal = KnobJournal.open(passed: &passed, notifier: notifier)
         if let journal { restore(journal, on: node, logger: logger) }
+        let leftMount = MountHandover.take(from: &passed)
         let store = SpaceStore(notifier: notifier, tiers: config.tiers, logger: logger)
         let restoring = store.stored(from: &passed)
         for (id, reason) in restoring.refused {
@@ -80,7 +81,7 @@ public enum Daemon {
             Posix.close(fd)
         }
         do {
-            mount = try KnobMount(tree: node.tree, at: absolute(config.mount)) { write in
+            mount = try KnobMount(tree: node.tree, at: absolute(config.mount), adopting: leftMount) { write in
                 log(write, to: logger)
                 if write.changed { journal?.record { node.journalContents } }
             }
@@ -89,6 +90,7 @@ public enum Daemon {
             return fail("foliod: \(error)")
         }
         if mount.recoveredStaleMount { logger.notice("detached a stale mount a killed daemon left", metadata: ["mount": "\(mount.mountpoint)"]) }
+        let mountKept = MountHandover.keep(mount, notifier: notifier, logger: logger)
         node.core.slot.onSwap { _, _ in notifier.status(node.status) }
         notifier.ready(status: node.status)
         let running = Atomic<Bool>(true)
@@ -98,8 +100,10 @@ public enum Daemon {
         notifier.stopping()
         running.store(false, ordering: .relaxed)
         server.stop()
-        let clean = mount.unmount()
-        logger.info("stopped", metadata: ["clean": "\(clean)"])
+        // Kept in the fd store, the mount stays for the next instance (the unit's ExecStopPost
+        // unmounts it when the service is stopped for good); else it goes with this one.
+        let clean = mountKept ? mount.handOver() : mount.unmount()
+        logger.info("stopped", metadata: ["clean": "\(clean)", "mount": mountKept ? "kept for the next instance" : "unmounted"])
         return 0
     }
 
@@ -133,7 +137,7 @@ public enum Daemon {
     /// The listening socket the service manager passed (socket activation), or one to bind at
     /// `path` when there is none.
     private static func listenerSource(_ path: String, passed: inout PassedDescriptors, logger: Logger) -> FolioServer.Listener {
-        for (name, fd) in passed.take(where: { $0 != KnobJournal.storeName && !$0.hasPrefix("space-") }) {
+        for (name, fd) in passed.take(where: { $0 != KnobJournal.storeName && !$0.hasPrefix("space-") && !MountHandover.names.contains($0) }) {
             if let socket = try? SeqpacketSocket.inherited(fd: fd) {
                 logger.info("listening on the socket the service manager passed", metadata: ["name": "\(name)", "socket": "\(path)"])
                 return .inherited(socket, path: path)

@@ -67,7 +67,10 @@ public final class KnobMount: @unchecked Sendable {
                 session = try KnobSession(fileSystem: fileSystem, device: FileDescriptor(rawValue: try Self.duplicate(adopting.device)),
                                           handoverFile: FileDescriptor(rawValue: adopting.handover), adopting: handover)
             } else {
-                do { recoveredStaleMount = try MountPoint.prepare(mountpoint) } catch { throw MountError(description: error.description) }
+                // A mount of ours that cannot be taken over is detached unlooked-at: a live
+                // connection nobody serves would not answer a stat.
+                let leftOver = MountSystem.mountType(at: mountpoint) == "fuse.foliod" && (try? MountSystem.detach(mountpoint)) != nil
+                do { recoveredStaleMount = try MountPoint.prepare(mountpoint) || leftOver } catch { throw MountError(description: error.description) }
                 adopted = false
                 let (device, handoverFile) = try Self.mountAnew(at: mountpoint)
                 connection = Connection(device: try Self.duplicate(device.rawValue), handover: handoverFile.rawValue)

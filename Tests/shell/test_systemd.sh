@@ -13,6 +13,8 @@ out=$("$nspawn_box" check 2>&1) || { fail "this machine can boot a throwaway sys
 make -s -C "$REPO" install DESTDIR="$STAGE" PREFIX=/usr/local > "$WORK/install.log" 2>&1 || { fail "make install DESTDIR=... PREFIX=/usr/local" "$(tail -n 5 "$WORK/install.log")"; return 0; }
 expect_eq "the installed binaries need no Swift runtime (ldd)" "" "$(ldd "$STAGE/usr/local/bin/foliod" "$STAGE/usr/local/bin/folioctl" | grep -i 'swift\|not found')"
 trap '"$nspawn_box" stop "$WORK/box"; cleanup' EXIT
+# A failing check leaves the unit's journal here for the reader (FOLIOD_BOX_JOURNAL=FILE).
+[ -n "${FOLIOD_BOX_JOURNAL:-}" ] && trap 'in_box journalctl --no-pager > "$FOLIOD_BOX_JOURNAL" 2>&1; "$nspawn_box" stop "$WORK/box"; cleanup' EXIT
 out=$("$nspawn_box" start "$WORK/box" --usr-local "$STAGE" 2>&1) && pass "systemd boots in the box" ||
     { fail "systemd boots in the box" "$out"; return 0; }
 expect_eq "no toolchain inside" "absent" "$(in_box sh -c 'test -e /opt/swift && echo present || echo absent')"
@@ -26,7 +28,7 @@ expect_eq "READY came once the mount and the socket answered" "active" "$(in_box
 expect_contains "it listens on the socket systemd passed" "listening on the socket the service manager passed" "$(in_box journalctl -u foliod --no-pager)"
 ctl --space db fill --seed 9 0 1 2 3 4 5 6 7
 in_box sh -c 'echo 1 > /run/foliod/knobs/mtcopy/offloading && echo 3 > /run/foliod/knobs/mtcopy/threads'
-expect_eq "a named space and the knob journal are in the fd store" "5" "$(in_box systemctl show foliod -p NFileDescriptorStore --value)"
+expect_eq "a named space, the knob journal and the mount's connection are in the fd store" "7" "$(in_box systemctl show foliod -p NFileDescriptorStore --value)"
 
 pid_of() { in_box systemctl show foliod -p MainPID --value; }
 restarted_from() {  # restarted_from OLD-PID: waits (at most 30 s) until another instance is active
@@ -48,6 +50,40 @@ expect_eq "... the knobs as the operator left them" "kernel [mtcopy] dcbm 3" \
 expect_contains "... and the log says what was adopted" "adopted a stored space: 8 folios, 524288 bytes" "$(in_box journalctl -u foliod --no-pager)"
 out=$(ctl --space db migrate --to slow 0 1 2 3 | tr '\n' ' ')
 expect_eq "an adopted space migrates" "0 slow 1 slow 2 slow 3 slow " "$out"
+
+# The knob state comes back whatever knobs and order the operator used: the active migrator
+# by its name, not what offload_migrator shows, and not undone by a view written before it.
+knobs=/run/foliod/knobs
+in_box sh -c "echo dcbm > $knobs/migration/offload_migrator"
+old=$(pid_of)
+in_box systemctl kill -s KILL foliod
+restarted_from "$old"
+expect_eq "SIGKILL after echo dcbm > migration/offload_migrator: dcbm is back" "kernel mtcopy [dcbm]" "$(in_box cat $knobs/migration/offload_migrator)"
+in_box sh -c "echo 0 > $knobs/dcbm/offloading && echo 1 > $knobs/dcbm/offloading && echo mtcopy > $knobs/migration/offload_migrator && echo 5 > $knobs/dcbm/nr_dma_chan"
+old=$(pid_of)
+in_box systemctl restart foliod
+restarted_from "$old"
+expect_eq "systemctl restart after echo 1 > dcbm/offloading; echo mtcopy > migration/offload_migrator: mtcopy, and each count" \
+    "kernel [mtcopy] dcbm 3 5" "$(in_box cat $knobs/migration/offload_migrator $knobs/mtcopy/threads $knobs/dcbm/nr_dma_chan | tr '\n' ' ' | sed 's/ $//')"
+
+# A knob written every 10 ms while the service restarts and is killed: the mount stays (its
+# connection is in the fd store), so every write waits for the next instance and none fails.
+in_box sh -c 'end=$(($(date +%s) + 9)); n=0; bad=0
+    while [ "$(date +%s)" -lt "$end" ]; do
+        echo $((n % 7 + 1)) > /run/foliod/knobs/tiering/hot_threshold 2>> /tmp/knob.err || bad=$((bad + 1))
+        n=$((n + 1)); sleep 0.01
+    done; echo "writes $n failed $bad last $(( (n - 1) % 7 + 1 ))"; cat /tmp/knob.err 2>/dev/null' > "$WORK/knob-writes.out" 2>&1 &
+writer=$!
+sleep 1.5; in_box systemctl restart foliod
+sleep 2; old=$(pid_of); in_box systemctl kill -s KILL foliod; restarted_from "$old"
+wait "$writer"
+summary=$(head -n 1 "$WORK/knob-writes.out")
+case "$summary" in
+    writes*" failed 0 "*) pass "a knob write every 10 ms across systemctl restart and SIGKILL: none fails ($summary)" ;;
+    *) fail "a knob write every 10 ms across systemctl restart and SIGKILL: none fails" "$(head -n 5 "$WORK/knob-writes.out")" ;;
+esac
+expect_eq "... and the knob holds the last value written" "${summary##* last }" "$(in_box cat $knobs/tiering/hot_threshold)"
+expect_contains "... the new instance took the mount over" "took over the knob mount the previous instance left" "$(in_box journalctl -u foliod --no-pager)"
 
 # A client every 10 ms while the service restarts twice: the socket never stops listening.
 in_box sh -c 'end=$(($(date +%s) + 5)); n=0; bad=0

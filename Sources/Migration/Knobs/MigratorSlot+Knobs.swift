@@ -8,6 +8,7 @@ extension MigratorSlot {
         SysfsAttribute(
             "offload_migrator",
             mode: .knob,
+            persistence: .value { self.active.name },
             show: {
                 let active = self.active.name
                 return self.names.map { $0 == active ? "[\($0)]" : $0 }.joined(separator: " ") + "\n"
