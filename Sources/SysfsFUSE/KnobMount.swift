@@ -67,9 +67,11 @@ public final class KnobMount: @unchecked Sendable {
                 session = try KnobSession(fileSystem: fileSystem, device: FileDescriptor(rawValue: try Self.duplicate(adopting.device)),
                                           handoverFile: FileDescriptor(rawValue: adopting.handover), adopting: handover)
             } else {
-                // A mount of ours that cannot be taken over is detached unlooked-at: a live
-                // connection nobody serves would not answer a stat.
-                let leftOver = MountSystem.mountType(at: mountpoint) == "fuse.foliod" && (try? MountSystem.detach(mountpoint)) != nil
+                // A predecessor's mount that cannot be taken over (its handover is unreadable)
+                // is detached unlooked-at: its connection, still held by the service manager,
+                // would not answer a stat. Any other mount there is looked at as usual, and a
+                // live one (another daemon's) refused.
+                let leftOver = adopting != nil && MountSystem.mountType(at: mountpoint) == "fuse.foliod" && (try? MountSystem.detach(mountpoint)) != nil
                 do { recoveredStaleMount = try MountPoint.prepare(mountpoint) || leftOver } catch { throw MountError(description: error.description) }
                 adopted = false
                 let (device, handoverFile) = try Self.mountAnew(at: mountpoint)
