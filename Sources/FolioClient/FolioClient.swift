@@ -41,8 +41,8 @@ public final class FolioClient: @unchecked Sendable {
     /// one): a name that is not valid UTF-8 reaches the daemon as it is and is refused there.
     public init(socketPath: String, spaceBytes: [UInt8]) throws(FolioClientError) {
         guard spaceBytes.count <= Int(UInt16.max) else { throw FolioClientError(errno: .invalidArgument, message: "attach: a space name over 65,535 bytes") }
-        do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
-        let (reply, fds) = try Self.roundTrip(socket, Request.attachMessage(nameBytes: spaceBytes, requestID: 0), requestID: 0)
+        let (socket, reply, fds) = try Self.attach(socketPath, spaceBytes)
+        self.socket = socket
         defer { fds.forEach { try? FileDescriptor(rawValue: $0).close() } }
         // The table, the pin table, then one memfd per tier.
         guard case .attached(let spaceID, let tiers) = reply, fds.count == tiers.count + 2 else {
@@ -70,6 +70,28 @@ public final class FolioClient: @unchecked Sendable {
         }
         table = mapped[0].base
         tierBases = mapped.dropFirst().map(\.base)
+    }
+
+    /// How long a connection refused because the daemon is stopping (ESHUTDOWN) is retried:
+    /// under a service manager the socket outlives the daemon, and its next instance answers
+    /// within a restart's time.
+    static let restartWait = Duration.seconds(5)
+
+    /// Connects and attaches; ESHUTDOWN (a daemon that took the connection as it stopped) is
+    /// retried on a new connection until `restartWait` has passed.
+    private static func attach(_ socketPath: String, _ name: [UInt8]) throws(FolioClientError) -> (SeqpacketSocket, Reply, [Int32]) {
+        let deadline = ContinuousClock.now + restartWait
+        while true {
+            let socket: SeqpacketSocket
+            do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
+            do {
+                let (reply, fds) = try roundTrip(socket, Request.attachMessage(nameBytes: name, requestID: 0), requestID: 0)
+                return (socket, reply, fds)
+            } catch where error.errno == .socketShutdown && ContinuousClock.now < deadline {
+                socket.close()
+                OSThread.sleep(.milliseconds(20))
+            }
+        }
     }
 
     deinit {

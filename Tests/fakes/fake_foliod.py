@@ -48,6 +48,9 @@ Scenarios (the attach reply is broken at connect; the others attach correctly fi
                                  header's length says so; a reply with no payload loses the
                                  header's last byte instead)
     stats-bad-name               the stats reply has a counter named "bad name" (a space in it)
+    stopping-then-good           the first 3 connections get ESHUTDOWN with request id 0 and are
+                                 closed, as a daemon that is stopping answers; later ones are
+                                 served correctly (a client should retry, as across a restart)
 
 Exit status: 0 when stopped by SIGTERM/SIGINT, 2 for bad usage.
 """
@@ -73,14 +76,17 @@ TIER_BYTES, PAGE = 16 << 20, 4096
 MAX_HANDLES, MAX_ORDER = 16384, 9
 EBUSY, ENOENT, ENOMEM, EINVAL, ENOTCONN, EISCONN, EBADMSG, EOPNOTSUPP, EPROTONOSUPPORT = (
     16, 2, 12, 22, 107, 106, 74, 95, 93)
+ESHUTDOWN = 108
 
 SCENARIOS = [
     "good", "short-folio-table", "short-pin-table", "short-tier-memfd", "tier-size-2^63",
     "too-many-tiers", "fewer-fds", "not-a-memfd", "alloc-fewer-handles",
     "alloc-handle-out-of-range", "free-status-int32min", "migrate-status-int32min",
     "migrate-status-unknown-tier", "migrate-fewer-statuses", "error-errno-0",
-    "wrong-request-id", "truncated-reply", "stats-bad-name",
+    "wrong-request-id", "truncated-reply", "stats-bad-name", "stopping-then-good",
 ]
+# stopping-then-good: the first connections are refused as a stopping daemon refuses them.
+STOPPING_REFUSALS = 3
 # Counters every stats reply carries besides the per-tier ones, in PROTOCOL.md's order.
 COUNTERS = [
     "batches", "folios_migrated", "folios_failed", "folios_busy", "bytes_copied", "unmap_ns",
@@ -551,8 +557,14 @@ def main(argv):
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print("ready", flush=True)
+    accepted = 0
     while True:
         client, _ = sock.accept()
+        accepted += 1
+        if scenario == "stopping-then-good" and accepted <= STOPPING_REFUSALS:
+            client.send(Connection(server, client).error(0, ESHUTDOWN, "the daemon is stopping"))
+            client.close()
+            continue
         threading.Thread(target=Connection(server, client).serve, daemon=True).start()
 
 

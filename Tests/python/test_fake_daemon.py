@@ -80,3 +80,13 @@ def test_the_good_fake_serves_the_module(fake):
         assert c.stats().folios_migrated == 3
         assert c.free(handles) == [None] * 3
         c.destroy()
+
+
+def test_a_daemon_refusing_as_it_stops_is_retried_and_the_next_answers(fake):
+    # libfolio retries ESHUTDOWN (a connection taken by a daemon that is stopping, as across a
+    # restart) on a new connection; the fake refuses three, then serves.
+    c = foliod.Client(fake("stopping-then-good"))
+    try:
+        assert len(c.alloc("fast", count=1)) == 1
+    finally:
+        c.close()

@@ -55,3 +55,8 @@ for scenario in error-errno-0 wrong-request-id truncated-reply; do
     serve "$scenario"
     expect_refused "$scenario" "alloc" fctl --space s alloc --tier fast --count 1
 done
+
+# A daemon that took the connection as it stopped (a restart under systemd) answers ESHUTDOWN:
+# the client retries on a new connection and is served by the next one.
+serve stopping-then-good
+expect_eq "stopping-then-good: folioctl retries three ESHUTDOWN refusals and is served" "0" "$(fctl --space s alloc --tier fast --count 1 2>&1)"

@@ -300,6 +300,16 @@ static int adopt(folio_client *c, const struct folio_wire_reply *r, const struct
 	return 0;
 }
 
+static int connect_once(const char *socket_path, const char *space, folio_client **out);
+
+/*
+ * A daemon that took the connection as it stopped answers ESHUTDOWN. Under a service manager
+ * the socket outlives it and the next instance answers within a restart's time, so that one
+ * refusal is retried on a new connection for up to RESTART_WAIT_MS.
+ */
+#define RESTART_WAIT_MS 5000
+#define RESTART_STEP_MS 20
+
 int folio_connect(const char *socket_path, const char *space, folio_client **out)
 {
 	if (!socket_path || !out)
@@ -307,6 +317,17 @@ int folio_connect(const char *socket_path, const char *space, folio_client **out
 	*out = NULL;
 	if (space && (strlen(space) == 0 || strlen(space) > FOLIO_NAME_MAX))
 		return -EINVAL;
+	int err = connect_once(socket_path, space, out);
+	for (int waited = 0; err == -ESHUTDOWN && waited < RESTART_WAIT_MS; waited += RESTART_STEP_MS) {
+		struct timespec step = { 0, RESTART_STEP_MS * 1000000L };
+		nanosleep(&step, NULL);
+		err = connect_once(socket_path, space, out);
+	}
+	return err;
+}
+
+static int connect_once(const char *socket_path, const char *space, folio_client **out)
+{
 	/* The buffers every request of this client goes through, allocated once. */
 	folio_client *c = calloc(1, sizeof(*c));
 	uint8_t *out_buffer = malloc(FOLIO_WIRE_MAX_BYTES);
