@@ -132,6 +132,15 @@ public final class AddressSpace: @unchecked Sendable {
         return try locked { (metadata) throws(Errno) in try metadata.allocate(tier: tier, order: order, count: count) }
     }
 
+    /// Throws EDQUOT if `count` folios of `order` would pass the space's or the owner's limits
+    /// now (what `allocate` would refuse first), changing nothing: a caller that makes room
+    /// before allocating (the tiering policy's direct reclaim) asks first, so a request that
+    /// will be refused moves nobody's data.
+    public func checkLimits(order: Int, count: Int) throws(Errno) {
+        guard (0...FolioTableLayout.maxOrder).contains(order), count > 0 else { throw .invalidArgument }
+        try locked { (metadata) throws(Errno) in try metadata.checkLimits(bytes: FolioTableLayout.bytes(order: order) * count, count: count) }
+    }
+
     /// Frees each handle; a status per handle (nil for freed): ENOENT for a handle that names
     /// no folio, EBUSY for a pinned one.
     public func free(_ handles: [Int]) -> [Errno?] {
@@ -211,6 +220,12 @@ public final class AddressSpace: @unchecked Sendable {
         public func repoint(_ handle: Int, tier: Int, offset: Int) {
             if let order = space.records[handle]?.order { space.records[handle] = FolioRecord(tier: tier, offset: offset, order: order) }
             space.entry(handle).repoint(tier: tier, offset: offset)
+        }
+
+        func checkLimits(bytes: Int, count: Int) throws(Errno) {
+            let held = space.records.count - space.freeHandles.count
+            guard held + count <= space.limits.folios, space.bytesHeld + bytes <= space.limits.bytes,
+                  bytes <= space.quota?.freeBytes ?? Int.max else { throw .diskQuotaExceeded }
         }
 
         func allocate(tier: Int, order: Int, count: Int) throws(Errno) -> [Int] {

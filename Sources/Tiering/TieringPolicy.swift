@@ -129,6 +129,8 @@ public final class TieringPolicy: Sendable {
         }
         let level = tiers[tier]
         defer { if level.freeBytes < level.watermarks.current.low { wake() } }
+        // A request past its quota is refused before any other folio is demoted for it.
+        try space.checkLimits(order: order, count: count)
         let short = FolioTableLayout.bytes(order: order) * count + level.watermarks.current.min - level.freeBytes
         if short > 0 { _ = demoteDirectly(from: tier, bytes: short) }
         do {

@@ -24,8 +24,8 @@ final class TieringFixture: @unchecked Sendable {
     }
 
     /// A new space the policy sees, with a pin table of its own.
-    func makeSpace() throws -> AddressSpace {
-        let space = try AddressSpace(id: spaces.count + 1, name: nil, owner: 0, tiers: [fast, slow])
+    func makeSpace(limits: SpaceLimits = SpaceLimits()) throws -> AddressSpace {
+        let space = try AddressSpace(id: spaces.count + 1, name: nil, owner: 0, tiers: [fast, slow], limits: limits)
         pins[ObjectIdentifier(space)] = try space.attach(shared: false)
         // Read once, as a client maps each tier once: a pin never waits for the space's lock.
         bases[ObjectIdentifier(space)] = space.locked { metadata in (0..<2).map { metadata.address(tier: $0, offset: 0) } }

@@ -27,6 +27,18 @@ struct TieringPolicyTests {
         #expect(fixture.intact(space, resident))
     }
 
+    @Test func allocate_pastTheSpacesQuota_isEDQUOTAndDemotesNothingForIt() throws {
+        let fixture = TieringFixture()
+        fixture.policy.enabled = true
+        let other = try fixture.makeSpace()
+        let resident = try other.allocate(tier: 0, order: 9, count: 3)
+        fixture.fill(other, resident)
+        let limited = try fixture.makeSpace(limits: SpaceLimits(bytes: Self.twoMiB))
+        #expect(throws: Errno.diskQuotaExceeded) { try fixture.policy.allocate(in: limited, tier: 0, order: 9, count: 2) }
+        #expect(resident.allSatisfy { fixture.tier(other, $0) == 0 }, "no folio of another space moved for a request that was refused")
+        #expect(fixture.policy.statistics[.demotedDirect] == 0)
+    }
+
     @Test func allocate_pastAFullTier_keepsSucceedingWhileTheTierBelowHasRoom() throws {
         let fixture = TieringFixture(fastBytes: 8 << 20, slowBytes: 16 << 20)
         fixture.policy.enabled = true
