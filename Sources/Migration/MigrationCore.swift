@@ -28,7 +28,8 @@ public final class MigrationCore: Sendable {
         pipeline = MigrationPipeline(slot: slot)
     }
 
-    /// Adds `dcbm/`, `mtcopy/`, `migration/`, `debug/fail_dma/` and `tiers/<name>/` to `tree`.
+    /// Adds `dcbm/`, `mtcopy/`, `migration/`, `debug/fail_dma/`, `tiers/<name>/` and
+    /// `module/dcbm/parameters/` to `tree`.
     public func registerKnobs(in tree: SysfsTree, tiers: [Tier] = []) {
         let offloadMigrator = slot.offloadMigratorAttribute()
         tree.directory("migration").add(offloadMigrator)
@@ -36,6 +37,7 @@ public final class MigrationCore: Sendable {
         let mtcopyOffloading = mtcopy.registerKnobs(in: tree.directory("mtcopy"), slot: slot)
         let dcbmOffloading = dcbm.registerKnobs(in: tree.directory("dcbm"), slot: slot)
         dmaFaults.registerKnobs(in: tree.directory("debug/fail_dma"))
+        registerModuleParameters(in: tree.directory("module/dcbm/parameters"), from: tree)
         for tier in tiers { tier.registerKnobs(in: tree.directory("tiers/\(tier.spec.name)")) }
         // Only the knobs whose shown value changed: `offload_migrator` always, `offloading`
         // of the migrator retired and of the one bound (a poller of a third sees no change).
@@ -43,6 +45,16 @@ public final class MigrationCore: Sendable {
         slot.onSwap { from, to in
             offloadMigrator.notify()
             for name in Set([from, to]) { offloading[name]?.notify() }
+        }
+    }
+
+    /// The series' sixth version moved dcbm's knobs to `/sys/module/dcbm/parameters/`: the
+    /// same attributes appear there too (one object under two names, so a store through
+    /// either is the other's change, and a poller of either wakes).
+    private func registerModuleParameters(in parameters: SysfsDirectory, from tree: SysfsTree) {
+        for path in ["dcbm/offloading", "dcbm/nr_dma_chan", "migration/reason_mask", "dcbm/folios_migrated", "dcbm/folios_failures"] {
+            // Each was registered just above: a missing one is a programming error.
+            parameters.add(try! tree.attribute(path))
         }
     }
 }

@@ -35,9 +35,12 @@ public final class SysfsTree: Sendable {
 
     /// Every knob's setting (`SysfsAttribute.setting`), in listing order: what a restart
     /// writes back to end where the operator left the tree.
+    /// An attribute that appears under two names is kept once, under its first.
     public func settings() -> [KnobSetting] {
-        allAttributes().compactMap { path, attribute in
-            attribute.setting.map { KnobSetting(path: path, value: $0, line: 0) }
+        var seen = Set<ObjectIdentifier>()
+        return allAttributes().compactMap { path, attribute in
+            guard seen.insert(ObjectIdentifier(attribute)).inserted else { return nil }
+            return attribute.setting.map { KnobSetting(path: path, value: $0, line: 0) }
         }
     }
 

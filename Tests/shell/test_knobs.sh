@@ -51,3 +51,24 @@ for knob in $(cd "$MNT" && find . -type f | sed 's|^\./||'); do
 done
 
 expect_eq "stat: a knob is a 4096-byte regular file" "4096 644 regular file" "$(stat -c '%s %a %F' "$MNT/dcbm/offloading")"
+
+# The series' sixth version's layout answers too: /sys/module/dcbm/parameters/, the same knobs.
+params=$MNT/module/dcbm/parameters
+expect_eq "module/dcbm/parameters lists the v6 knobs" "folios_failures folios_migrated nr_dma_chan offloading reason_mask" "$(ls "$params" | sort | tr '\n' ' ' | sed 's/ $//')"
+echo 0 > "$params/offloading"
+expect_eq "echo 0 > module/dcbm/parameters/offloading stops dcbm" "[kernel] mtcopy dcbm 0" "$(cat "$MNT/migration/offload_migrator" "$MNT/dcbm/offloading" | tr '\n' ' ' | sed 's/ $//')"
+timeout 10 "$FOLIOCTL" watch --mount "$MNT" --count 1 module/dcbm/parameters/offloading > "$WORK/twin-watch.out" &
+twin_watcher=$!
+sleep 0.3
+echo 1 > "$params/offloading"
+expect_eq "echo 1 > module/dcbm/parameters/offloading binds dcbm" "kernel mtcopy [dcbm]" "$(cat "$MNT/migration/offload_migrator")"
+echo 3 > "$params/nr_dma_chan"
+echo demotion > "$MNT/migration/reason_mask"
+for knob in offloading nr_dma_chan reason_mask folios_migrated folios_failures; do
+    twin=$([ "$knob" = reason_mask ] && echo migration/reason_mask || echo "dcbm/$knob")
+    expect_eq "module/dcbm/parameters/$knob matches $twin" "$(cat "$MNT/$twin")" "$(cat "$params/$knob")"
+done
+err=$( { echo 17 > "$params/nr_dma_chan"; } 2>&1)
+expect_contains "... and refuses what its twin refuses" "write error: Invalid argument" "$err"
+wait "$twin_watcher"
+expect_eq "a poller of module/dcbm/parameters/offloading wakes on the change (watch printed 0, then 1)" "0 1" "$(tr '\n' ' ' < "$WORK/twin-watch.out" | sed 's/ $//')"
