@@ -38,8 +38,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "FolioSharedMemory",
+            dependencies: [
+                "SystemCalls",
+                "CLinux",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "FolioMemory",
             dependencies: [
+                "FolioSharedMemory",
                 "SystemCalls",
                 "CLinux",
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -78,6 +89,7 @@ let package = Package(
         .target(
             name: "Migration",
             dependencies: [
+                "FolioSharedMemory",
                 "SystemCalls",
                 "FolioMemory",
                 "FolioProtocol",
@@ -90,6 +102,7 @@ let package = Package(
         .target(
             name: "Tiering",
             dependencies: [
+                "FolioSharedMemory",
                 "SystemCalls",
                 "FolioMemory",
                 "FolioProtocol",
@@ -102,6 +115,7 @@ let package = Package(
         .target(
             name: "FolioService",
             dependencies: [
+                "FolioSharedMemory",
                 "FolioMemory",
                 "FolioProtocol",
                 "Migration",
@@ -116,7 +130,7 @@ let package = Package(
             name: "FolioClient",
             dependencies: [
                 "SystemCalls",
-                "FolioMemory",
+                "FolioSharedMemory",
                 "FolioProtocol",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -125,6 +139,7 @@ let package = Package(
         .executableTarget(
             name: "folioctl",
             dependencies: [
+                "FolioSharedMemory",
                 "SystemCalls",
                 "FolioClient",
                 "FolioMemory",
@@ -139,6 +154,7 @@ let package = Package(
         .target(
             name: "FoliodDaemon",
             dependencies: [
+                "FolioSharedMemory",
                 "CLinux",
                 "SystemCalls",
                 "FolioMemory",
@@ -184,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FolioMemoryTests",
-            dependencies: ["FolioMemory", "SystemCalls", "TestSupport"],
+            dependencies: ["FolioSharedMemory", "FolioMemory", "SystemCalls", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -221,12 +237,12 @@ let package = Package(
         ),
         .testTarget(
             name: "MigrationTests",
-            dependencies: ["FolioMemory", "FolioProtocol", "Migration", "Sysfs", "TestSupport"],
+            dependencies: ["FolioSharedMemory", "FolioMemory", "FolioProtocol", "Migration", "Sysfs", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TieringTests",
-            dependencies: ["FolioMemory", "Migration", "Sysfs", "Tiering", "TestSupport"],
+            dependencies: ["FolioSharedMemory", "FolioMemory", "Migration", "Sysfs", "Tiering", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,4 +1,4 @@
-import FolioMemory
+import FolioSharedMemory
 import FolioProtocol
 import SystemCalls
 import Synchronization
@@ -50,7 +50,7 @@ public final class FolioClient: @unchecked Sendable {
         }
         let lengths = [FolioTableLayout.tableBytes, PinTable.tableBytes] + tiers.map { Int(exactly: $0.sizeBytes) ?? -1 }
         for (fd, length) in zip(fds, lengths) {
-            guard length > 0, let size = try? MemorySystem.size(of: FileDescriptor(rawValue: fd)), size >= length else {
+            guard length > 0, let size = try? SharedMemory.size(of: FileDescriptor(rawValue: fd)), size >= length else {
                 throw FolioClientError(errno: .badMessage, message: "attach: a descriptor is smaller than the reply says")
             }
         }
@@ -60,12 +60,12 @@ public final class FolioClient: @unchecked Sendable {
         var mapped: [(base: UnsafeMutableRawPointer, length: Int)] = []
         do {
             for index in [0] + Array(2..<fds.count) {
-                let base = try MemorySystem.mapShared(FileDescriptor(rawValue: fds[index]), length: lengths[index])
+                let base = try SharedMemory.mapShared(FileDescriptor(rawValue: fds[index]), length: lengths[index])
                 mapped.append((base, lengths[index]))
             }
             pins = try PinTable.mapped(FileDescriptor(rawValue: fds[1]))
         } catch {
-            for region in mapped { MemorySystem.unmap(region.base, length: region.length) }
+            for region in mapped { SharedMemory.unmap(region.base, length: region.length) }
             throw FolioClientError(errno: error.errno, message: error.call)
         }
         table = mapped[0].base
@@ -95,8 +95,8 @@ public final class FolioClient: @unchecked Sendable {
     }
 
     deinit {
-        MemorySystem.unmap(table, length: FolioTableLayout.tableBytes)
-        for (base, tier) in zip(tierBases, tiers) { MemorySystem.unmap(base, length: Int(tier.sizeBytes)) }
+        SharedMemory.unmap(table, length: FolioTableLayout.tableBytes)
+        for (base, tier) in zip(tierBases, tiers) { SharedMemory.unmap(base, length: Int(tier.sizeBytes)) }
     }
 
     /// The index of the tier called `name`; ENOENT if there is none.

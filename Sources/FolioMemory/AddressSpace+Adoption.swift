@@ -1,3 +1,4 @@
+import FolioSharedMemory
 import SystemCalls
 import SystemPackage
 
@@ -47,10 +48,10 @@ extension AddressSpace {
             guard stored.tiers.count == tiers.count else {
                 throw SystemCallError(call: "space \(stored.name): \(stored.tiers.count) tier memfds stored, \(tiers.count) tiers configured", errno: .invalidArgument)
             }
-            guard try MemorySystem.size(of: stored.table) == FolioTableLayout.tableBytes else {
+            guard try SharedMemory.size(of: stored.table) == FolioTableLayout.tableBytes else {
                 throw SystemCallError(call: "space \(stored.name): the stored folio table is not \(FolioTableLayout.tableBytes) bytes", errno: .invalidArgument)
             }
-            table = try MemorySystem.mapShared(stored.table, length: FolioTableLayout.tableBytes)
+            table = try SharedMemory.mapShared(stored.table, length: FolioTableLayout.tableBytes)
         } catch {
             ([stored.table] + stored.tiers).forEach { try? $0.close() }
             throw error
@@ -67,7 +68,7 @@ extension AddressSpace {
             // Each arena built owns its memfd; the rest are still ours to close.
             arenas.forEach { $0.close() }
             stored.tiers[arenas.count...].forEach { try? $0.close() }
-            MemorySystem.unmap(table, length: FolioTableLayout.tableBytes)
+            SharedMemory.unmap(table, length: FolioTableLayout.tableBytes)
             try? stored.table.close()
             throw error
         }

@@ -1,3 +1,4 @@
+import FolioSharedMemory
 import Synchronization
 import SystemCalls
 import SystemPackage
@@ -70,14 +71,14 @@ public final class AddressSpace: @unchecked Sendable {
         let tableFD: FileDescriptor
         do {
             for tier in tiers { arenas.append(try Arena(tier: tier, spaceID: id)) }
-            tableFD = try MemorySystem.anonymousFile(name: "foliod-\(id)-table", bytes: FolioTableLayout.tableBytes)
+            tableFD = try SharedMemory.anonymousFile(name: "foliod-\(id)-table", bytes: FolioTableLayout.tableBytes)
         } catch {
             arenas.forEach { $0.close() }
             throw error
         }
         let table: UnsafeMutableRawPointer
         do {
-            table = try MemorySystem.mapShared(tableFD, length: FolioTableLayout.tableBytes)
+            table = try SharedMemory.mapShared(tableFD, length: FolioTableLayout.tableBytes)
         } catch {
             arenas.forEach { $0.close() }
             try? tableFD.close()
@@ -157,7 +158,7 @@ public final class AddressSpace: @unchecked Sendable {
             records = []
             pinTables = []
             arenas.forEach { $0.close() }
-            MemorySystem.unmap(table, length: FolioTableLayout.tableBytes)
+            SharedMemory.unmap(table, length: FolioTableLayout.tableBytes)
             try? tableFD.close()
         }
     }

@@ -1,3 +1,4 @@
+import FolioSharedMemory
 import Synchronization
 import SystemCalls
 import SystemPackage
@@ -58,10 +59,10 @@ final class Arena: @unchecked Sendable {
     init(tier: Tier, spaceID: Int) throws(SystemCallError) {
         self.tier = tier
         length = tier.spec.sizeBytes
-        fd = try MemorySystem.memfd(name: "foliod-\(spaceID)-\(tier.spec.name)", hugetlb: tier.spec.hugePages == .hugetlb)
+        fd = try SharedMemory.memfd(name: "foliod-\(spaceID)-\(tier.spec.name)", hugetlb: tier.spec.hugePages == .hugetlb)
         do {
-            try MemorySystem.resize(fd, to: length)
-            base = try MemorySystem.mapShared(fd, length: length)
+            try SharedMemory.resize(fd, to: length)
+            base = try SharedMemory.mapShared(fd, length: length)
         } catch {
             try? fd.close()
             throw error
@@ -82,7 +83,7 @@ final class Arena: @unchecked Sendable {
     init(tier: Tier, adopting fd: FileDescriptor, used: [(offset: Int, order: Int)]) throws(SystemCallError) {
         self.tier = tier
         length = tier.spec.sizeBytes
-        guard try MemorySystem.size(of: fd) == length else {
+        guard try SharedMemory.size(of: fd) == length else {
             throw SystemCallError(call: "tier \(tier.spec.name): the stored memfd is not \(length) bytes", errno: .invalidArgument)
         }
         var charged: [Int] = []
@@ -94,7 +95,7 @@ final class Arena: @unchecked Sendable {
             charged.append(block.order)
         }
         do {
-            base = try MemorySystem.mapShared(fd, length: length)
+            base = try SharedMemory.mapShared(fd, length: length)
         } catch {
             for order in charged { tier.credit(order: order, count: 1) }
             throw error
@@ -163,7 +164,7 @@ final class Arena: @unchecked Sendable {
 
     /// Unmaps and closes; the memory goes when clients' mappings go too.
     func close() {
-        MemorySystem.unmap(base, length: length)
+        SharedMemory.unmap(base, length: length)
         try? fd.close()
     }
 }

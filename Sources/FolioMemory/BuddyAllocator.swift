@@ -1,3 +1,4 @@
+import FolioSharedMemory
 /// A binary buddy allocator over `size` bytes in 4 KiB pages, orders 0–9 (4 KiB–2 MiB), as the
 /// kernel's zone allocator: free lists per order, blocks split on allocation and merged with
 /// their buddy on free. Not thread-safe; its arena locks around it.

@@ -1,3 +1,4 @@
+import FolioSharedMemory
 import Synchronization
 import SystemPackage
 

@@ -1,5 +1,6 @@
 import FolioMemory
 import FolioService
+import FolioSharedMemory
 import FoundationEssentials
 import Logging
 import Sysfs

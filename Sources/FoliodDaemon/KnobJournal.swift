@@ -1,4 +1,5 @@
 import FolioMemory
+import FolioSharedMemory
 import Synchronization
 import Sysfs
 import SystemCalls
@@ -43,7 +44,7 @@ final class KnobJournal: Sendable {
             let fd = FileDescriptor(rawValue: raw)
             return KnobJournal(fd: fd, stored: parse(read(fd)))
         }
-        guard notifier.isActive, let fd = try? MemorySystem.anonymousFile(name: "foliod-knobs", bytes: 0) else { return nil }
+        guard notifier.isActive, let fd = try? SharedMemory.anonymousFile(name: "foliod-knobs", bytes: 0) else { return nil }
         notifier.store([fd.rawValue], name: storeName)
         return KnobJournal(fd: fd, stored: Contents())
     }
@@ -87,7 +88,7 @@ final class KnobJournal: Sendable {
     }
 
     private static func read(_ fd: FileDescriptor) -> String {
-        guard let size = try? MemorySystem.size(of: fd), size > 0, size < 1 << 20 else { return "" }
+        guard let size = try? SharedMemory.size(of: fd), size > 0, size < 1 << 20 else { return "" }
         var bytes = [UInt8](repeating: 0, count: size)
         let count = (try? bytes.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: 0, into: $0) }) ?? 0
         return String(decoding: bytes.prefix(count), as: UTF8.self)

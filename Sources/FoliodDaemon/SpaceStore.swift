@@ -1,5 +1,6 @@
 import FolioMemory
 import FolioService
+import FolioSharedMemory
 import Logging
 import SystemCalls
 import SystemPackage
@@ -32,7 +33,7 @@ final class SpaceStore: Sendable {
         let meta = Self.metadata(id: space.id, name: name, owner: space.owner, tiers: tiers)
         let stored: Bool
         do {
-            let metaFD = try MemorySystem.anonymousFile(name: "foliod-\(space.id)-meta", bytes: meta.count)
+            let metaFD = try SharedMemory.anonymousFile(name: "foliod-\(space.id)-meta", bytes: meta.count)
             defer { try? metaFD.close() }
             _ = try metaFD.writeAll(toAbsoluteOffset: 0, meta)
             let fds = space.sharedFDs
@@ -87,7 +88,7 @@ final class SpaceStore: Sendable {
         guard let metaFD = fds["meta"], let table = fds["table"] else { throw StoreProblem(reason: "its metadata or folio table is missing") }
         let tierFDs = tiers.indices.compactMap { fds["tier\($0)"] }
         guard tierFDs.count == tiers.count else { throw StoreProblem(reason: "\(tierFDs.count) of \(tiers.count) tier memfds are stored") }
-        guard let size = try? MemorySystem.size(of: metaFD), size < 65536 else { throw StoreProblem(reason: "its metadata cannot be read") }
+        guard let size = try? SharedMemory.size(of: metaFD), size < 65536 else { throw StoreProblem(reason: "its metadata cannot be read") }
         var bytes = [UInt8](repeating: 0, count: size)
         let read = (try? bytes.withUnsafeMutableBytes { try metaFD.read(fromAbsoluteOffset: 0, into: $0) }) ?? 0
         try? metaFD.close()

@@ -14,7 +14,7 @@ enum TierConfig {
     static func parse(_ array: TOMLArray, source: ConfigSource, choices: inout [String]) throws(DaemonConfig.Problem) -> [TierSpec] {
         var specs: [TierSpec] = []
         // Huge pages an `auto` tier may still claim; each hugetlb tier takes its size.
-        var freeHugeBytes = TierSpec.freeHugeBytes()
+        var freeHugeBytes = HostMemory.freeHugeBytes()
         for index in 0..<array.count {
             func fail(_ key: String, _ reason: String) -> DaemonConfig.Problem {
                 let line = source.line(ofKey: key, inArrayTable: "tiers", index: index)
@@ -38,7 +38,7 @@ enum TierConfig {
             var automatic: String?
             if let value = table["huge_pages"] {
                 if value.string == "auto" {
-                    (mode, automatic) = TierSpec.automaticMode(sizeBytes: size, freeHugeBytes: freeHugeBytes)
+                    (mode, automatic) = HostMemory.automaticMode(sizeBytes: size, freeHugeBytes: freeHugeBytes)
                 } else {
                     guard let parsed = value.string.flatMap(HugePageMode.init(rawValue:)) else {
                         throw fail("huge_pages", "expected auto or one of \(HugePageMode.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -50,7 +50,7 @@ enum TierConfig {
             var spec = TierSpec(name: name, sizeBytes: size, node: node, hugePages: mode)
             spec.chosenAutomatically = automatic != nil
             if let automatic { choices.append("tier \(name): huge_pages auto chose \(mode.rawValue): \(automatic)") }
-            if let reason = spec.unavailability() { throw fail(node != nil && reason.hasPrefix("NUMA") ? "node" : "huge_pages", "tier '\(name)': \(reason)") }
+            if let reason = HostMemory.unavailability(of: spec) { throw fail(node != nil && reason.hasPrefix("NUMA") ? "node" : "huge_pages", "tier '\(name)': \(reason)") }
             specs.append(spec)
         }
         guard specs.count <= maxTiers else {

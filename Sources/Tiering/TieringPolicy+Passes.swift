@@ -1,5 +1,6 @@
 import FolioMemory
 import FolioProtocol
+import FolioSharedMemory
 import Migration
 import SystemPackage
 

@@ -1,3 +1,4 @@
+import FolioSharedMemory
 import Foundation
 import Synchronization
 import SystemPackage

@@ -1,3 +1,4 @@
+import FolioSharedMemory
 import Testing
 @testable import FolioMemory
 

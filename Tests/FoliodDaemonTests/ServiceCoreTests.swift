@@ -1,6 +1,6 @@
 import FolioClient
 import FolioMemory
-import FoliodDaemon
+@testable import FoliodDaemon
 import FolioService
 import Foundation
 import SystemPackage
@@ -67,12 +67,12 @@ struct ServiceCoreTests {
     @Test func hugePagesAuto_choosesWhatTheMachineHas_andSaysWhy() throws {
         let config = try DaemonConfig.parse("[[tiers]]\nname = \"fast\"\nsize = \"4M\"\nhuge_pages = \"auto\"\n", path: "auto.toml")
         let spec = try #require(config.tiers.first)
-        let expected = TierSpec.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: TierSpec.freeHugeBytes()).0
+        let expected = HostMemory.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: HostMemory.freeHugeBytes()).0
         #expect(spec.chosenAutomatically && spec.hugePages == expected)
         #expect(spec.hugePagesDescription == "\(expected.rawValue) (auto)")
-        #expect(config.hugePageChoices == ["tier fast: huge_pages auto chose \(expected.rawValue): \(TierSpec.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: TierSpec.freeHugeBytes()).1)"])
-        #expect(TierSpec.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: 8 << 20).0 == .hugetlb)
-        #expect(TierSpec.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: 2 << 20).0 != .hugetlb)
+        #expect(config.hugePageChoices == ["tier fast: huge_pages auto chose \(expected.rawValue): \(HostMemory.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: HostMemory.freeHugeBytes()).1)"])
+        #expect(HostMemory.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: 8 << 20).0 == .hugetlb)
+        #expect(HostMemory.automaticMode(sizeBytes: 4 << 20, freeHugeBytes: 2 << 20).0 != .hugetlb)
     }
 
     @Test func aClient_allocatesPinsMigratesAndFrees() throws {

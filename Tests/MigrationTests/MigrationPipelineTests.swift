@@ -1,5 +1,6 @@
 import FolioMemory
 import FolioProtocol
+import FolioSharedMemory
 import Foundation
 import Sysfs
 import SystemPackage

@@ -1,4 +1,5 @@
 import FolioMemory
+import FolioSharedMemory
 import Migration
 import Sysfs
 @testable import Tiering

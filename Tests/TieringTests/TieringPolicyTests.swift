@@ -1,4 +1,5 @@
 import FolioMemory
+import FolioSharedMemory
 import Foundation
 import Migration
 import Synchronization

@@ -1,6 +1,7 @@
 import Atomics
 import Dispatch
 import FolioMemory
+import FolioSharedMemory
 import SystemCalls
 import SystemPackage
 

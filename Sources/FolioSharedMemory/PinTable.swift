@@ -21,11 +21,11 @@ public final class PinTable: @unchecked Sendable {
 
     /// A new, zeroed table in a memfd of its own, mapped here.
     public static func shared(name: String) throws(SystemCallError) -> PinTable {
-        let fd = try MemorySystem.anonymousFile(name: name, bytes: tableBytes)
+        let fd = try SharedMemory.anonymousFile(name: name, bytes: tableBytes)
         do {
-            let base = try MemorySystem.mapShared(fd, length: tableBytes)
+            let base = try SharedMemory.mapShared(fd, length: tableBytes)
             return PinTable(fd: fd, base: base) {
-                MemorySystem.unmap(base, length: tableBytes)
+                SharedMemory.unmap(base, length: tableBytes)
                 try? fd.close()
             }
         } catch {
@@ -36,8 +36,8 @@ public final class PinTable: @unchecked Sendable {
 
     /// A client's mapping of the table the daemon passed it (`fd` is not kept).
     public static func mapped(_ fd: FileDescriptor) throws(SystemCallError) -> PinTable {
-        let base = try MemorySystem.mapShared(fd, length: tableBytes)
-        return PinTable(fd: nil, base: base) { MemorySystem.unmap(base, length: tableBytes) }
+        let base = try SharedMemory.mapShared(fd, length: tableBytes)
+        return PinTable(fd: nil, base: base) { SharedMemory.unmap(base, length: tableBytes) }
     }
 
     /// A table in private memory, for a space used inside one process.

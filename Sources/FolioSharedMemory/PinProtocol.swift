@@ -30,7 +30,7 @@ public enum PinProtocol {
                 // Announce the sleep before checking seq in the kernel: a thaw that bumps seq
                 // after this either sees the waiter and wakes it, or makes the wait return.
                 entry.waiters.wrappingIncrement(ordering: .sequentiallyConsistent)
-                MemorySystem.futexWait(entry.seqWord, expected: seq, timeoutNanos: waitSliceNanos)
+                SharedMemory.futexWait(entry.seqWord, expected: seq, timeoutNanos: waitSliceNanos)
                 entry.waiters.wrappingDecrement(ordering: .relaxed)
                 if entry.seq.load(ordering: .acquiring) == seq && !keepWaiting() { return false }
                 continue
@@ -67,6 +67,6 @@ public enum PinProtocol {
 
     /// One futex wake, only when someone sleeps: most thaws have no waiter and skip the syscall.
     private static func wakeWaiters(_ entry: FolioEntry) {
-        if entry.waiters.load(ordering: .sequentiallyConsistent) != 0 { MemorySystem.futexWakeAll(entry.seqWord) }
+        if entry.waiters.load(ordering: .sequentiallyConsistent) != 0 { SharedMemory.futexWakeAll(entry.seqWord) }
     }
 }
