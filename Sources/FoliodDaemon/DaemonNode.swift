@@ -44,8 +44,9 @@ public final class DaemonNode: Sendable {
         }
         tiers = config.tiers.enumerated().map { Tier(spec: $1, index: $0) }
         core = MigrationCore(dmaTimeout: config.dmaTimeout)
-        core.registerKnobs(in: tree, tiers: tiers)
+        core.registerKnobs(in: tree)
         tiering = TieringPolicy(pipeline: core.pipeline, tiers: tiers)
+        tiering.registerTierKnobs(in: tree)
         tiering.registerKnobs(in: tree.directory("tiering"))
         do {
             try KnobApplier.apply(config.knobs, to: tree)

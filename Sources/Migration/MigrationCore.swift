@@ -28,9 +28,9 @@ public final class MigrationCore: Sendable {
         pipeline = MigrationPipeline(slot: slot)
     }
 
-    /// Adds `dcbm/`, `mtcopy/`, `migration/`, `debug/fail_dma/`, `tiers/<name>/` and
-    /// `module/dcbm/parameters/` to `tree`.
-    public func registerKnobs(in tree: SysfsTree, tiers: [Tier] = []) {
+    /// Adds `dcbm/`, `mtcopy/`, `migration/`, `debug/fail_dma/` and `module/dcbm/parameters/`
+    /// to `tree`.
+    public func registerKnobs(in tree: SysfsTree) {
         let offloadMigrator = slot.offloadMigratorAttribute()
         tree.directory("migration").add(offloadMigrator)
         pipeline.registerKnobs(in: tree.directory("migration"))
@@ -38,7 +38,6 @@ public final class MigrationCore: Sendable {
         let dcbmOffloading = dcbm.registerKnobs(in: tree.directory("dcbm"), slot: slot)
         dmaFaults.registerKnobs(in: tree.directory("debug/fail_dma"))
         registerModuleParameters(in: tree.directory("module/dcbm/parameters"), from: tree)
-        for tier in tiers { tier.registerKnobs(in: tree.directory("tiers/\(tier.spec.name)")) }
         // Only the knobs whose shown value changed: `offload_migrator` always, `offloading`
         // of the migrator retired and of the one bound (a poller of a third sees no change).
         let offloading = [mtcopy.name: mtcopyOffloading, dcbm.name: dcbmOffloading]

@@ -14,6 +14,13 @@ public struct FolioCopy: @unchecked Sendable {
         self.destination = destination
         self.length = length
     }
+
+    /// Copies the folio's bytes with the platform `memcpy`, on the calling thread: what every
+    /// engine that copies with the CPU does per folio (`folio_copy()`).
+    @inline(__always)
+    public func copy() {
+        destination.copyMemory(from: source, byteCount: length)
+    }
 }
 
 /// A copy engine the migrator slot can bind, the `_folios_copy` static call's target.

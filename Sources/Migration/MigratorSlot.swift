@@ -33,8 +33,10 @@ public final class MigratorSlot: Sendable {
     private let swapLock = Mutex<Void>(())
     private let observers = Mutex<[@Sendable (_ from: String, _ to: String) -> Void]>([])
 
-    /// A slot bound to `fallback` (the default copier) that can also bind `offload`.
-    public init(fallback: KernelCopyDriver, offload: [any Migrator]) {
+    /// A slot bound to `fallback` (the default copier) that can also bind `offload`. The
+    /// fallback also recopies what an offload migrator failed: it must copy every folio it is
+    /// given, as `kernel` does.
+    public init(fallback: any Migrator, offload: [any Migrator]) {
         entries = ([fallback] + offload).map(Entry.init)
         precondition(Set(names).count == entries.count, "migrator names must be unique")
     }
@@ -87,16 +89,22 @@ public final class MigratorSlot: Sendable {
         return withActiveMigrator(offload: offload) { migrator in
             migrator.copy(folios, copied: copied)
             let failed = folios.indices.filter { !copied[$0] }
-            // Most batches have nothing to recopy: no getrusage pair for an empty loop.
-            if !failed.isEmpty {
-                CopyFaults.counting {
-                    for index in failed { KernelCopyDriver.copyFolio(folios[index]) }
-                }
-            }
+            // Most batches have nothing to recopy.
+            if !failed.isEmpty { recopy(failed.map { folios[$0] }) }
             let fellBack = failed.count
             migrator.stats.record(migrated: folios.count - fellBack, failed: fellBack)
             return CopyReport(migrator: migrator.name, copied: folios.count - fellBack, fellBack: fellBack)
         }
+    }
+
+    /// Copies `folios` with the fallback. A fallback that leaves one uncopied breaks its
+    /// contract; the folio is copied here all the same, since its move must not lose data.
+    private func recopy(_ folios: [FolioCopy]) {
+        var copied = [Bool](repeating: false, count: folios.count)
+        folios.withUnsafeBufferPointer { batch in
+            copied.withUnsafeMutableBufferPointer { entries[0].migrator.copy(batch, copied: $0) }
+        }
+        for index in folios.indices where !copied[index] { folios[index].copy() }
     }
 
     /// Runs `body` with the active migrator held: no swap away from it returns until `body` has.

@@ -40,12 +40,15 @@ struct TieringServiceTests {
         for handle in handles { try client.withPinnedFolio(handle) { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let hot = Array(handles[100..<164])  // 4 MiB: fits in fast with room to spare
         let lost = Atomic<Int>(0)
-        let deadline = Date().addingTimeInterval(3)
+        // At least 3 s of clients, then until the hot set is in fast (a loaded machine takes
+        // longer; 60 s is the most a run waits before the checks fail).
+        let least = Date().addingTimeInterval(3), deadline = Date().addingTimeInterval(60)
+        let converged: @Sendable () -> Bool = { hot.allSatisfy { client.tier(of: $0) == 0 } }
         // Two threads own half the hot set each and rewrite it; one verifies the cold rest.
         onThreads(3) { thread in
             let mine = thread < 2 ? hot.enumerated().filter { $0.offset % 2 == thread }.map(\.element) : handles.filter { !hot.contains($0) }
             var generation = [UInt8](repeating: 0, count: mine.count)
-            while Date() < deadline {
+            while Date() < deadline && (Date() < least || !converged()) {
                 for (index, handle) in mine.enumerated() {
                     let next = thread < 2 ? generation[index] &+ 1 : 0
                     let whole = (try? client.withPinnedFolio(handle) { bytes in

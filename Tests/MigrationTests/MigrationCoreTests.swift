@@ -24,7 +24,7 @@ struct MigrationCoreTests {
 
     @Test func tree_hasEveryKnobOfDesignSection3() {
         let tree = SysfsTree()
-        core.registerKnobs(in: tree, tiers: [Tier(spec: TierSpec(name: "fast", sizeBytes: 4 << 20), index: 0)])
+        core.registerKnobs(in: tree)
         let stats = ["batches", "folios_migrated", "folios_failed", "folios_busy", "bytes_copied", "unmap_ns", "copy_ns", "move_ns", "fallbacks", "copy_faults", "batch_latency_ns", "first_folio_ns"]
         #expect(tree.allAttributes().map(\.path) == [
             "migration/offload_migrator", "migration/reason_mask", "migration/batch_size",
@@ -32,8 +32,8 @@ struct MigrationCoreTests {
             "mtcopy/offloading", "mtcopy/threads", "mtcopy/folios_migrated", "mtcopy/folios_failures",
             "dcbm/offloading", "dcbm/nr_dma_chan", "dcbm/engine", "dcbm/folios_migrated", "dcbm/folios_failures", "dcbm/timeouts",
             "debug/fail_dma/probability", "debug/fail_dma/times", "debug/fail_dma/stall",
-            "tiers/fast/node", "tiers/fast/size", "tiers/fast/huge_pages", "tiers/fast/free_bytes", "tiers/fast/folios_per_order",
-            "tiers/fast/hot_bytes", "tiers/fast/watermark_min", "tiers/fast/watermark_low", "tiers/fast/watermark_high",
+            "module/dcbm/parameters/offloading", "module/dcbm/parameters/nr_dma_chan", "module/dcbm/parameters/reason_mask",
+            "module/dcbm/parameters/folios_migrated", "module/dcbm/parameters/folios_failures",
         ])
     }
 
@@ -83,11 +83,12 @@ struct MigrationCoreTests {
             attribute.observe { _ in notified.withLock { $0.append(path) } }
         }
         try write("migration/offload_migrator", "dcbm")
-        // kernel → dcbm: mtcopy/offloading showed 0 and still does, so its pollers sleep on.
-        #expect(Set(notified.withLock { $0 }) == ["migration/offload_migrator", "dcbm/offloading"])
+        // kernel → dcbm: mtcopy/offloading showed 0 and still does, so its pollers sleep on;
+        // dcbm's knob wakes its pollers under both of its names.
+        #expect(Set(notified.withLock { $0 }) == ["migration/offload_migrator", "dcbm/offloading", "module/dcbm/parameters/offloading"])
         notified.withLock { $0 = [] }
         try write("migration/offload_migrator", "mtcopy")
-        #expect(Set(notified.withLock { $0 }) == ["migration/offload_migrator", "mtcopy/offloading", "dcbm/offloading"])
+        #expect(Set(notified.withLock { $0 }) == ["migration/offload_migrator", "mtcopy/offloading", "dcbm/offloading", "module/dcbm/parameters/offloading"])
     }
 
     @Test(arguments: [

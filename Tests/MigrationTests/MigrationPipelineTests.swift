@@ -143,7 +143,7 @@ struct LatencyKnobTests {
         let core = MigrationCore()
         let tree = SysfsTree()
         let tiers = [Tier(spec: TierSpec(name: "fast", sizeBytes: 8 << 20), index: 0), Tier(spec: TierSpec(name: "slow", sizeBytes: 8 << 20), index: 1)]
-        core.registerKnobs(in: tree, tiers: tiers)
+        core.registerKnobs(in: tree)
         let space = try AddressSpace(id: 1, name: nil, owner: 0, tiers: tiers)
         let handles = try space.allocate(tier: 0, order: 0, count: 8)
         _ = try tree.attribute("migration/batch_size").write("2\n")

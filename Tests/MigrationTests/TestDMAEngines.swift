@@ -21,7 +21,7 @@ final class ReversingDMAEngine: DMAEngine {
         let thread = Thread { [self] in
             usleep(delay)
             for index in list.descriptors.indices.reversed() {
-                KernelCopyDriver.copyFolio(list.descriptors[index])
+                list.descriptors[index].copy()
                 list.status[index] = .success
             }
             completionOrder.withLock { $0.append(channel) }
@@ -51,7 +51,7 @@ final class StallingDMAEngine: DMAEngine {
     func submit(_ list: DMADescriptorList, channel: Int) {
         guard channel != stalled else { return }
         for index in list.descriptors.indices {
-            KernelCopyDriver.copyFolio(list.descriptors[index])
+            list.descriptors[index].copy()
             list.status[index] = .success
         }
         list.complete()

@@ -40,7 +40,7 @@ final class TrackingMigrator: Migrator {
         if !isActive.load(ordering: .sequentiallyConsistent) { violations.add(1, ordering: .relaxed) }
         for index in folios.indices {
             if failEvery > 0 && index % failEvery == failEvery - 1 { continue }
-            KernelCopyDriver.copyFolio(folios[index])
+            folios[index].copy()
             copied[index] = true
             // Widen the window in which a swap could wrongly overlap this batch.
             sched_yield()

@@ -20,7 +20,8 @@ final class TieringFixture: @unchecked Sendable {
         fast = Tier(spec: TierSpec(name: "fast", sizeBytes: fastBytes), index: 0)
         slow = Tier(spec: TierSpec(name: "slow", sizeBytes: slowBytes), index: 1)
         policy = TieringPolicy(pipeline: core.pipeline, tiers: [fast, slow])
-        core.registerKnobs(in: tree, tiers: [fast, slow])
+        core.registerKnobs(in: tree)
+        policy.registerTierKnobs(in: tree)
         policy.registerKnobs(in: tree.directory("tiering"))
     }
 

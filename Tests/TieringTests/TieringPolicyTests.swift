@@ -233,14 +233,17 @@ struct TieringPolicyTests {
         for handle in handles { _ = fixture.rewrite(space, handle, expected: 0, next: 0) }
         try fixture.policy.start()
         let lost = Atomic<Int>(0)
-        let deadline = Date().addingTimeInterval(2)
+        // At least 2 s of clients, then until the policy has moved folios both ways (a loaded
+        // machine takes longer; 60 s is the most a run waits before the check fails).
+        let least = Date().addingTimeInterval(2), deadline = Date().addingTimeInterval(60)
+        let movedBothWays: @Sendable () -> Bool = { fixture.policy.statistics[.promoted] > 10 && fixture.policy.statistics[.demoted] > 10 }
         // Each thread owns half the folios and rewrites a hot set of them that drifts: a folio
         // must read back what its owner wrote last, whatever moved it in between.
         onThreads(2) { thread in
             let mine = handles.enumerated().filter { $0.offset % 2 == thread }.map(\.element)
             var generation = [UInt8](repeating: 0, count: mine.count)
             var round = 0
-            while Date() < deadline {
+            while Date() < deadline && (Date() < least || !movedBothWays()) {
                 let start = round / 16 % 96
                 for index in start..<start + 32 {
                     if !fixture.rewrite(space, mine[index], expected: generation[index], next: generation[index] &+ 1) { lost.add(1, ordering: .relaxed) }

@@ -68,7 +68,7 @@ final class SoftwareDMAChannel: @unchecked Sendable {
                 list.status[index] = .failed
                 continue
             }
-            KernelCopyDriver.copyFolio(list.descriptors[index])
+            list.descriptors[index].copy()
             list.status[index] = .success
         }
     }

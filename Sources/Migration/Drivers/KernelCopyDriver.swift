@@ -14,15 +14,9 @@ public final class KernelCopyDriver: Migrator {
     public func copy(_ folios: UnsafeBufferPointer<FolioCopy>, copied: UnsafeMutableBufferPointer<Bool>) {
         CopyFaults.counting {
             for index in folios.indices {
-                Self.copyFolio(folios[index])
+                folios[index].copy()
                 copied[index] = true
             }
         }
-    }
-
-    /// One folio's bytes, with the platform `memcpy`.
-    @inline(__always)
-    public static func copyFolio(_ folio: FolioCopy) {
-        folio.destination.copyMemory(from: folio.source, byteCount: folio.length)
     }
 }

@@ -2,6 +2,14 @@ import FolioMemory
 import Sysfs
 import SystemPackage
 
+extension TieringPolicy {
+    /// Adds `tiers/<name>/` for each tier: its placement is the policy's (watermarks, hot
+    /// bytes), its shape the config's.
+    public func registerTierKnobs(in tree: SysfsTree) {
+        for tier in tiers { tier.registerKnobs(in: tree.directory("tiers/\(tier.spec.name)")) }
+    }
+}
+
 extension Tier {
     /// `tiers/<name>/`: the tier's node, size, huge-page mode, free bytes, folios per order,
     /// watermarks and hot bytes.
