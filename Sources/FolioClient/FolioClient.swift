@@ -137,7 +137,7 @@ public final class FolioClient: @unchecked Sendable {
         guard let tier = UInt16(exactly: tier) else {
             throw FolioClientError(errno: .invalidArgument, message: "migrate: no tier \(tier)")
         }
-        let request = Request.migrate(handles: try wire(handles), targetTier: tier, reason: UInt8(reason.rawValue))
+        let request = Request.migrate(handles: try wire(handles), targetTier: tier, reason: reason)
         guard case .migrated(let reply) = try self.request(request), reply.status.count == handles.count else { throw unexpected("migrate") }
         let results = reply.status.compactMap { FolioResult(wire: $0, tiers: tiers.count) }
         guard results.count == handles.count else { throw unexpected("migrate") }

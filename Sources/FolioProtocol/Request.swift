@@ -9,7 +9,7 @@ public enum Request: Equatable, Sendable {
     /// Free these handles.
     case free(handles: [UInt32])
     /// Move these handles to tier `targetTier` for `reason`.
-    case migrate(handles: [UInt32], targetTier: UInt16, reason: UInt8)
+    case migrate(handles: [UInt32], targetTier: UInt16, reason: MigrationReason)
     /// The daemon's counters.
     case stats
     /// Destroy the attached named space (and everything in it).
@@ -63,7 +63,7 @@ public enum Request: Equatable, Sendable {
         case .free(let handles): payload.put(array: handles)
         case .migrate(let handles, let targetTier, let reason):
             payload.put(targetTier)
-            payload.put(reason)
+            payload.put(UInt8(reason.rawValue))
             payload.put(array: handles)
         case .stats, .destroy: break
         }
@@ -94,8 +94,14 @@ public enum Request: Equatable, Sendable {
         case .free: request = .free(handles: try reader.getArray(limit: maxHandles))
         case .migrate:
             let tier: UInt16 = try reader.get()
-            let reason: UInt8 = try reader.get()
-            request = .migrate(handles: try reader.getArray(limit: maxHandles), targetTier: tier, reason: reason)
+            let byte: UInt8 = try reader.get()
+            let handles: [UInt32] = try reader.getArray(limit: maxHandles)
+            // Checked after the whole payload is read, so a truncated message is EBADMSG first.
+            guard let reason = MigrationReason(rawValue: Int(byte)) else {
+                try reader.finish()
+                throw .invalidArgument
+            }
+            request = .migrate(handles: handles, targetTier: tier, reason: reason)
         case .stats: request = .stats
         case .destroy: request = .destroy
         }

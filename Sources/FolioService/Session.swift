@@ -151,8 +151,7 @@ final class Session: @unchecked Sendable {
         return .allocated(handles: handles.map(UInt32.init))
     }
 
-    private func migrate(_ space: AddressSpace, handles: [UInt32], tier: UInt16, reason: UInt8) throws(Errno) -> Reply {
-        guard let reason = MigrationReason(rawValue: Int(reason)) else { throw .invalidArgument }
+    private func migrate(_ space: AddressSpace, handles: [UInt32], tier: UInt16, reason: MigrationReason) throws(Errno) -> Reply {
         let request = MigrationRequest(handles: handles.map(Int.init), targetTier: Int(tier), reason: reason)
         let result = try core.pipeline.migrate(request, in: space).get()
         return .migrated(MigrateReply(status: result.status, unmapNanos: result.unmapNanos, copyNanos: result.copyNanos, moveNanos: result.moveNanos, batches: UInt32(result.batches)))

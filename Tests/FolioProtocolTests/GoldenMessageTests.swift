@@ -20,7 +20,7 @@ struct GoldenMessageTests {
     static let requests: [(String, UInt32, Request)] = [
         ("request-attach", 1, .attach(name: "demo")),
         ("request-allocate", 2, .allocate(tier: 0, order: 0, count: 2)),
-        ("request-migrate", 3, .migrate(handles: [0, 1, 7], targetTier: 1, reason: UInt8(MigrationReason.demotion.rawValue))),
+        ("request-migrate", 3, .migrate(handles: [0, 1, 7], targetTier: 1, reason: .demotion)),
         ("request-allocate-bad-tier", 4, .allocate(tier: 5, order: 0, count: 1)),
         ("request-destroy", 5, .destroy),
         ("request-stats", 6, .stats),

@@ -6,7 +6,7 @@ import Testing
 struct MessageCodingTests {
     @Test(arguments: [
         Request.attach(name: nil), .attach(name: "bench"), .allocate(tier: 1, order: 9, count: 512),
-        .free(handles: [0, 7, 65535]), .migrate(handles: Array(0..<512), targetTier: 1, reason: 2), .stats, .destroy,
+        .free(handles: [0, 7, 65535]), .migrate(handles: Array(0..<512), targetTier: 1, reason: .promotion), .stats, .destroy,
     ])
     func request_roundTrips(request: Request) throws {
         let decoded = try Request.decode(request.encode(requestID: 42))
@@ -42,10 +42,17 @@ struct MessageCodingTests {
     }
 
     @Test func decode_ofEveryTruncation_failsWithEBADMSG() {
-        let message = Request.migrate(handles: [1, 2, 3], targetTier: 0, reason: 0).encode(requestID: 1)
+        let message = Request.migrate(handles: [1, 2, 3], targetTier: 0, reason: .syscall).encode(requestID: 1)
         for length in 0..<message.count {
             #expect(throws: Errno.badMessage) { try Request.decode(Array(message.prefix(length))) }
         }
+    }
+
+    @Test func decode_ofAMigrateWithNoSuchReason_failsWithEINVAL_butATruncatedOneWithEBADMSG() {
+        var message = Request.migrate(handles: [1, 2, 3], targetTier: 0, reason: .syscall).encode(requestID: 1)
+        message[18] = UInt8(MigrationReason.allCases.count)  // the reason byte, after the header and the tier
+        #expect(throws: Errno.invalidArgument) { try Request.decode(message) }
+        #expect(throws: Errno.badMessage) { try Request.decode(Array(message.dropLast())) }
     }
 
     @Test func decode_withTrailingBytes_failsWithEBADMSG() {

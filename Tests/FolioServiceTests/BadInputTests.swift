@@ -28,10 +28,13 @@ struct BadInputTests {
         #expect(try errno(after: Request.allocate(tier: 0, order: 10, count: 1).encode(requestID: 4), on: socket) == .invalidArgument)
         #expect(try errno(after: Request.allocate(tier: 5, order: 0, count: 1).encode(requestID: 5), on: socket) == .invalidArgument)
         #expect(try errno(after: Request.allocate(tier: 0, order: 0, count: 0).encode(requestID: 6), on: socket) == .invalidArgument)
-        #expect(try errno(after: Request.migrate(handles: [], targetTier: 1, reason: 0).encode(requestID: 7), on: socket) == .invalidArgument)
+        #expect(try errno(after: Request.migrate(handles: [], targetTier: 1, reason: .syscall).encode(requestID: 7), on: socket) == .invalidArgument)
         #expect(try errno(after: Request.free(handles: []).encode(requestID: 7), on: socket) == .invalidArgument)
-        #expect(try errno(after: Request.migrate(handles: [0], targetTier: 9, reason: 0).encode(requestID: 8), on: socket) == .invalidArgument)
-        #expect(try errno(after: Request.migrate(handles: [0], targetTier: 1, reason: 9).encode(requestID: 9), on: socket) == .invalidArgument)
+        #expect(try errno(after: Request.migrate(handles: [0], targetTier: 9, reason: .syscall).encode(requestID: 8), on: socket) == .invalidArgument)
+        // Reason 9 is no reason: byte 18 (after the header and the target tier) patched in.
+        var unknownReason = Request.migrate(handles: [0], targetTier: 1, reason: .syscall).encode(requestID: 9)
+        unknownReason[18] = 9
+        #expect(try errno(after: unknownReason, on: socket) == .invalidArgument)
         let full = Request.free(handles: [1, 2, 3]).encode(requestID: 10)
         #expect(try errno(after: Array(full.dropLast(2)), on: socket) == .badMessage)
         var versioned = Request.stats.encode(requestID: 11)
@@ -82,7 +85,7 @@ struct BadInputTests {
         var generator = SystemRandomNumberGenerator()
         for round in 0..<200 {
             let socket = try SeqpacketSocket.connect(path: daemon.socket)
-            var bytes = (round % 3 == 0 ? Request.attach(name: nil).encode(requestID: 1) : Request.migrate(handles: [1, 2], targetTier: 1, reason: 0).encode(requestID: 1))
+            var bytes = (round % 3 == 0 ? Request.attach(name: nil).encode(requestID: 1) : Request.migrate(handles: [1, 2], targetTier: 1, reason: .syscall).encode(requestID: 1))
             for _ in 0..<3 { bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
             try? socket.send(bytes)
             if round % 2 == 0 { _ = try? socket.receive() }
