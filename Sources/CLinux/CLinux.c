@@ -28,8 +28,10 @@ int clinux_futex_wake(uint32_t *word, int count) {
 int clinux_mbind_node(void *address, unsigned long length, int node) {
     unsigned long mask[16];
     memset(mask, 0, sizeof(mask));
-    if (node < 0 || node >= (int)(8 * sizeof(mask)))
+    if (node < 0 || node >= (int)(8 * sizeof(mask))) {
+        errno = EINVAL;  // a stale errno (EINTR) would make the caller retry for ever
         return -1;
+    }
     mask[node / (8 * sizeof(unsigned long))] |= 1UL << (node % (8 * sizeof(unsigned long)));
     return (int)syscall(SYS_mbind, address, length, MPOL_BIND, mask, 8 * sizeof(mask), 0);
 }

@@ -257,7 +257,8 @@ public final class AddressSpace: @unchecked Sendable {
             }
         }
 
-        /// The lowest-numbered free handle first, so handles read 0, 1, 2… in a fresh space.
+        /// The most recently freed handle first (its entry's line is likeliest cached), else a
+        /// new one past the last: handles read 0, 1, 2… in a fresh space.
         private func takeHandle() -> Int {
             if let handle = space.freeHandles.popLast() { return handle }
             space.records.append(nil)

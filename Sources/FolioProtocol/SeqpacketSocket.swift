@@ -48,7 +48,7 @@ public final class SeqpacketSocket: Sendable {
         guard try option(SO_DOMAIN) == AF_UNIX, try option(SO_TYPE) == Int32(SOCK_SEQPACKET.rawValue), try option(SO_ACCEPTCONN) == 1 else {
             throw SystemCallError(call: "descriptor \(fd) is not a listening AF_UNIX SOCK_SEQPACKET socket", errno: .invalidArgument)
         }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        guard Posix.setCloseOnExec(fd) else { throw SystemCallError(call: "fcntl(F_SETFD) of descriptor \(fd)", errno: .badFileDescriptor) }
         return SeqpacketSocket(fd: fd)
     }
 

@@ -64,11 +64,6 @@ public final class FolioServer: Sendable {
     // in the backlog for ever (libuv and nginx do the same).
     private let reserve = Mutex<FileDescriptor?>(nil)
 
-    /// Listens at `path` (see `Listener.bind`).
-    public convenience init(path: String, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits(), logger: Logger = Logger(label: "foliod")) throws(SystemCallError) {
-        try self.init(listener: .bind(path), core: core, tiers: tiers, policy: policy, limits: limits, logger: logger)
-    }
-
     /// Serves on `listener`. The `restoring` spaces are adopted before the first connection is
     /// accepted (see `adoptions`); `events` hears of named spaces created and destroyed.
     public init(listener source: Listener, core: MigrationCore, tiers: [Tier], policy: AccessPolicy, limits: ServiceLimits = ServiceLimits(),

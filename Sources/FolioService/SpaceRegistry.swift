@@ -142,9 +142,6 @@ final class SpaceRegistry: Sendable {
         }
     }
 
-    /// Named spaces that exist now (for the service's own accounting and tests).
-    var namedCount: Int { state.withLock { $0.named.count } }
-
     /// Frees every space (daemon shutdown).
     func destroyAll() {
         let spaces = state.withLock { state in

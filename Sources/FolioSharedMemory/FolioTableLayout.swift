@@ -1,7 +1,8 @@
 /// The shared folio table's layout, which the daemon and every client agree on.
 ///
-/// One entry per handle, 64 bytes, cache-line aligned: a client's pin count (written on every
-/// access) never shares a line with another folio's words.
+/// One entry per handle, 64 bytes, cache-line aligned: the words a pin touches (`seq`,
+/// `accesses`) never share a line with another folio's. Pin counts are not here: each
+/// attachment has its own table (`PinTable`).
 ///
 ///     offset  0  UInt32  seq     even: stable; odd: migrating (the futex word)
 ///     offset  4  UInt32  accesses  pins since the daemon last read it (the tiering policy's heat)

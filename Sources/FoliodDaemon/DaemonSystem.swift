@@ -91,11 +91,6 @@ enum DaemonSystem {
         unsetenv(name)
     }
 
-    /// Marks `fd` close-on-exec (descriptors handed over at start are not).
-    static func setCloseOnExec(_ fd: Int32) {
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-    }
-
     /// This process's id.
     static var processID: Int32 { getpid() }
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import SystemCalls
 
 /// The descriptors the service manager passed at start: listening sockets (socket activation)
 /// and what the previous instance put in the fd store, each with its name. Read as
@@ -25,9 +26,10 @@ struct PassedDescriptors {
 
     /// What this process was given, taken out of the environment.
     static func take() -> PassedDescriptors {
-        let passed = PassedDescriptors(environment: ProcessInfo.processInfo.environment, pid: DaemonSystem.processID)
+        var passed = PassedDescriptors(environment: ProcessInfo.processInfo.environment, pid: DaemonSystem.processID)
         for variable in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] { DaemonSystem.unsetEnvironment(variable) }
-        for (_, fd) in passed.named { DaemonSystem.setCloseOnExec(fd) }
+        // One the variables name but that is not open is not used at all.
+        passed.named.removeAll { !Posix.setCloseOnExec($0.fd) }
         return passed
     }
 

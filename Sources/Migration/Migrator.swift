@@ -1,6 +1,10 @@
 import SystemPackage
 
 /// One folio to copy: `length` bytes from `source` to `destination`, which do not overlap.
+///
+/// `@unchecked Sendable` (raw pointers are not): a batch hands its copies to worker threads and
+/// DMA channels, and keeps both blocks allocated and the folio frozen until every copier has
+/// returned, so no thread ever uses a pointer past its block's life.
 public struct FolioCopy: @unchecked Sendable {
     /// The folio's current bytes.
     public var source: UnsafeRawPointer

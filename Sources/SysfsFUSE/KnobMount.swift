@@ -14,6 +14,10 @@ import SystemPackage
 /// to `init(tree:at:adopting:)`, which serves the same mount without a gap: requests made in
 /// between wait in the kernel. Signals are not handled here: the owner (the daemon) decides
 /// whether to `unmount()` or `handOver()`.
+///
+/// `@unchecked Sendable`: every stored property is a constant, and the one that changes,
+/// `state`, is a Mutex; the session inside is used by its loop thread and by `stop`, which
+/// libfuse allows from any thread.
 public final class KnobMount: @unchecked Sendable {
     /// Why the tree could not be mounted.
     public struct MountError: Error, CustomStringConvertible {

@@ -31,6 +31,12 @@ extension Posix {
         return kind(info.st_mode)
     }
 
+    /// `fcntl(fd, F_SETFD, FD_CLOEXEC)`; false when `fd` is not open (EBADF: a descriptor
+    /// someone said was passed but is not there), which the caller answers by not using it.
+    public static func setCloseOnExec(_ fd: Int32) -> Bool {
+        fcntl(fd, F_SETFD, FD_CLOEXEC) == 0
+    }
+
     /// `unlink(path)`.
     public static func unlink(_ path: String) throws(SystemCallError) {
         try call("unlink \(path)") { Glibc.unlink(path) }

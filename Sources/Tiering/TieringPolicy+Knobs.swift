@@ -25,7 +25,7 @@ extension TieringPolicy {
         directory.add(.unsigned("promote_rate_limit_MBps", range: 0...UInt32.max,
                                 get: { UInt32(self.promoteRateLimitMBps) },
                                 set: { self.promoteRateLimitMBps = Int($0) }))
-        for counter in TieringStatistics.Counter.allCases {
+        for counter in TieringCounter.allCases {
             directory.add(.readOnly(counter.name) { "\(self.statistics[counter])\n" })
         }
     }

@@ -52,7 +52,7 @@ extension TieringPolicy {
     func demoteDirectly(from tier: Int, bytes: Int) -> Int {
         passes.withLock { _ in
             let moved = demote(from: tier, bytes: bytes)
-            statistics.add([.demotedDirect: moved.folios])
+            statistics.add([.demotedDirect: UInt64(moved.folios)])
             return moved.bytes
         }
     }
@@ -85,7 +85,7 @@ extension TieringPolicy {
             moved.bytes += outcome.bytes
             if outcome.targetFull { break }
         }
-        statistics.add([.demoted: moved.folios, .demotedBytes: moved.bytes])
+        statistics.add([.demoted: UInt64(moved.folios), .demotedBytes: UInt64(moved.bytes)])
         return moved
     }
 
@@ -118,7 +118,7 @@ extension TieringPolicy {
             }
             let outcome = move(Array(fitting), to: tier - 1, reason: .promotion)
             window.spend(outcome.bytes)
-            statistics.add([.promoted: outcome.folios, .promotedBytes: outcome.bytes])
+            statistics.add([.promoted: UInt64(outcome.folios), .promotedBytes: UInt64(outcome.bytes)])
         }
     }
 

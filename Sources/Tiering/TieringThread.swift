@@ -3,22 +3,24 @@ import SystemPackage
 
 /// The policy's background thread: runs a pass, sleeps until the pass asks for the next one or
 /// `wake` is called, and ends on `stop`.
+///
+/// `@unchecked Sendable`: `state` and `woken` are touched only with `condition`'s mutex held.
 final class TieringThread: @unchecked Sendable {
+    private enum State { case stopped, running, stopping }
+
     private let condition = Condition()
     // Guarded by `condition`'s mutex.
-    private var running = false
+    private var state = State.stopped
     private var woken = false
-    private var finished = true
 
     /// Starts the thread, which calls `pass` until stopped; `pass` returns how long to sleep.
     /// A second start while running does nothing; EAGAIN when the system refuses the thread.
     func start(_ pass: @escaping @Sendable () -> Duration) throws(Errno) {
         condition.lock()
         defer { condition.unlock() }
-        guard !running, finished else { return }
+        guard state == .stopped else { return }
         try OSThread.spawn(name: "foliod-tiering") { [self] in loop(pass) }
-        running = true
-        finished = false
+        state = .running
     }
 
     func wake() {
@@ -31,22 +33,22 @@ final class TieringThread: @unchecked Sendable {
     /// Ends the thread after the pass in progress.
     func stop() {
         condition.lock()
-        running = false
+        if state == .running { state = .stopping }
         condition.broadcast()
-        while !finished { condition.wait() }
+        while state != .stopped { condition.wait() }
         condition.unlock()
     }
 
     private func loop(_ pass: @Sendable () -> Duration) {
         condition.lock()
-        while running {
+        while state == .running {
             woken = false
             condition.unlock()
             let delay = pass()
             condition.lock()
-            if running && !woken { _ = condition.wait(until: Condition.deadline(after: delay)) }
+            if state == .running && !woken { _ = condition.wait(until: Condition.deadline(after: delay)) }
         }
-        finished = true
+        state = .stopped
         condition.broadcast()
         condition.unlock()
     }

@@ -8,7 +8,7 @@ extension MigrationPipeline {
         directory.add(reasonMaskAttribute())
         directory.add(.unsigned("batch_size", range: 1...UInt32(Self.maxBatchFolios), get: { UInt32(self.batchSize) }, set: { self.batchSize = Int($0) }))
         let stats = directory.subdirectory("stats")
-        for counter in MigrationStatistics.Counter.allCases {
+        for counter in MigrationCounter.allCases {
             stats.add(.readOnly(counter.name) { "\(self.statistics[counter])\n" })
         }
         stats.add(latencyAttribute("batch_latency_ns", batchLatency))

@@ -22,7 +22,7 @@ struct BatchMigration {
     private let offload: Bool
     private var candidates: [Candidate] = []
     /// Counts for `MigrationStatistics`, filled as the steps run.
-    private(set) var counts: KeyValuePairs<MigrationStatistics.Counter, UInt64> = [:]
+    private(set) var counts: KeyValuePairs<MigrationCounter, UInt64> = [:]
 
     init(request: MigrationRequest, indices: Range<Int>, metadata: AddressSpace.Metadata, offload: Bool) {
         self.request = request

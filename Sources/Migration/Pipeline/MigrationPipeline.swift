@@ -63,7 +63,7 @@ public final class MigrationPipeline: Sendable {
             space.locked { metadata in
                 var batch = BatchMigration(request: request, indices: indices, metadata: metadata, offload: offload)
                 batch.run(slot: slot, into: &result)
-                statistics.record(batch.counts)
+                statistics.add(batch.counts)
             }
             // A batch's folios complete together, when its move step ends.
             let end = DispatchTime.now().uptimeNanoseconds
