@@ -59,6 +59,8 @@ public final class FolioServer: Sendable {
     private let throttle = LogThrottle()
     private let state = Mutex(State())
     private let acceptorDone = DispatchSemaphore(value: 0)
+    // Broadcast whenever a session leaves, so `stop` sleeps until the last one has, not in steps.
+    private let sessionLeft = Condition()
     // A descriptor held in reserve: when the fd table is full, it is closed to accept one
     // waiting client, tell it EMFILE and close it, so clients get an answer instead of waiting
     // in the backlog for ever (libuv and nginx do the same).
@@ -143,8 +145,10 @@ public final class FolioServer: Sendable {
             reserve = nil
         }
         for session in state.withLock({ Array($0.sessions.values) }) { session.stop() }
-        let deadline = ContinuousClock.now + Self.drainTimeout
-        while sessionCount > 0 && ContinuousClock.now < deadline { OSThread.sleep(microseconds: 1000) }
+        let deadline = Condition.deadline(after: Self.drainTimeout)
+        sessionLeft.lock()
+        while sessionCount > 0 && sessionLeft.wait(until: deadline) {}
+        sessionLeft.unlock()
         // A session still inside a batch keeps its space mapped; the process exit frees it.
         if sessionCount == 0 { registry.destroyAll() }
         state.withLock { $0.lifecycle = .stopped }
@@ -274,6 +278,10 @@ public final class FolioServer: Sendable {
 
     private func release(_ session: Session) {
         _ = state.withLock { $0.sessions.removeValue(forKey: ObjectIdentifier(session)) }
+        // Under the condition's lock, so a `stop` between its count and its wait still hears it.
+        sessionLeft.lock()
+        sessionLeft.broadcast()
+        sessionLeft.unlock()
     }
 
     private func warn(_ kind: String, _ message: Logger.Message, _ errno: Errno) {

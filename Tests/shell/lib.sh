@@ -4,7 +4,8 @@
 : "${FOLIOD:?FOLIOD must name the foliod binary}"
 FOLIOD=$(cd "$(dirname "$FOLIOD")" && pwd)/$(basename "$FOLIOD")
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WORK=$(mktemp -d /tmp/foliod-shell.XXXXXX)
+# Under the run's own directory when ./run started this test (its sweep is scoped to it).
+WORK=$(mktemp -d "${FOLIOD_SHELL_ROOT:-/tmp}/foliod-shell.XXXXXX")
 chmod 755 "$WORK"
 MNT=$WORK/mnt
 CONFIG=$WORK/foliod.toml
