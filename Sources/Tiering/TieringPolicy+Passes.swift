@@ -22,10 +22,11 @@ extension TieringPolicy {
         }
     }
 
-    /// A whole pass now, whatever the schedule says (what the thread runs when both intervals
-    /// have passed; tests call it to step the policy).
-    func passNow() {
-        passes.withLock { run(&$0, aggregating: true, scanning: true, now: .now) }
+    /// A whole pass at `now`, whatever the schedule says (what the thread runs when both
+    /// intervals have passed; tests call it to step the policy, and pass a later `now` to be a
+    /// second on without waiting one).
+    func passNow(at now: ContinuousClock.Instant = .now) {
+        passes.withLock { run(&$0, aggregating: true, scanning: true, now: now) }
     }
 
     private func run(_ state: inout PassState, aggregating: Bool, scanning: Bool, now: ContinuousClock.Instant) {

@@ -159,19 +159,19 @@ struct TieringPolicyTests {
         fixture.policy.enabled = true
         let space = try fixture.makeSpace()
         let handles = try space.allocate(tier: 1, order: 9, count: 3)
+        // The passes' clock, stepped by the test: a second later without waiting one.
+        let start = ContinuousClock.now
         fixture.touch(space, handles, times: 50)
-        fixture.policy.passNow()
+        fixture.policy.passNow(at: start)
         #expect(handles.filter { fixture.tier(space, $0) == 0 }.count == 1, "2 MiB in the first second")
-        fixture.policy.passNow()
+        fixture.policy.passNow(at: start + .milliseconds(500))
         #expect(fixture.policy.statistics[.promoted] == 1, "the window is spent")
-        Thread.sleep(forTimeInterval: 1.05)
         fixture.touch(space, handles, times: 50)
-        fixture.policy.passNow()
+        fixture.policy.passNow(at: start + .milliseconds(1050))
         #expect(fixture.policy.statistics[.promoted] == 2)
         try fixture.write("tiering/promote_rate_limit_MBps", "0")
-        Thread.sleep(forTimeInterval: 1.05)
         fixture.touch(space, handles, times: 50)
-        fixture.policy.passNow()
+        fixture.policy.passNow(at: start + .milliseconds(2100))
         #expect(fixture.policy.statistics[.promoted] == 2, "0 promotes nothing")
     }
 
