@@ -81,9 +81,12 @@ public enum Daemon {
             Posix.close(fd)
         }
         do {
-            mount = try KnobMount(tree: node.tree, at: absolute(config.mount), adopting: leftMount) { write in
+            mount = try KnobMount(tree: node.tree, at: absolute(config.mount), adopting: leftMount.connection,
+                                  predecessorLeftOne: leftMount.leftOne) { write in
                 log(write, to: logger)
-                if write.changed { journal?.record { node.journalContents } }
+                // Every store, changed or not: of two racing writers the one whose store left
+                // the value as it was must still be the last to record it.
+                if write.refusal == nil { journal?.record { node.journalContents } }
             }
         } catch {
             server.stop()
@@ -152,13 +155,22 @@ public enum Daemon {
     /// knob that changed and each stored value a knob refused, and stores the state reached.
     private static func restore(_ journal: KnobJournal, on node: DaemonNode, logger: Logger) {
         let before = node.tree.settings()
-        for refusal in node.restore(journal.stored) {
+        let refused = node.restore(journal.stored)
+        for refusal in refused {
             logger.warning("a stored knob value was not restored: \(refusal)", metadata: ["knob": "\(refusal.setting.path)"])
         }
         for setting in node.tree.settings() where !before.contains(setting) {
             logger.notice("knob restored", metadata: ["knob": "\(setting.path)", "value": "\(setting.value)"])
         }
-        journal.record { node.journalContents }
+        // A value refused now (EAGAIN under a thread limit) stays the operator's: it is kept
+        // for the next start rather than replaced by what the tree fell back to.
+        journal.record {
+            var contents = node.journalContents
+            for refusal in refused {
+                if let index = contents.state.firstIndex(where: { $0.path == refusal.setting.path }) { contents.state[index].value = refusal.setting.value }
+            }
+            return contents
+        }
     }
 
     /// Logs what adopting each stored space gave; a space that could not be adopted leaves

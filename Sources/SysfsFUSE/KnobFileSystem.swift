@@ -19,9 +19,10 @@ final class KnobFileSystem: Sendable {
     private let onWrite: (@Sendable (KnobWrite) -> Void)?
     private let mountTime = timespec(tv_sec: time(nil), tv_nsec: 0)
     private let openFiles = Mutex<[UInt64: OpenKnob]>([:])
-    // File handles this instance gives out: above any a predecessor gave (its start time is
-    // earlier), so a handle the kernel still holds from one never meets a new file's.
-    private let nextHandle = Atomic<UInt64>(UInt64(time(nil)) << 24)
+    // File handles this instance gives out start at nanoseconds since boot (CLOCK_BOOTTIME
+    // never steps back), above any a predecessor gave, which opened far fewer files than
+    // nanoseconds passed: a handle the kernel still holds from one never meets a new file's.
+    private let nextHandle = Atomic<UInt64>(KnobFileSystem.nanosecondsSinceBoot())
     // Only nodes someone changed have an entry; the rest show the tree's mode and mount time.
     private let attributes = Mutex<[String: NodeAttributes]>([:])
 
@@ -133,16 +134,25 @@ final class KnobFileSystem: Sendable {
     /// The open file behind `handle`. A handle this instance never gave out was opened through
     /// a predecessor on the same connection (the kernel checked that open): it gets a file of
     /// its own here, as if just opened.
+    /// A file found under `handle` for another node (a handle that should never repeat did)
+    /// is not used: the request gets a file of its own for `path`.
     func file(_ handle: UInt64, path: String) -> Result<OpenKnob, Errno> {
-        if let file = openFiles.withLock({ $0[handle] }) { return .success(file) }
+        let key = Self.key(path)
+        if let file = openFiles.withLock({ $0[handle] }), file.path == key { return .success(file) }
         let attribute: SysfsAttribute
         do { attribute = try tree.attribute(path) } catch { return .failure(error) }
         return .success(openFiles.withLock { files in
-            if let file = files[handle] { return file }
-            let file = OpenKnob(attribute, path: Self.key(path))
+            if let file = files[handle] { return file.path == key ? file : OpenKnob(attribute, path: key) }
+            let file = OpenKnob(attribute, path: key)
             files[handle] = file
             return file
         })
+    }
+
+    private static func nanosecondsSinceBoot() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
     func release(_ handle: UInt64) {

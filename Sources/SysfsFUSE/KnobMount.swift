@@ -15,8 +15,8 @@ import SystemPackage
 /// between wait in the kernel. Signals are not handled here: the owner (the daemon) decides
 /// whether to `unmount()` or `handOver()`.
 ///
-/// `@unchecked Sendable`: every stored property is a constant, and the one that changes,
-/// `state`, is a Mutex; the session inside is used by its loop thread and by `stop`, which
+/// `@unchecked Sendable`: every stored property is a constant (`handsOver` is set once, in
+/// `init`), and the one that changes, `state`, is a Mutex; the session inside is used by its loop thread and by `stop`, which
 /// libfuse allows from any thread.
 public final class KnobMount: @unchecked Sendable {
     /// Why the tree could not be mounted.
@@ -43,6 +43,9 @@ public final class KnobMount: @unchecked Sendable {
     public let recoveredStaleMount: Bool
     /// Whether this mount was taken over from a predecessor rather than made.
     public let adopted: Bool
+    /// Whether a successor can take this mount over: the kernel resends what a killed daemon
+    /// read and never answered (Linux 6.9). Without it the mount must go with this process.
+    public private(set) var handsOver = false
     /// Descriptors to keep for a successor (dups: the session closes its own).
     public let connection: Connection
     private let session: KnobSession
@@ -52,9 +55,11 @@ public final class KnobMount: @unchecked Sendable {
 
     /// Mounts `tree` at `mountpoint`, or serves the mount a predecessor left there when
     /// `adopting` is its connection and that mount is still in place (else the connection is
-    /// closed and the tree mounted anew). A stale mount a killed daemon left is detached.
+    /// closed and the tree mounted anew). A stale mount a killed daemon left is detached, and
+    /// so, without a look, is one of ours when `predecessorLeftOne` says a predecessor left a
+    /// connection that cannot be taken over (a live one nobody serves would not answer).
     /// `onWrite` hears of every write through the mount (the daemon logs them).
-    public init(tree: SysfsTree, at mountpoint: String, adopting: Connection? = nil,
+    public init(tree: SysfsTree, at mountpoint: String, adopting: Connection? = nil, predecessorLeftOne: Bool = false,
                 onWrite: (@Sendable (KnobWrite) -> Void)? = nil) throws(MountError) {
         self.mountpoint = mountpoint
         let fileSystem = KnobFileSystem(tree: tree, onWrite: onWrite)
@@ -75,7 +80,8 @@ public final class KnobMount: @unchecked Sendable {
                 // is detached unlooked-at: its connection, still held by the service manager,
                 // would not answer a stat. Any other mount there is looked at as usual, and a
                 // live one (another daemon's) refused.
-                let leftOver = adopting != nil && MountSystem.mountType(at: mountpoint) == "fuse.foliod" && (try? MountSystem.detach(mountpoint)) != nil
+                let leftOver = (adopting != nil || predecessorLeftOne) && MountSystem.mountType(at: mountpoint) == "fuse.foliod"
+                    && (try? MountSystem.detach(mountpoint)) != nil
                 do { recoveredStaleMount = try MountPoint.prepare(mountpoint) || leftOver } catch { throw MountError(description: error.description) }
                 adopted = false
                 let (device, handoverFile) = try Self.mountAnew(at: mountpoint)
@@ -96,9 +102,12 @@ public final class KnobMount: @unchecked Sendable {
             loopExited.signal()
         }
         guard started else {
+            // Stopped already, so `deinit` leaves an adopted mount to the next try.
+            state.withLock { $0 = .stopped }
             if !adopted { try? MountSystem.detach(mountpoint) }
             throw MountError(description: "cannot start the FUSE loop thread for \(mountpoint)")
         }
+        handsOver = adopted || session.handsOver(waitingAtMost: .seconds(5))
     }
 
     /// Opens `/dev/fuse` and mounts it at `mountpoint`; a memfd for the handover beside it.

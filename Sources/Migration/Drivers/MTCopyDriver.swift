@@ -43,7 +43,8 @@ public final class MTCopyDriver: Migrator {
 
     /// Starts the pool, or EAGAIN (and stays inactive) when the system refuses a thread.
     public func activate() throws(Errno) {
-        let threads = threads
+        // `threads` read under the pool's lock, which `setThreads` stores under: a count set
+        // meanwhile is either seen here or resizes the pool made here.
         try pool.withLock { (pool) throws(Errno) in
             if pool == nil { pool = try CopyWorkerPool(name: "mtcopy", threads: threads) }
         }
