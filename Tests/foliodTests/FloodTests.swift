@@ -149,6 +149,17 @@ struct FloodTests {
         #expect(Double(after.residentBytes) <= Double(before.residentBytes) * 1.10, "RSS \(before.residentBytes) → \(after.residentBytes)")
     }
 
+    @Test func aClientThatNeverReadsItsReplies_losesItsSession_andTheLogSaysWhy() throws {
+        let daemon = try RunningDaemon(extraConfig: Self.config)
+        let socket = try #require(connect(daemon))
+        // Requests keep coming, replies are never read: the daemon's send of one blocks once
+        // the socket's buffer is full, and `reply_timeout_ms` (300 here) later it gives up.
+        var sent = 0
+        while sent < 5000, (try? socket.send(Request.stats.encode(requestID: UInt32(sent + 1)))) != nil { sent += 1 }
+        #expect(eventually(10) { daemon.log.contains("session closed: a reply could not be sent") }, "\(sent) requests sent; log: \(daemon.log.suffix(400))")
+        #expect(answersAtOnce(daemon))
+    }
+
     @Test func refusedConnections_costNoThreadAndNoFd_evenWhileTheirClientsHoldThemOpen() throws {
         raiseOwnFileLimit()
         let daemon = try RunningDaemon(extraConfig: "[limits]\nsessions = 2\n")
