@@ -245,5 +245,16 @@ let package = Package(
             dependencies: ["FolioSharedMemory", "FolioMemory", "Migration", "Sysfs", "Tiering", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "SystemCallsTests",
+            dependencies: ["SystemCalls"],
+            swiftSettings: swiftSettings
+        ),
+        // FolioService's types in-process (FolioServiceTests runs the daemon as a process).
+        .testTarget(
+            name: "FolioServiceUnitTests",
+            dependencies: ["FolioService", "SystemCalls"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -12,16 +12,22 @@ public struct AccessPolicy: Sendable {
 
     /// The group allowed in, if one is configured.
     public let groupID: UInt32?
-    private let daemonUID = Posix.effectiveUserID
+    private let daemonUID: UInt32
 
     /// A policy for `group` (nil: root and the daemon's uid only). An unknown group is an error.
     public init(group: String?) throws(Problem) {
         guard let group else {
-            groupID = nil
+            self.init(groupID: nil)
             return
         }
         guard let gid = Posix.groupID(named: group) else { throw Problem(description: "group '\(group)' does not exist") }
-        groupID = gid
+        self.init(groupID: gid)
+    }
+
+    /// A policy for the group `groupID`, in a daemon running as `daemonUID`.
+    init(groupID: UInt32?, daemonUID: UInt32 = Posix.effectiveUserID) {
+        self.groupID = groupID
+        self.daemonUID = daemonUID
     }
 
     /// Whether a peer with these credentials may attach.

@@ -24,6 +24,11 @@ struct PassedDescriptors {
         }
     }
 
+    /// These descriptors under these names (tests hand in descriptors of their own).
+    init(named: [(name: String, fd: Int32)]) {
+        self.named = named
+    }
+
     /// What this process was given, taken out of the environment.
     static func take() -> PassedDescriptors {
         var passed = PassedDescriptors(environment: ProcessInfo.processInfo.environment, pid: DaemonSystem.processID)

@@ -7,7 +7,7 @@ import Glibc
 public final class Condition: @unchecked Sendable {
     /// An absolute time on `CLOCK_MONOTONIC` for `wait(until:)`.
     public struct Deadline: Sendable {
-        fileprivate let time: timespec
+        let time: timespec
     }
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -50,6 +50,11 @@ public final class Condition: @unchecked Sendable {
     public static func deadline(after duration: Duration) -> Deadline {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
+        return deadline(after: duration, from: now)
+    }
+
+    /// The instant `duration` after `now` (a `CLOCK_MONOTONIC` reading).
+    static func deadline(after duration: Duration, from now: timespec) -> Deadline {
         let (seconds, attoseconds) = duration.components
         var nanoseconds = now.tv_nsec + Int(attoseconds / 1_000_000_000)
         var wholeSeconds = now.tv_sec + Int(seconds)
