@@ -112,6 +112,10 @@ public struct DaemonConfig: Sendable {
             guard let allowed = Self.sections[section] else {
                 throw Problem(description: "\(source.path):\(source.line(ofTable: section)): unknown section [\(section)]")
             }
+            // Only [[tiers]] is an array of tables: `[[limits]]` would be read by nothing.
+            if section != "tiers", table[section]?.array != nil {
+                throw Problem(description: "\(source.path):\(source.line(ofKey: section, inArrayTable: section, index: 0)): [[\(section)]]: expected one [\(section)] table")
+            }
             guard let body = table[section]?.table else { continue }
             for key in body.keys where section != "knobs" && !allowed.contains(key) {
                 throw fail(key, in: section, "unknown key")

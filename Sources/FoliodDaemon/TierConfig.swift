@@ -71,8 +71,9 @@ enum TierConfig {
     static func byteCount(_ value: any TOMLValueConvertible) -> Int? {
         if let bytes = value.int { return bytes }
         guard let text = value.string, let unit = text.last else { return nil }
-        let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
-        guard let shift = shifts[Character(unit.uppercased())] else { return Int(text) }
+        // Looked up as a String: the upper case of a letter can be two ("ß" is "SS").
+        let shifts: [String: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
+        guard let shift = shifts[unit.uppercased()] else { return Int(text) }
         guard let number = Int(text.dropLast()), number >= 0, number <= Int.max >> shift else { return nil }
         return number << shift
     }
