@@ -43,6 +43,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC) --product foliod
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC) --product folioctl
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC) --product foliobench
 
 # The daemon runs optimized: its copy loops are what the benchmark measures.
 run: release
@@ -51,11 +52,11 @@ run: release
 
 # Against `make run`'s daemon, from another shell.
 bench: release
-	$(RELEASE)/folioctl --socket run/foliod.sock bench --mount $(MOUNT) --plot Documentation/bench.svg
+	$(RELEASE)/foliobench --socket run/foliod.sock bench --mount $(MOUNT) --plot Documentation/bench.svg
 
 # The tiering policy under a GUPS workload, against `make run`'s daemon.
 gups: release
-	$(RELEASE)/folioctl --socket run/foliod.sock gups --mount $(MOUNT) --plot Documentation/gups.svg
+	$(RELEASE)/foliobench --socket run/foliod.sock gups --mount $(MOUNT) --plot Documentation/gups.svg
 
 # The Swift tests run one suite per process with a time limit (Tests/run-swift-tests), so a
 # crash or a hang fails that suite alone. The shell tests go last, so their "N passed,
@@ -67,7 +68,7 @@ test: test-deps build libfolio release deb
 	@echo "libFuzzer, $(TEST_FUZZ_SECONDS) s per target (make libfuzzer runs longer):"
 	@$(MAKE) --no-print-directory libfuzzer FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) > .build-fuzz.log 2>&1 || { tail -n 40 .build-fuzz.log; exit 1; }
 	@grep -E '^Done [0-9]+ runs' .build-fuzz.log
-	FOLIOD=$(BIN)/foliod FOLIOCTL=$(BIN)/folioctl bash Tests/shell/run
+	FOLIOD=$(BIN)/foliod FOLIOCTL=$(BIN)/folioctl FOLIOBENCH=$(BIN)/foliobench bash Tests/shell/run
 
 # Longer fuzzing than `make test` runs (FUZZ_ITERATIONS per fuzz test).
 FUZZ_ITERATIONS ?= 2000000
@@ -78,7 +79,7 @@ fuzz: build
 SOAK_SECONDS ?= 60
 SOAK_SESSIONS ?= 64
 soak: release
-	FOLIOD=$(RELEASE)/foliod FOLIOCTL=$(RELEASE)/folioctl bash Tests/shell/soak $(SOAK_SECONDS) $(SOAK_SESSIONS)
+	FOLIOD=$(RELEASE)/foliod FOLIOBENCH=$(RELEASE)/foliobench bash Tests/shell/soak $(SOAK_SECONDS) $(SOAK_SESSIONS)
 
 # Coverage-guided fuzzing with libFuzzer (FUZZ_SECONDS per target), seeded from the committed
 # corpora; new interesting inputs go to .build-fuzz/corpus-*, crashes to .build-fuzz/crash-*.
@@ -125,14 +126,16 @@ CONFIGURATION ?= release
 SYSTEM_PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 PYTHON_SITE ?= $(PREFIX)/lib/python$(shell $(SYSTEM_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages
 
-# Stripped binaries (static Swift runtime in a release build; a debug build links the
-# toolchain's), the units and the sysusers file (with @PREFIX@ and @SYSCONFDIR@ filled in),
+# Stripped binaries (foliod, folioctl and the load tools' foliobench; static Swift runtime in
+# a release build, a debug build links the toolchain's), the units and the sysusers file (with
+# @PREFIX@ and @SYSCONFDIR@ filled in),
 # the config (socket and mount under /run/foliod, group foliod), the operator scripts, and
 # the clients: libfolio (header, libraries, pc file), the Python module and the examples.
 install: deps libfolio
 	$(if $(filter release,$(CONFIGURATION)),$(MAKE) --no-print-directory release,$(SWIFT) build)
 	install -D -m 0755 -s $(if $(filter release,$(CONFIGURATION)),$(RELEASE),.build/$(CONFIGURATION))/foliod $(DESTDIR)$(PREFIX)/bin/foliod
 	install -D -m 0755 -s $(if $(filter release,$(CONFIGURATION)),$(RELEASE),.build/$(CONFIGURATION))/folioctl $(DESTDIR)$(PREFIX)/bin/folioctl
+	install -D -m 0755 -s $(if $(filter release,$(CONFIGURATION)),$(RELEASE),.build/$(CONFIGURATION))/foliobench $(DESTDIR)$(PREFIX)/bin/foliobench
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/foliod $(DESTDIR)$(PREFIX)/share/doc/foliod $(DESTDIR)$(PREFIX)/libexec/foliod
 	for unit in foliod.service foliod.socket; do \
 		sed 's|@PREFIX@|$(PREFIX)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' Config/$$unit > $(DESTDIR)$(UNITDIR)/$$unit; done
@@ -159,6 +162,7 @@ man: build
 	$(SWIFT) build --product generate-manual
 	mkdir -p $(MAN)/1 $(MAN)/8
 	$(BIN)/generate-manual $(BIN)/folioctl --section 1 --output-directory $(MAN)/1
+	$(BIN)/generate-manual $(BIN)/foliobench --section 1 --output-directory $(MAN)/1
 	$(BIN)/generate-manual $(BIN)/foliod --section 8 --output-directory $(MAN)/8
 
 # A Debian package of what `make install` installs, built with dpkg-deb and checked with
@@ -172,6 +176,7 @@ deb: test-deps man release libfolio
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB)/root PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system PYTHON_SITE=/usr/lib/python3/dist-packages
 	install -d $(DEB)/root/usr/share/man/man1 $(DEB)/root/usr/share/man/man8 $(DEB)/root/DEBIAN
 	gzip -9n < $(MAN)/1/folioctl.1 > $(DEB)/root/usr/share/man/man1/folioctl.1.gz
+	gzip -9n < $(MAN)/1/foliobench.1 > $(DEB)/root/usr/share/man/man1/foliobench.1.gz
 	gzip -9n < $(MAN)/8/foliod.8 > $(DEB)/root/usr/share/man/man8/foliod.8.gz
 	install -m 0644 packaging/debian/copyright $(DEB)/root/usr/share/doc/foliod/copyright
 	sed 's|@VERSION@|$(VERSION)|' packaging/debian/changelog | gzip -9n > $(DEB)/root/usr/share/doc/foliod/changelog.gz

@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "FolioClient", targets: ["FolioClient"]),
         .executable(name: "foliod", targets: ["foliod"]),
         .executable(name: "folioctl", targets: ["folioctl"]),
+        .executable(name: "foliobench", targets: ["foliobench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -136,8 +137,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The client: FolioClient and what it stands on, nothing of the daemon's layers.
         .executableTarget(
             name: "folioctl",
+            dependencies: [
+                "SystemCalls",
+                "FolioClient",
+                "FolioProtocol",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The load tools (bench, gups, soak, exercise) as a library the tests can call;
+        // `bench --in-process` embeds the migration core.
+        .target(
+            name: "FolioLoad",
             dependencies: [
                 "FolioSharedMemory",
                 "SystemCalls",
@@ -147,6 +162,16 @@ let package = Package(
                 "Migration",
                 "Sysfs",
                 .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "foliobench",
+            dependencies: [
+                "FolioLoad",
+                "FolioClient",
+                "FolioProtocol",
+                "SystemCalls",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -18,7 +18,7 @@ struct ConcurrencyTests {
             ["exercise", "--tier", "fast", "--other", "slow", "--order", "4", "--count", "16", "--seconds", "3"],
             ["exercise", "--tier", "slow", "--other", "fast", "--order", "0", "--count", "64", "--seconds", "3"],
             ["exercise", "--tier", "fast", "--other", "slow", "--order", "9", "--count", "2", "--seconds", "3"],
-        ].map { try daemon.folioctl($0) }
+        ].map { try daemon.foliobench($0) }
         for worker in workers {
             let output = (worker.standardOutput as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
             worker.waitUntilExit()
@@ -52,7 +52,7 @@ struct ConcurrencyTests {
         let bystander = try daemon.client()
         let kept = try bystander.allocate(tier: 0, order: 0, count: 4)
         let freeBefore = daemon.knob("tiers/fast/free_bytes")
-        let victim = try daemon.folioctl(["exercise", "--tier", "fast", "--other", "slow", "--order", "9", "--count", "8", "--seconds", "30"])
+        let victim = try daemon.foliobench(["exercise", "--tier", "fast", "--other", "slow", "--order", "9", "--count", "8", "--seconds", "30"])
         usleep(700_000)
         #expect(daemon.knob("tiers/fast/free_bytes") != freeBefore || daemon.knob("tiers/slow/free_bytes") != String(64 << 20))
         kill(victim.processIdentifier, SIGKILL)

@@ -3,14 +3,16 @@ import Foundation
 import Testing
 
 /// A real foliod in its own process, with its own directory, mount, socket and two tiers
-/// (`fast`, `slow`), for the tests that drive the daemon from this process and from `folioctl`.
+/// (`fast`, `slow`), for the tests that drive the daemon from this process, from `folioctl`
+/// and from `foliobench`.
 public final class RunningDaemon: @unchecked Sendable {
     /// Thrown (after recording why) where the daemon cannot run: no root, no /dev/fuse, no build.
     public struct Unavailable: Error {}
 
-    /// The binaries `make test` built (`FOLIOD`, `FOLIOCTL`), or the debug build's.
+    /// The binaries `make test` built (`FOLIOD`, `FOLIOCTL`, `FOLIOBENCH`), or the debug build's.
     public static let foliod = ProcessInfo.processInfo.environment["FOLIOD"] ?? ".build/debug/foliod"
     public static let folioctl = ProcessInfo.processInfo.environment["FOLIOCTL"] ?? ".build/debug/folioctl"
+    public static let foliobench = ProcessInfo.processInfo.environment["FOLIOBENCH"] ?? ".build/debug/foliobench"
 
     /// Under `$FOLIOD_TEST_ROOT` when the suite runner sets it (so it can sweep what a crashed
     /// suite left), else under /tmp.
@@ -142,13 +144,27 @@ public final class RunningDaemon: @unchecked Sendable {
 
     /// Starts `folioctl ARGUMENTS` against this daemon (as `nobody` if asked).
     public func folioctl(_ arguments: [String], asNobody: Bool = false) throws -> Process {
+        try start(Self.folioctl, arguments, asNobody: asNobody)
+    }
+
+    /// Starts `foliobench ARGUMENTS` (a load tool: exercise, soak, bench, gups) against this daemon.
+    public func foliobench(_ arguments: [String], asNobody: Bool = false) throws -> Process {
+        guard FileManager.default.isExecutableFile(atPath: Self.foliobench) else {
+            Issue.record("build foliobench first (swift build), or set FOLIOBENCH")
+            throw Unavailable()
+        }
+        return try start(Self.foliobench, arguments, asNobody: asNobody)
+    }
+
+    /// Starts `binary --socket SOCKET ARGUMENTS`, its output and errors on pipes.
+    private func start(_ binary: String, _ arguments: [String], asNobody: Bool) throws -> Process {
         let process = Process()
-        let command = [Self.folioctl, "--socket", socket] + arguments
+        let command = [binary, "--socket", socket] + arguments
         if asNobody {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             process.arguments = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"] + command
         } else {
-            process.executableURL = URL(fileURLWithPath: Self.folioctl)
+            process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = Array(command.dropFirst())
         }
         process.standardOutput = Pipe()

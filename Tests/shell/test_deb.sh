@@ -11,9 +11,9 @@ deb=$(ls "$REPO"/.build-deb/foliod_*.deb 2>/dev/null | head -n 1)
 out=$(lintian "$deb" 2>&1)
 expect_eq "lintian reports no error" "" "$(printf '%s\n' "$out" | grep '^E:')"
 contents=$(dpkg-deb --contents "$deb")
-for path in ./usr/bin/foliod ./usr/bin/folioctl ./etc/foliod/foliod.toml ./lib/systemd/system/foliod.service ./lib/systemd/system/foliod.socket \
-        ./usr/lib/sysusers.d/foliod.conf ./usr/share/man/man8/foliod.8.gz ./usr/share/man/man1/folioctl.1.gz ./usr/lib/libfolio.so.1 \
-        ./usr/include/folio.h ./usr/lib/pkgconfig/folio.pc ./usr/lib/python3/dist-packages/foliod/__init__.py ./usr/share/doc/foliod/copyright; do
+for path in ./usr/bin/foliod ./usr/bin/folioctl ./usr/bin/foliobench ./etc/foliod/foliod.toml ./lib/systemd/system/foliod.service ./lib/systemd/system/foliod.socket \
+        ./usr/lib/sysusers.d/foliod.conf ./usr/share/man/man8/foliod.8.gz ./usr/share/man/man1/folioctl.1.gz ./usr/share/man/man1/foliobench.1.gz \
+        ./usr/lib/libfolio.so.1 ./usr/include/folio.h ./usr/lib/pkgconfig/folio.pc ./usr/lib/python3/dist-packages/foliod/__init__.py ./usr/share/doc/foliod/copyright; do
     case "$contents" in *" $path"*) pass "the package holds $path" ;; *) fail "the package holds $path" ;; esac
 done
 expect_eq "the config is a conffile" "/etc/foliod/foliod.toml" "$(dpkg-deb --info "$deb" conffiles)"
@@ -34,10 +34,13 @@ expect_eq "... and the socket and the service run" "active active" "$(in_box sys
 sock=/run/foliod/foliod.sock
 expect_eq "the installed folioctl is served" "0 1 " "$(in_box folioctl --socket "$sock" --space kept alloc --tier fast --count 2 | tr '\n' ' ')"
 in_box folioctl --socket "$sock" --space kept fill --seed 5 0 1
+expect_contains "the installed foliobench runs its load against it" "torn: 0" \
+    "$(in_box foliobench --socket "$sock" exercise --tier fast --other slow --count 4 --seconds 1 2>&1)"
 expect_eq "the installed Python module talks to it" "['fast', 'slow']" \
     "$(in_box /usr/bin/python3 -c 'import foliod; print(foliod.Client("/run/foliod/foliod.sock").tiers)' 2>&1)"
 expect_eq "pkg-config finds libfolio" "$(sed -n 's/.*release = "\(.*\)"/\1/p' "$REPO/Sources/FolioProtocol/FoliodVersion.swift")" "$(in_box pkg-config --modversion folio)"
-expect_eq "man foliod and man folioctl" "/usr/share/man/man8/foliod.8.gz /usr/share/man/man1/folioctl.1.gz" "$(in_box man -w foliod folioctl | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "man foliod, man folioctl and man foliobench" "/usr/share/man/man8/foliod.8.gz /usr/share/man/man1/folioctl.1.gz /usr/share/man/man1/foliobench.1.gz" \
+    "$(in_box man -w foliod folioctl foliobench | tr '\n' ' ' | sed 's/ $//')"
 in_box dpkg -i /deb/foliod.deb > /dev/null 2>&1
 in_box folioctl --socket "$sock" --space kept verify --seed 5 0 1 && pass "an upgrade restarts the service and the named space survives" || fail "an upgrade restarts the service and the named space survives"
 in_box dpkg --purge foliod > /dev/null 2>&1

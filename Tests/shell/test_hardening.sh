@@ -1,6 +1,6 @@
 # What an adversary or a careless operator tries: each defect found that way, checked as a
 # shell user meets it.
-: "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}"
+: "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}" "${FOLIOBENCH:?FOLIOBENCH must name the foliobench binary}"
 ctl() { "$FOLIOCTL" --socket "$SOCK" "$@"; }
 
 write_config '"mtcopy/threads" = 4'
@@ -138,9 +138,11 @@ ctl --space $'\xff' destroy > /dev/null 2>&1
 expect_eq "... and destroying one destroys no other space (U+FFFD keeps its folio)" "0 fast" "$(ctl --space $'\xef\xbf\xbd' migrate --to fast 0)"
 
 # Numbers too large for the arithmetic behind them are refused with a message, never a trap.
-for args in "bench --count 4398046511104" "exercise --tier fast --other slow --seconds 1e17" "exercise --tier fast --other slow --seconds inf" \
-        "soak --seconds 1e300" "hold --seconds nan 0" "bench --total 9999999999999999G"; do
-    out=$(ctl $args 2>&1); status=$?
-    [ "$status" -eq 64 ] && pass "folioctl $args: refused with a usage error" || fail "folioctl $args: refused with a usage error" "status $status: $(printf '%s' "$out" | head -n 2)"
+for args in "foliobench bench --count 4398046511104" "foliobench exercise --tier fast --other slow --seconds 1e17" \
+        "foliobench exercise --tier fast --other slow --seconds inf" "foliobench soak --seconds 1e300" "folioctl hold --seconds nan 0" \
+        "foliobench bench --total 9999999999999999G"; do
+    [ "${args%% *}" = foliobench ] && binary=$FOLIOBENCH || binary=$FOLIOCTL
+    out=$("$binary" --socket "$SOCK" ${args#* } 2>&1); status=$?
+    [ "$status" -eq 64 ] && pass "$args: refused with a usage error" || fail "$args: refused with a usage error" "status $status: $(printf '%s' "$out" | head -n 2)"
 done
 stop_daemon TERM

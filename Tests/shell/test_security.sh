@@ -1,5 +1,5 @@
 # Who may use the service, and how much one session may take.
-: "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}"
+: "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}" "${FOLIOBENCH:?FOLIOBENCH must name the foliobench binary}"
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 getent group foliodtest >/dev/null || groupadd foliodtest
 
@@ -41,7 +41,7 @@ out=$("$FOLIOCTL" --socket "$SOCK" alloc --tier fast --count 10 2>&1)
 expect_eq "exactly folios_per_space is allowed" "10" "$(printf '%s\n' "$out" | wc -l)"
 
 holders=
-for _ in 1 2 3; do "$FOLIOCTL" --socket "$SOCK" exercise --tier fast --other slow --order 0 --count 4 --seconds 3 >/dev/null 2>&1 & holders="$holders $!"; done
+for _ in 1 2 3; do "$FOLIOBENCH" --socket "$SOCK" exercise --tier fast --other slow --order 0 --count 4 --seconds 3 >/dev/null 2>&1 & holders="$holders $!"; done
 sleep 1
 out=$("$FOLIOCTL" --socket "$SOCK" stat 2>&1)
 expect_contains "a session past [limits] sessions is refused with EUSERS" "too many sessions (3): Too many users (EUSERS)" "$out"

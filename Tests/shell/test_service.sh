@@ -2,7 +2,7 @@
 # change log, and the operator scripts under dash.
 make -s -C "$REPO" install PREFIX="$WORK/prefix" CONFIGURATION=debug >/dev/null 2>&1
 expect_eq "make install puts binaries, unit, config and scripts in place" "ok" \
-    "$(cd "$WORK/prefix" && [ -x bin/foliod ] && [ -x bin/folioctl ] && [ -f lib/systemd/system/foliod.service ] && [ -f etc/foliod/foliod.toml ] && [ -x libexec/foliod/use-migrator ] && echo ok)"
+    "$(cd "$WORK/prefix" && [ -x bin/foliod ] && [ -x bin/folioctl ] && [ -x bin/foliobench ] && [ -f lib/systemd/system/foliod.service ] && [ -f etc/foliod/foliod.toml ] && [ -x libexec/foliod/use-migrator ] && echo ok)"
 out=$(systemd-analyze verify "$WORK/prefix/lib/systemd/system/foliod.service" 2>&1)
 expect_eq "systemd-analyze verify passes on the installed unit" "0 []" "$? [$out]"
 expect_contains "the unit is Type=notify with a watchdog" "WatchdogSec=" "$(grep -E '^(Type|WatchdogSec)=' "$WORK/prefix/lib/systemd/system/foliod.service" | tr '\n' ' ')"
@@ -47,7 +47,7 @@ expect_eq "watch-migrator prints the migrator and counters at start and after th
     "kernel mtcopy [dcbm] mtcopy/folios_migrated=0 dcbm/folios_migrated=0 dcbm/folios_failures=0|kernel [mtcopy] dcbm mtcopy/folios_migrated=0 dcbm/folios_migrated=0 dcbm/folios_failures=0" \
     "$(tr '\n' '|' < "$WORK/watch.out" | sed 's/|$//')"
 echo dcbm > "$MNT/migration/offload_migrator"
-out=$(FOLIOCTL="$FOLIOCTL" TOTAL=4M dash "$REPO/scripts/compare-migrators" kernel mtcopy:2 2>/dev/null)
+out=$(FOLIOBENCH="$FOLIOBENCH" TOTAL=4M dash "$REPO/scripts/compare-migrators" kernel mtcopy:2 2>/dev/null)
 expect_contains "compare-migrators prints one table for all settings" "2M    2      mtcopy:2" "$out"
 expect_contains "... and restores the migrator it found" "migrator restored: kernel mtcopy [dcbm]" "$out"
 stop_daemon TERM

@@ -11,7 +11,7 @@ ctl() { in_box folioctl --socket "$sock" "$@"; }
 
 out=$("$nspawn_box" check 2>&1) || { fail "this machine can boot a throwaway systemd" "$out"; return 0; }
 make -s -C "$REPO" install DESTDIR="$STAGE" PREFIX=/usr/local > "$WORK/install.log" 2>&1 || { fail "make install DESTDIR=... PREFIX=/usr/local" "$(tail -n 5 "$WORK/install.log")"; return 0; }
-expect_eq "the installed binaries need no Swift runtime (ldd)" "" "$(ldd "$STAGE/usr/local/bin/foliod" "$STAGE/usr/local/bin/folioctl" | grep -i 'swift\|not found')"
+expect_eq "the installed binaries need no Swift runtime (ldd)" "" "$(ldd "$STAGE/usr/local/bin/foliod" "$STAGE/usr/local/bin/folioctl" "$STAGE/usr/local/bin/foliobench" | grep -i 'swift\|not found')"
 trap '"$nspawn_box" stop "$WORK/box"; cleanup' EXIT
 # A failing check leaves the unit's journal here for the reader (FOLIOD_BOX_JOURNAL=FILE).
 [ -n "${FOLIOD_BOX_JOURNAL:-}" ] && trap 'in_box journalctl --no-pager > "$FOLIOD_BOX_JOURNAL" 2>&1; "$nspawn_box" stop "$WORK/box"; cleanup' EXIT

@@ -1,6 +1,6 @@
 # The tiering policy, steered as an operator would: its knobs, demotion under pressure when a
-# client allocates past the fast tier, and folioctl gups against the daemon.
-: "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}"
+# client allocates past the fast tier, and foliobench gups against the daemon.
+: "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}" "${FOLIOBENCH:?FOLIOBENCH must name the foliobench binary}"
 write_config ''
 start_daemon
 ctl() { "$FOLIOCTL" --socket "$SOCK" --space tiered "$@"; }
@@ -73,16 +73,16 @@ ctl destroy
 
 # gups: a working set 1.5 × the fast tier, a hot set of a quarter of it, moved halfway.
 echo 65536 > "$MNT/tiering/promote_rate_limit_MBps"
-out=$("$FOLIOCTL" --socket "$SOCK" gups --mount "$MNT" --seconds 6 --migrators kernel,mtcopy:2 --plot "$WORK/gups.svg" 2>&1)
+out=$("$FOLIOBENCH" --socket "$SOCK" gups --mount "$MNT" --seconds 6 --migrators kernel,mtcopy:2 --plot "$WORK/gups.svg" 2>&1)
 expect_contains "gups prints a summary row per setting" "mtcopy:2" "$(printf '%s\n' "$out" | tail -n 2)"
 expect_eq "gups prints a line per second per setting" "12" "$(printf '%s\n' "$out" | grep -cE '^(kernel|mtcopy:2) +[0-9]+ ')"
 expect_contains "gups says what the figures mean on equal tiers" "same memory: updates/s cannot show a faster tier" "$out"
 grep -q '<polyline' "$WORK/gups.svg" && pass "gups --plot draws the share over time" || fail "gups --plot"
 expect_eq "gups restores tiering/enabled" "0" "$(cat "$MNT/tiering/enabled")"
-out=$("$FOLIOCTL" --socket "$SOCK" gups --mount "$MNT" --working-set 64K --hot-set 64K 2>&1); status=$?
+out=$("$FOLIOBENCH" --socket "$SOCK" gups --mount "$MNT" --working-set 64K --hot-set 64K 2>&1); status=$?
 expect_eq "gups refuses a working set that cannot hold two hot sets" "1" "$status"
 expect_contains "... and says why" "the working set (64K) two hot sets" "$out"
-"$FOLIOCTL" --socket "$SOCK" gups --mount "$MNT" --seconds 60 --migrators kernel > "$WORK/gups.out" 2>&1 &
+"$FOLIOBENCH" --socket "$SOCK" gups --mount "$MNT" --seconds 60 --migrators kernel > "$WORK/gups.out" 2>&1 &
 gups=$!
 # Its working set takes a while to allocate in a debug build: up to 60 s for two samples.
 for _ in $(seq 600); do grep -q '^kernel  *2 ' "$WORK/gups.out" && break; sleep 0.1; done

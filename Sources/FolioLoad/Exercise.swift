@@ -1,54 +1,23 @@
-import ArgumentParser
 import FolioClient
 import Dispatch
 import SystemCalls
 import FoundationEssentials
-import Glibc
 import Synchronization
 
-/// A workload that checks the pin protocol from outside: one thread pins each folio, checks it
-/// holds exactly what was last written, writes the next generation and unpins, while another
-/// migrates the same folios between two tiers. Any torn read or lost write is reported.
-struct Exercise: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Pin, write and verify folios continuously while migrating them; exits 1 on any torn read or lost write."
-    )
-    @ParentCommand var folioctl: Folioctl
-    @Option(help: "The tier the folios start in.") var tier: String
-    @Option(help: "The tier they migrate to and back from.") var other: String
-    @Option(help: "The folio order.") var order = 4
-    @Option(help: "How many folios.") var count = 16
-    @Option(help: "How long to run.") var seconds = 3.0
+/// One run of the exercise (`foliobench exercise`), with its counters: a workload that checks
+/// the pin protocol from outside. One thread pins each folio, checks it holds exactly what was
+/// last written, writes the next generation and unpins, while another migrates the same folios
+/// between two tiers. Any torn read or lost write is counted in `torn`.
+public final class ExerciseRun: @unchecked Sendable {
+    public struct Outcome: Sendable {
+        public var rounds = 0
+        public var migrations = 0
+        public var moved = 0
+        public var busy = 0
+        public var torn = 0
 
-    func validate() throws {
-        try ArgumentRanges.check(count, "--count", in: ArgumentRanges.folios)
-        try ArgumentRanges.check(order, "--order", in: ArgumentRanges.order)
-        try ArgumentRanges.check(seconds, "--seconds", positive: true)
-    }
-
-    func run() throws {
-        var failures = 0
-        try withClient(folioctl.options) { client in
-            let tiers = [try client.tier(named: tier), try client.tier(named: other)]
-            let handles = try client.allocate(tier: tiers[0], order: order, count: count)
-            let outcome = try ExerciseRun(client: client, handles: handles, tiers: tiers, seconds: seconds).run()
-            print(outcome.summary)
-            failures = outcome.torn
-        }
-        if failures > 0 { throw ExitCode.failure }
-    }
-}
-
-/// One run of the exercise, with its counters.
-final class ExerciseRun: @unchecked Sendable {
-    struct Outcome {
-        var rounds = 0
-        var migrations = 0
-        var moved = 0
-        var busy = 0
-        var torn = 0
-
-        var summary: String {
+        /// The counters as `key: value` lines.
+        public var summary: String {
             "rounds: \(rounds)\nmigrations: \(migrations)\nfolios_moved: \(moved)\nfolios_busy: \(busy)\ntorn: \(torn)"
         }
     }
@@ -60,7 +29,8 @@ final class ExerciseRun: @unchecked Sendable {
     private let stop = Atomic<Bool>(false)
     private var generations: [UInt64]  // touched by the pinning thread only, then read at the end
 
-    init(client: FolioClient, handles: [FolioHandle], tiers: [Int], seconds: Double) {
+    /// `handles` start in `tiers[0]` and migrate to `tiers[1]` and back for `seconds`.
+    public init(client: FolioClient, handles: [FolioHandle], tiers: [Int], seconds: Double) {
         self.client = client
         self.handles = handles
         self.tiers = tiers
@@ -68,7 +38,14 @@ final class ExerciseRun: @unchecked Sendable {
         generations = Array(repeating: 1, count: handles.count)
     }
 
-    func run() throws -> Outcome {
+    /// `count` new folios of `order` in the tier called `tier`, moving to and from `other`.
+    public convenience init(client: FolioClient, tier: String, other: String, order: Int, count: Int, seconds: Double) throws {
+        let tiers = [try client.tier(named: tier), try client.tier(named: other)]
+        let handles = try client.allocate(tier: tiers[0], order: order, count: count)
+        self.init(client: client, handles: handles, tiers: tiers, seconds: seconds)
+    }
+
+    public func run() throws -> Outcome {
         for (index, handle) in handles.enumerated() {
             try client.withPinnedFolio(handle) { FolioPattern(seed: generations[index], handle: handle).fill($0) }
         }

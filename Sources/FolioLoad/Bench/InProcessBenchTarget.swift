@@ -1,5 +1,6 @@
 import FolioClient
 import FolioMemory
+import FolioSharedMemory
 import Migration
 import Sysfs
 import SystemPackage
@@ -14,7 +15,7 @@ final class InProcessBenchTarget: BenchTarget {
 
     init(tierBytes: Int) throws {
         tiers = ["fast", "slow"].enumerated().map { Tier(spec: TierSpec(name: $1, sizeBytes: tierBytes), index: $0) }
-        core.registerKnobs(in: tree, tiers: tiers)
+        core.registerKnobs(in: tree)
         space = try AddressSpace(id: 1, name: nil, owner: 0, tiers: tiers)
         pins = try space.attach(shared: false)
     }

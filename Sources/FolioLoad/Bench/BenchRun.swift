@@ -1,6 +1,7 @@
 import FolioClient
 import FolioMemory
 import Dispatch
+import FolioSharedMemory
 import FoundationEssentials
 import Glibc
 
@@ -51,6 +52,8 @@ struct BenchCell {
 final class BenchRun {
     /// A request carries at most this many handles; larger moves are several requests.
     static let maxHandlesPerRequest = 16384
+    /// A run moves at most one space's folios.
+    static let maxFolios = FolioTableLayout.capacity
 
     let target: any BenchTarget
     let sizes: [ByteSize]
@@ -76,7 +79,7 @@ final class BenchRun {
     func allocateAndFill(size: Int) throws -> (handles: [FolioHandle], count: Int) {
         let capacity = target.tierSizes.prefix(2).map(\.bytes).min() ?? 0
         // What fits both tiers (less a little for other clients) and one space's table.
-        let count = fixedCount ?? min(max(1, min(totalBytes, capacity / 8 * 7) / size), FolioTableLayout.capacity)
+        let count = fixedCount ?? min(max(1, min(totalBytes, capacity / 8 * 7) / size), Self.maxFolios)
         guard count * size <= capacity else { throw BenchError("\(count) × \(ByteSize(bytes: size)) does not fit the tiers (\(capacity) bytes each)") }
         let handles = try target.allocate(tier: 0, order: try Self.order(of: size), count: count)
         do { try fill(handles, seed: UInt64(size)) } catch {
@@ -181,9 +184,9 @@ final class BenchRun {
     }
 }
 
-/// A bench that cannot go on, with why.
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
+/// A bench (or gups) that cannot go on, with why.
+public struct BenchError: Error, CustomStringConvertible {
+    public let description: String
     init(_ description: String) { self.description = description }
 }
 

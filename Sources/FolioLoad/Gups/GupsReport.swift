@@ -1,4 +1,4 @@
-/// What `folioctl gups` prints: a line per second while it runs, a table per setting at the end,
+/// What `foliobench gups` prints: a line per second while it runs, a table per setting at the end,
 /// and a plot of the hot set's share in the fast tier over time.
 enum GupsReport {
     static let header = "setting     s   Mupdates/s  hot in fast  demoted MiB  promoted MiB\n"

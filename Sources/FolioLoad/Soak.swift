@@ -1,51 +1,26 @@
-import ArgumentParser
 import FolioClient
 import Dispatch
 import SystemCalls
 import FoundationEssentials
-import Glibc
 import Synchronization
 
-/// `folioctl soak`: many sessions migrating at once while the knobs change under them, for a
-/// bounded time; reports what was served, the latency of each request and every error.
-struct Soak: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Run many client sessions migrating concurrently while knobs change; exits 1 on any error."
-    )
-    @ParentCommand var folioctl: Folioctl
-    @Option(help: "Concurrent sessions (one connection and address space each).") var sessions = 64
-    @Option(help: "How long to run.") var seconds = 10.0
-    @Option(help: "Folios per session.") var folios = 8
-    @Option(help: "The knob tree to change while running (omit to leave the knobs alone).") var mount: String?
-
-    func validate() throws {
-        try ArgumentRanges.check(sessions, "--sessions", in: 1...4096)
-        try ArgumentRanges.check(folios, "--folios", in: ArgumentRanges.folios)
-        try ArgumentRanges.check(seconds, "--seconds", positive: true)
-    }
-
-    func run() throws {
-        let run = SoakRun(socket: folioctl.options.socket, sessions: sessions, folios: folios, seconds: seconds)
-        let report = try run.start(mount: mount)
-        print(report.text)
-        if report.errors > 0 { throw ExitCode.failure }
-    }
-}
-
-/// One soak run: `sessions` OS threads, each a client moving its folios back and forth and
-/// checking their bytes, and one thread switching migrators.
-final class SoakRun: Sendable {
-    struct Report {
-        var sessions = 0
-        var requests = 0
-        var batches: UInt64 = 0
-        var latencies: [UInt64] = []
-        var errors = 0
-        var bytesVerified = 0
+/// One soak run (`foliobench soak`): many sessions migrating at once while the knobs change
+/// under them, for a bounded time. `sessions` OS threads, each a client moving its folios back
+/// and forth and checking their bytes, and one thread switching migrators; it reports what was
+/// served, the latency of each request and every error.
+public final class SoakRun: Sendable {
+    public struct Report: Sendable {
+        public var sessions = 0
+        public var requests = 0
+        public var batches: UInt64 = 0
+        public var latencies: [UInt64] = []
+        public var errors = 0
+        public var bytesVerified = 0
         /// How long each migrator switch (a write to offload_migrator) took: the grace period.
-        var switchLatencies: [UInt64] = []
+        public var switchLatencies: [UInt64] = []
 
-        var text: String {
+        /// The report as `key: value` lines.
+        public var text: String {
             func percentile(_ values: [UInt64], _ p: Double) -> Double {
                 let sorted = values.sorted()
                 return sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
@@ -73,14 +48,15 @@ final class SoakRun: Sendable {
     private let report = Mutex(Report())
     private let running = Atomic<Bool>(true)
 
-    init(socket: String, sessions: Int, folios: Int, seconds: Double) {
+    public init(socket: String, sessions: Int, folios: Int, seconds: Double) {
         self.socket = socket
         self.sessions = sessions
         self.folios = folios
         self.seconds = seconds
     }
 
-    func start(mount: String?) throws -> Report {
+    /// Runs for `seconds`, switching migrators through the knob tree at `mount` if given.
+    public func start(mount: String?) throws -> Report {
         let before = try batchesServed()
         let group = DispatchGroup()
         // Whatever started is stopped and waited for, also when a thread is refused.

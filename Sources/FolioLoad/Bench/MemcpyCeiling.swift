@@ -1,5 +1,6 @@
 import FolioMemory
 import Dispatch
+import FolioSharedMemory
 import SystemCalls
 import FoundationEssentials
 import Glibc
@@ -75,14 +76,14 @@ final class SharedMapping: @unchecked Sendable {
     init(bytes: Int, pageKind: HugePageMode) throws {
         // hugetlb mappings are whole huge pages.
         self.bytes = pageKind == .hugetlb ? (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20) : bytes
-        fd = try MemorySystem.memfd(name: "folioctl-bench", hugetlb: pageKind == .hugetlb)
-        try MemorySystem.resize(fd, to: self.bytes)
-        base = try MemorySystem.mapShared(fd, length: self.bytes)
+        fd = try SharedMemory.memfd(name: "foliobench", hugetlb: pageKind == .hugetlb)
+        try SharedMemory.resize(fd, to: self.bytes)
+        base = try SharedMemory.mapShared(fd, length: self.bytes)
         if pageKind == .thp { try MemorySystem.adviseHugePages(base, length: self.bytes) }
     }
 
     deinit {
-        MemorySystem.unmap(base, length: bytes)
+        SharedMemory.unmap(base, length: bytes)
         try? fd.close()
     }
 }

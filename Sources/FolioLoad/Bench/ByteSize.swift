@@ -1,12 +1,11 @@
-import ArgumentParser
+/// A size written as bytes or with a binary suffix: `4096`, `4K`, `2M`, `1G` (`foliobench`
+/// parses its options with `init(argument:)`).
+public struct ByteSize: Comparable, CustomStringConvertible, Sendable {
+    public let bytes: Int
 
-/// A size written as bytes or with a binary suffix: `4096`, `4K`, `2M`, `1G`.
-struct ByteSize: ExpressibleByArgument, Comparable, CustomStringConvertible {
-    let bytes: Int
+    public init(bytes: Int) { self.bytes = bytes }
 
-    init(bytes: Int) { self.bytes = bytes }
-
-    init?(argument: String) {
+    public init?(argument: String) {
         let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30]
         if let unit = argument.last.map({ Character($0.uppercased()) }), let shift = shifts[unit] {
             // `<<` drops the bits shifted out: a number past Int.max once scaled is refused.
@@ -19,22 +18,22 @@ struct ByteSize: ExpressibleByArgument, Comparable, CustomStringConvertible {
     }
 
     /// `4K`, `2M`: the largest unit that divides it.
-    var description: String {
+    public var description: String {
         for (unit, shift) in [("G", 30), ("M", 20), ("K", 10)] where bytes % (1 << shift) == 0 {
             return "\(bytes >> shift)\(unit)"
         }
         return "\(bytes)"
     }
 
-    static func < (lhs: ByteSize, rhs: ByteSize) -> Bool { lhs.bytes < rhs.bytes }
+    public static func < (lhs: ByteSize, rhs: ByteSize) -> Bool { lhs.bytes < rhs.bytes }
 }
 
 /// One migrator setting of a bench run: `kernel`, `mtcopy:2`, `dcbm:4`.
-struct MigratorSetting: ExpressibleByArgument, CustomStringConvertible, Hashable {
-    let name: String
-    let width: Int?
+public struct MigratorSetting: CustomStringConvertible, Hashable, Sendable {
+    public let name: String
+    public let width: Int?
 
-    init?(argument: String) {
+    public init?(argument: String) {
         let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
         guard ["kernel", "mtcopy", "dcbm"].contains(String(parts[0])), parts.count <= 2 else { return nil }
         name = String(parts[0])
@@ -46,10 +45,10 @@ struct MigratorSetting: ExpressibleByArgument, CustomStringConvertible, Hashable
         }
     }
 
-    var description: String { width.map { "\(name):\($0)" } ?? name }
+    public var description: String { width.map { "\(name):\($0)" } ?? name }
 
     /// The knob lines an operator would write to select it.
-    var knobWrites: [(path: String, value: String)] {
+    public var knobWrites: [(path: String, value: String)] {
         var writes: [(String, String)] = []
         if let width { writes.append((name == "mtcopy" ? "mtcopy/threads" : "dcbm/nr_dma_chan", String(width))) }
         writes.append(("migration/offload_migrator", name))

@@ -2,7 +2,6 @@ import FolioClient
 import FolioMemory
 import Dispatch
 import FoundationEssentials
-import Glibc
 
 /// What the bench drives: a daemon through its socket and mount, or the core in-process. Both
 /// take the same knob writes and the same requests.

@@ -1,19 +1,15 @@
 import ArgumentParser
-import FolioClient
-import FolioMemory
-import Dispatch
-import FoundationEssentials
-import Glibc
+import FolioLoad
 
-/// `folioctl bench`: the kernel series' throughput tables, measured on this machine next to
-/// its own memcpy ceiling.
+/// `foliobench bench`: the kernel series' throughput tables, measured on this machine next to
+/// its own memcpy ceiling (`BenchJob`).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure migration throughput by folio size and migrator setting, next to the machine's memcpy ceiling."
     )
     enum Format: String, ExpressibleByArgument { case table, csv }
 
-    @ParentCommand var folioctl: Folioctl
+    @ParentCommand var foliobench: Foliobench
     @Option(help: "Folio sizes, comma-separated.", transform: { try list($0) })
     var sizes: [ByteSize] = ["4K", "16K", "64K", "128K", "256K", "512K", "1M", "2M"].compactMap(ByteSize.init(argument:))
     @Option(help: "Bytes moved per size (or what fits the tiers).") var total = ByteSize(bytes: 1 << 30)
@@ -32,31 +28,15 @@ struct Bench: ParsableCommand {
     func validate() throws {
         try ArgumentRanges.check(reps, "--reps", in: 1...1000)
         // At most a space's folios: the batch, the ceiling's buffers and the byte counts fit.
-        if let count { try ArgumentRanges.check(count, "--count", in: 1...FolioTableLayout.capacity) }
+        if let count { try ArgumentRanges.check(count, "--count", in: 1...BenchJob.maxCount) }
         guard batchSizes.allSatisfy({ (1...512).contains($0) }) else { throw ValidationError("--batch-sizes are 1 to 512") }
     }
 
     func run() throws {
         try reportingFailure(of: "bench") {
-            let target: any BenchTarget = inProcess
-                ? try InProcessBenchTarget(tierBytes: max(total.bytes, (count ?? 0) * (sizes.map(\.bytes).max() ?? 0)) / 2 * 2 + (64 << 20))
-                : try DaemonBenchTarget(socket: folioctl.options.socket, mount: mount)
-            let run = BenchRun(target: target, sizes: sizes, settings: migrators, totalBytes: total.bytes, fixedCount: count, reps: reps, verify: verify)
-            if !batchSizes.isEmpty {
-                let cells = try BatchSizeRun(run: run, batchSizes: batchSizes).measure()
-                if format == .csv {
-                    print(BatchSizeRun.csv(cells), terminator: "")
-                } else {
-                    print(BenchReport.machine(try target.pageKind(tier: 1), rounds: reps) + "\n")
-                    print(BatchSizeRun.table(cells), terminator: "")
-                }
-                if let plot { try writeFileAtomically(plot, BenchPlot.batchSizes(cells)) }
-                return
-            }
-            let cells = try run.run()
-            print(format == .csv ? BenchReport.csv(cells) : BenchReport.table(cells), terminator: "")
-            if let plot { try writeFileAtomically(plot, BenchPlot.svg(cells)) }
-            if cells.contains(where: { $0.verifyErrors > 0 }) { throw ExitCode.failure }
+            let job = BenchJob(socket: foliobench.options.socket, mount: mount, sizes: sizes, total: total, count: count, migrators: migrators,
+                               reps: reps, verify: verify, inProcess: inProcess, csv: format == .csv, plot: plot, batchSizes: batchSizes)
+            if try job.run() > 0 { throw ExitCode.failure }
         }
     }
 
@@ -68,16 +48,6 @@ struct Bench: ParsableCommand {
     }
 }
 
-/// Runs a measuring command's `body`; a client or bench error is printed as
-/// `folioctl COMMAND: error` and the command exits 1.
-func reportingFailure(of command: String, _ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as FolioClientError {
-        print("folioctl \(command): \(error)", to: &standardError)
-        throw ExitCode.failure
-    } catch let error as BenchError {
-        print("folioctl \(command): \(error)", to: &standardError)
-        throw ExitCode.failure
-    }
-}
+// The library's types parse as `foliobench`'s options (`init(argument:)` is theirs).
+extension ByteSize: ExpressibleByArgument {}
+extension MigratorSetting: ExpressibleByArgument {}
