@@ -138,9 +138,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The client: FolioClient and what it stands on, nothing of the daemon's layers.
+        .target(
+            name: "FolioCommandLine",
+            dependencies: [
+                "FolioClient",
+                "SystemCalls",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "folioctl",
             dependencies: [
+                "FolioCommandLine",
                 "SystemCalls",
                 "FolioClient",
                 "FolioProtocol",
@@ -168,6 +179,7 @@ let package = Package(
         .executableTarget(
             name: "foliobench",
             dependencies: [
+                "FolioCommandLine",
                 "FolioLoad",
                 "FolioClient",
                 "FolioProtocol",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FolioCommandLine
 import FolioLoad
 
 /// `foliobench bench`: the kernel series' throughput tables, measured on this machine next to

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FolioCommandLine
 import FolioLoad
 
 /// `foliobench exercise`: a workload that checks the pin protocol from outside: one thread pins
@@ -24,7 +25,7 @@ struct Exercise: ParsableCommand {
 
     func run() throws {
         var failures = 0
-        try withClient(foliobench.options) { client in
+        try foliobench.options.withClient(program: "foliobench") { client in
             let outcome = try ExerciseRun(client: client, tier: tier, other: other, order: order, count: count, seconds: seconds).run()
             print(outcome.summary)
             failures = outcome.torn

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FolioCommandLine
 import FolioLoad
 
 /// `foliobench gups`: how fast the daemon's tiering policy finds a hot set and follows it when

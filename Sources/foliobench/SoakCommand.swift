@@ -1,4 +1,5 @@
 import ArgumentParser
+import FolioCommandLine
 import FolioLoad
 
 /// `foliobench soak`: many sessions migrating at once while the knobs change under them, for a

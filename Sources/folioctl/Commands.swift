@@ -1,4 +1,5 @@
 import ArgumentParser
+import FolioCommandLine
 import FolioClient
 import FolioProtocol
 import Dispatch
@@ -6,16 +7,6 @@ import FoundationEssentials
 import Glibc
 import SystemCalls
 import SystemPackage
-
-/// Runs `body` with a connected client; a refusal prints `folioctl: …` and exits 1.
-func withClient(_ options: ClientOptions, _ body: (FolioClient) throws -> Void) throws {
-    do {
-        try body(try FolioClient(socketPath: options.socket, spaceBytes: options.spaceBytes))
-    } catch let error as FolioClientError {
-        print("folioctl: \(error.message): \(error.errno) (\(error.errno.name))", to: &standardError)
-        throw ExitCode.failure
-    }
-}
 
 struct Alloc: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Allocate folios; prints one handle a line.")
@@ -25,7 +16,7 @@ struct Alloc: ParsableCommand {
     @Option(help: "How many folios.") var count = 1
 
     func run() throws {
-        try withClient(folioctl.options) { client in
+        try folioctl.options.withClient(program: "folioctl") { client in
             for handle in try client.allocate(tier: tier, order: order, count: count) { print(handle) }
         }
     }
@@ -38,7 +29,7 @@ struct Fill: ParsableCommand {
     @Argument(help: "Handles.") var handles: [FolioHandle]
 
     func run() throws {
-        try withClient(folioctl.options) { client in
+        try folioctl.options.withClient(program: "folioctl") { client in
             for handle in handles { try client.withPinnedFolio(handle) { FolioPattern(seed: seed, handle: handle).fill($0) } }
         }
     }
@@ -52,7 +43,7 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         var bad = 0
-        try withClient(folioctl.options) { client in
+        try folioctl.options.withClient(program: "folioctl") { client in
             for handle in handles {
                 let wrong = try client.withPinnedFolio(handle) { FolioPattern(seed: seed, handle: handle).mismatchedBytes($0) }
                 if wrong > 0 {
@@ -76,7 +67,7 @@ struct Migrate: ParsableCommand {
         guard let reason = MigrationReason(name: reason) else {
             throw ValidationError("unknown reason '\(reason)' (\(MigrationReason.names.joined(separator: ", ")))")
         }
-        try withClient(folioctl.options) { client in
+        try folioctl.options.withClient(program: "folioctl") { client in
             let outcome = try client.migrate(handles, to: to, reason: reason)
             for (handle, result) in zip(handles, outcome.results) {
                 switch result {
@@ -94,7 +85,7 @@ struct Free: ParsableCommand {
     @Argument(help: "Handles.") var handles: [FolioHandle]
 
     func run() throws {
-        try withClient(folioctl.options) { client in
+        try folioctl.options.withClient(program: "folioctl") { client in
             for (handle, failure) in zip(handles, try client.free(handles)) {
                 print("\(handle) \(failure?.name ?? "freed")")
             }
@@ -107,7 +98,7 @@ struct Destroy: ParsableCommand {
     @ParentCommand var folioctl: Folioctl
 
     func run() throws {
-        try withClient(folioctl.options) { try $0.destroy() }
+        try folioctl.options.withClient(program: "folioctl") { try $0.destroy() }
     }
 }
 
@@ -139,7 +130,7 @@ struct Hold: ParsableCommand {
     }
 
     func run() throws {
-        try withClient(folioctl.options) { client in
+        try folioctl.options.withClient(program: "folioctl") { client in
             try pinAll(client, handles[...]) {
                 // Unbuffered: a script waits for this line before it acts.
                 writeStandardOutput("pinned\n")

@@ -3,23 +3,23 @@ import ArgumentParser
 /// What a number typed on the command line may be, checked in each command's `validate()`: a
 /// value past what the arithmetic behind it holds (seconds as a `Duration`, a count times a
 /// folio size) is a message naming the option, never a trap.
-enum ArgumentRanges {
+public enum ArgumentRanges {
     /// Seconds to run or hold: finite, at most a year.
-    static let seconds: ClosedRange<Double> = 0...31_536_000
+    public static let seconds: ClosedRange<Double> = 0...31_536_000
     /// Folios in one request, as the protocol allows.
-    static let folios = 1...16384
+    public static let folios = 1...16384
     /// Folio orders: 4 KiB to 2 MiB.
-    static let order = 0...9
+    public static let order = 0...9
 
     /// Throws unless `value` is finite and in `range` (and above its lower bound when `positive`).
-    static func check(_ value: Double, _ option: String, in range: ClosedRange<Double> = seconds, positive: Bool = false) throws {
+    public static func check(_ value: Double, _ option: String, in range: ClosedRange<Double> = seconds, positive: Bool = false) throws {
         guard value.isFinite, range.contains(value), !positive || value > range.lowerBound else {
             throw ValidationError("\(option) must be \(positive ? "more than" : "from") \(Int(range.lowerBound)) \(positive ? "and at most" : "to") \(Int(range.upperBound))")
         }
     }
 
     /// Throws unless `value` is in `range`.
-    static func check(_ value: Int, _ option: String, in range: ClosedRange<Int>) throws {
+    public static func check(_ value: Int, _ option: String, in range: ClosedRange<Int>) throws {
         guard range.contains(value) else { throw ValidationError("\(option) must be \(range.lowerBound) to \(range.upperBound)") }
     }
 }
