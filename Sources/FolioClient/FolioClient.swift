@@ -125,11 +125,7 @@ public final class FolioClient: @unchecked Sendable {
     /// Frees `handles`; per handle nil (freed) or why not (ENOENT, EBUSY).
     public func free(_ handles: [FolioHandle]) throws(FolioClientError) -> [Errno?] {
         guard case .freed(let status) = try request(.free(handles: try wire(handles))), status.count == handles.count else { throw unexpected("free") }
-        return try status.map { (word) throws(FolioClientError) -> Errno? in
-            guard word != 0 else { return nil }
-            guard let errno = Self.errno(negated: word) else { throw unexpected("free") }
-            return errno
-        }
+        return status
     }
 
     /// Moves `handles` to `tier` for `reason`; a result per handle.
@@ -138,10 +134,10 @@ public final class FolioClient: @unchecked Sendable {
             throw FolioClientError(errno: .invalidArgument, message: "migrate: no tier \(tier)")
         }
         let request = Request.migrate(handles: try wire(handles), targetTier: tier, reason: reason)
-        guard case .migrated(let reply) = try self.request(request), reply.status.count == handles.count else { throw unexpected("migrate") }
-        let results = reply.status.compactMap { FolioResult(wire: $0, tiers: tiers.count) }
-        guard results.count == handles.count else { throw unexpected("migrate") }
-        return MigrationOutcome(reply, results: results)
+        // The codec checked each status word; the tiers are this client's to check.
+        guard case .migrated(let outcome) = try self.request(request), outcome.results.count == handles.count,
+              outcome.results.allSatisfy({ $0.tier.map { $0 < tiers.count } ?? true }) else { throw unexpected("migrate") }
+        return outcome
     }
 
     /// Moves `handles` to the tier called `tier`.

@@ -11,24 +11,6 @@ public struct TierInfo: Equatable, Sendable {
     }
 }
 
-/// What a migration did, per handle and in time.
-public struct MigrateReply: Equatable, Sendable {
-    /// Per handle: its tier now (>= 0) or a negative errno.
-    public var status: [Int32]
-    public var unmapNanos: UInt64
-    public var copyNanos: UInt64
-    public var moveNanos: UInt64
-    public var batches: UInt32
-
-    public init(status: [Int32], unmapNanos: UInt64, copyNanos: UInt64, moveNanos: UInt64, batches: UInt32) {
-        self.status = status
-        self.unmapNanos = unmapNanos
-        self.copyNanos = copyNanos
-        self.moveNanos = moveNanos
-        self.batches = batches
-    }
-}
-
 /// The most tiers a daemon may have: the `attached` reply carries this many tier memfds plus
 /// the folio table's and the pin table's, and a client sizes its `SCM_RIGHTS` space for that.
 public let maxTiers = 64
@@ -37,8 +19,8 @@ public let maxTiers = 64
 public enum Reply: Equatable, Sendable {
     case attached(spaceID: UInt32, tiers: [TierInfo])
     case allocated(handles: [UInt32])
-    case freed(status: [Int32])
-    case migrated(MigrateReply)
+    case freed(status: [Errno?])
+    case migrated(MigrationOutcome)
     case stats(FolioStats)
     case destroyed
     /// The request failed as a whole.
@@ -79,13 +61,14 @@ public enum Reply: Equatable, Sendable {
                 payload.put(tier.sizeBytes)
             }
         case .allocated(let handles): payload.put(array: handles)
-        case .freed(let status): payload.put(array: status)
-        case .migrated(let reply):
-            payload.put(reply.unmapNanos)
-            payload.put(reply.copyNanos)
-            payload.put(reply.moveNanos)
-            payload.put(reply.batches)
-            payload.put(array: reply.status)
+        // Per-folio outcomes become the wire's status words here, and only here.
+        case .freed(let status): payload.put(array: status.map { -($0?.rawValue ?? 0) })
+        case .migrated(let outcome):
+            payload.put(outcome.unmapNanos)
+            payload.put(outcome.copyNanos)
+            payload.put(outcome.moveNanos)
+            payload.put(UInt32(clamping: outcome.batches))
+            payload.put(array: outcome.results.map(\.wire))
         case .stats(let stats):
             payload.put(stats.migrator)
             payload.put(UInt16(stats.counters.count))
@@ -116,13 +99,22 @@ public enum Reply: Equatable, Sendable {
             for _ in 0..<count { tiers.append(TierInfo(name: try reader.getString(), sizeBytes: try reader.get())) }
             reply = .attached(spaceID: spaceID, tiers: tiers)
         case .allocated: reply = .allocated(handles: try reader.getArray(limit: Request.maxHandles))
-        case .freed: reply = .freed(status: try reader.getArray(limit: Request.maxHandles))
+        case .freed:
+            let words: [Int32] = try reader.getArray(limit: Request.maxHandles)
+            reply = .freed(status: try words.map { (word) throws(Errno) -> Errno? in
+                guard word != 0 else { return nil }
+                guard case .failed(let errno)? = FolioResult(wire: word) else { throw .badMessage }
+                return errno
+            })
         case .migrated:
             let unmap: UInt64 = try reader.get()
             let copy: UInt64 = try reader.get()
             let move: UInt64 = try reader.get()
             let batches: UInt32 = try reader.get()
-            reply = .migrated(MigrateReply(status: try reader.getArray(limit: Request.maxHandles), unmapNanos: unmap, copyNanos: copy, moveNanos: move, batches: batches))
+            let words: [Int32] = try reader.getArray(limit: Request.maxHandles)
+            let results = words.compactMap(FolioResult.init(wire:))
+            guard results.count == words.count else { throw .badMessage }
+            reply = .migrated(MigrationOutcome(results: results, unmapNanos: unmap, copyNanos: copy, moveNanos: move, batches: Int(batches)))
         case .stats:
             let migrator = try reader.getString()
             let count = Int(try reader.get(UInt16.self))

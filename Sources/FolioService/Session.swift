@@ -114,7 +114,7 @@ final class Session: @unchecked Sendable {
                 return (try allocate(space, tier: tier, order: order, count: count), [])
             case (.free(let handles), .attached(let space, _)):
                 guard !handles.isEmpty else { throw .invalidArgument }
-                return (.freed(status: space.free(handles.map(Int.init)).map { -($0?.rawValue ?? 0) }), [])
+                return (.freed(status: space.free(handles.map(Int.init))), [])
             case (.migrate(let handles, let tier, let reason), .attached(let space, _)):
                 return (try migrate(space, handles: handles, tier: tier, reason: reason), [])
             case (.destroy, .attached(let space, _)):
@@ -153,8 +153,7 @@ final class Session: @unchecked Sendable {
 
     private func migrate(_ space: AddressSpace, handles: [UInt32], tier: UInt16, reason: MigrationReason) throws(Errno) -> Reply {
         let request = MigrationRequest(handles: handles.map(Int.init), targetTier: Int(tier), reason: reason)
-        let result = try core.pipeline.migrate(request, in: space).get()
-        return .migrated(MigrateReply(status: result.status, unmapNanos: result.unmapNanos, copyNanos: result.copyNanos, moveNanos: result.moveNanos, batches: UInt32(result.batches)))
+        return .migrated(try core.pipeline.migrate(request, in: space).get())
     }
 
     /// Sends one reply; false when the client is gone or left it unread past the reply timeout.

@@ -138,12 +138,15 @@ extension TieringPolicy {
         for group in bySpace.values {
             let request = MigrationRequest(handles: group.map(\.folio.handle), targetTier: target, reason: reason)
             guard case .success(let result) = pipeline.migrate(request, in: group[0].space) else { continue }
-            for (folio, status) in zip(group, result.status) {
-                if status == Int32(target) {
+            for (folio, result) in zip(group, result.results) {
+                switch result {
+                case .tier(target):
                     outcome.folios += 1
                     outcome.bytes += folio.folio.bytes
-                } else if status == -Errno.noMemory.rawValue {
+                case .failed(.noMemory):
                     outcome.targetFull = true
+                default:
+                    continue
                 }
             }
         }

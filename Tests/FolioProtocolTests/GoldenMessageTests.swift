@@ -29,7 +29,7 @@ struct GoldenMessageTests {
     static let replies: [(String, UInt32, Reply)] = [
         ("reply-attached", 1, .attached(spaceID: 1, tiers: [TierInfo(name: "fast", sizeBytes: 64 << 20), TierInfo(name: "slow", sizeBytes: 64 << 20)])),
         ("reply-allocated", 2, .allocated(handles: [0, 1])),
-        ("reply-migrated", 3, .migrated(MigrateReply(status: [1, 1, -Errno.noSuchFileOrDirectory.rawValue], unmapNanos: 47129, copyNanos: 36021, moveNanos: 7562, batches: 1))),
+        ("reply-migrated", 3, .migrated(MigrationOutcome(results: [.tier(1), .tier(1), .failed(.noSuchFileOrDirectory)], unmapNanos: 47129, copyNanos: 36021, moveNanos: 7562, batches: 1))),
         ("reply-error", 4, .error(errno: Errno.invalidArgument.rawValue, message: "allocate")),
         ("reply-destroyed", 5, .destroyed),
         ("reply-stats", 6, .stats(FolioStats(migrator: "mtcopy", counters: [

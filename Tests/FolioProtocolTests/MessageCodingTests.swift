@@ -16,8 +16,8 @@ struct MessageCodingTests {
 
     @Test(arguments: [
         Reply.attached(spaceID: 3, tiers: [TierInfo(name: "fast", sizeBytes: 1 << 30), TierInfo(name: "slow", sizeBytes: 2 << 30)]),
-        .allocated(handles: [1, 2, 3]), .freed(status: [0, -2]), .stats(FolioStats(migrator: "kernel", counters: [.init(name: "batches", value: 1)])), .destroyed,
-        .migrated(MigrateReply(status: [1, -16, -2], unmapNanos: 10, copyNanos: 20, moveNanos: 30, batches: 1)),
+        .allocated(handles: [1, 2, 3]), .freed(status: [nil, .noSuchFileOrDirectory]), .stats(FolioStats(migrator: "kernel", counters: [.init(name: "batches", value: 1)])), .destroyed,
+        .migrated(MigrationOutcome(results: [.tier(1), .failed(.resourceBusy), .failed(.noSuchFileOrDirectory)], unmapNanos: 10, copyNanos: 20, moveNanos: 30, batches: 1)),
         .error(errno: 22, message: "allocate"),
     ])
     func reply_roundTrips(reply: Reply) throws {

@@ -17,7 +17,7 @@ struct CopyFaultsTests {
         func move(to target: Int) throws -> UInt64 {
             let before = core.pipeline.statistics[.copyFaults]
             let result = try core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: target, reason: .syscall), in: space).get()
-            #expect(result.status.allSatisfy { $0 == Int32(target) })
+            #expect(result.results.allSatisfy { $0 == .tier(target) })
             return core.pipeline.statistics[.copyFaults] - before
         }
         // The first copy into the slow tier writes 4,608 pages it has never touched: populated

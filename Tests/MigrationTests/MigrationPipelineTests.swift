@@ -46,7 +46,7 @@ struct MigrationPipelineTests {
         fill(space, handles, seed: 5)
         for (target, name) in [(1, "slow"), (0, "fast"), (1, "slow")] {
             let result = try core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: target, reason: .demotion), in: space).get()
-            #expect(result.status == Array(repeating: Int32(target), count: handles.count), "to \(name)")
+            #expect(result.results == Array(repeating: .tier(target), count: handles.count), "to \(name)")
             #expect(handles.allSatisfy { space.entry($0).tier == target })
             #expect(intact(space, handles, seed: 5))
         }
@@ -59,11 +59,10 @@ struct MigrationPipelineTests {
         let there = try space.allocate(tier: 1, order: 0, count: 1)[0]
         let big = try space.allocate(tier: 0, order: 9, count: 4)
         let result = try core.pipeline.migrate(MigrationRequest(handles: [moving, there, 4000] + big, targetTier: 1, reason: .syscall), in: space).get()
-        let enomem = -Errno.noMemory.rawValue
-        #expect(result.status[0...2] == [1, 1, -Errno.noSuchFileOrDirectory.rawValue])
+        #expect(result.results[0...2] == [.tier(1), .tier(1), .failed(.noSuchFileOrDirectory)])
         // slow holds 8 MiB, two of it already taken by order-0 folios: three 2 MiB folios fit.
-        #expect(result.status[3...].filter { $0 == enomem }.count == 1)
-        #expect(result.status[3...].filter { $0 == 1 }.count == 3)
+        #expect(result.results[3...].filter { $0 == .failed(.noMemory) }.count == 1)
+        #expect(result.results[3...].filter { $0 == .tier(1) }.count == 3)
     }
 
     @Test func migrate_ofAFolioPinnedThroughEveryPass_failsWithEBUSYAndLeavesIt() throws {
@@ -74,7 +73,7 @@ struct MigrationPipelineTests {
         PinProtocol.pin(space.entry(handles[0]), in: pins)
         let result = try core.pipeline.migrate(MigrationRequest(handles: handles, targetTier: 1, reason: .syscall), in: space).get()
         PinProtocol.unpin(space.entry(handles[0]), in: pins)
-        #expect(result.status == [-Errno.resourceBusy.rawValue, 1])
+        #expect(result.results == [.failed(.resourceBusy), .tier(1)])
         #expect(space.entry(handles[0]).tier == 0)
         #expect(intact(space, handles, seed: 9))
         #expect(slow.freeBytes == (8 << 20) - 4096)

@@ -1,4 +1,5 @@
 import FolioClient
+import FolioProtocol
 import TestSupport
 import Foundation
 import Synchronization

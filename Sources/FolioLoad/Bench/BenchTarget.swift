@@ -1,4 +1,5 @@
 import FolioClient
+import FolioProtocol
 import FolioMemory
 import Dispatch
 import FoundationEssentials

@@ -1,5 +1,6 @@
 import FolioClient
 import FolioMemory
+import FolioProtocol
 import FolioSharedMemory
 import Migration
 import Sysfs
@@ -43,7 +44,7 @@ final class InProcessBenchTarget: BenchTarget {
     func migrate(_ handles: [FolioHandle], to tier: Int) throws -> (results: [FolioResult], copyNanos: UInt64) {
         let request = MigrationRequest(handles: handles.map(\.index), targetTier: tier, reason: .syscall)
         let result = try core.pipeline.migrate(request, in: space).get()
-        return (result.status.map(FolioResult.init(status:)), result.copyNanos)
+        return (result.results, result.copyNanos)
     }
 
     func withFolio<R>(_ folio: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {

@@ -1,6 +1,7 @@
 import Atomics
 import Dispatch
 import FolioMemory
+import FolioProtocol
 import FolioSharedMemory
 import SystemCalls
 import SystemPackage
@@ -10,7 +11,7 @@ import SystemPackage
 struct BatchMigration {
     /// A folio that passed `prepare`: its source, and the destination block reserved for it.
     private struct Candidate {
-        let index: Int  // into the request's handles (and the result's status)
+        let index: Int  // into the request's handles (and the result's results)
         let handle: Int
         let source: FolioRecord
         let destinationOffset: Int
@@ -31,8 +32,8 @@ struct BatchMigration {
         self.offload = offload
     }
 
-    /// Runs every step and writes each folio's status into `result`.
-    mutating func run(slot: MigratorSlot, into result: inout MigrationResult) {
+    /// Runs every step and writes each folio's result into `result`.
+    mutating func run(slot: MigratorSlot, into result: inout MigrationOutcome) {
         prepare(into: &result)
         let unmapStart = DispatchTime.now().uptimeNanoseconds
         let busy = unmap(into: &result)
@@ -50,7 +51,7 @@ struct BatchMigration {
         result.unmapNanos += copyStart - unmapStart
         result.copyNanos += moveStart - copyStart
         result.moveNanos += end - moveStart
-        let failed = indices.count { result.status[$0] < 0 } - busy
+        let failed = indices.count { result.results[$0].tier == nil } - busy
         counts = [
             .batches: 1, .foliosMigrated: UInt64(candidates.count), .foliosFailed: UInt64(failed),
             .foliosBusy: UInt64(busy), .bytesCopied: UInt64(candidates.reduce(0) { $0 + $1.source.bytes }),
@@ -71,20 +72,20 @@ struct BatchMigration {
 
     /// Checks each handle, then reserves the destinations: per order, all at once (one lock
     /// and one tier charge for the batch, not one per folio).
-    private mutating func prepare(into result: inout MigrationResult) {
+    private mutating func prepare(into result: inout MigrationOutcome) {
         var movable: [(index: Int, source: FolioRecord)] = []
         movable.reserveCapacity(indices.count)
         var orders = 0  // a bit per order present
         for index in indices {
             // The rules are: a folio that may move waits for its destination; a folio already
-            // in the target succeeds with nothing done; a failure is that folio's status, and
+            // in the target succeeds with nothing done; a failure is that folio's result, and
             // the rest of the batch goes on.
             switch prepare(index) {
             case .candidate(let source):
                 movable.append((index, source))
                 orders |= 1 << source.order
-            case .alreadyInTarget: result.status[index] = Int32(request.targetTier)
-            case .failed(let error): result.status[index] = -error.rawValue
+            case .alreadyInTarget: result.results[index] = .tier(request.targetTier)
+            case .failed(let error): result.results[index] = .failed(error)
             }
         }
         candidates.reserveCapacity(movable.count)
@@ -96,7 +97,7 @@ struct BatchMigration {
             for (folio, offset) in zip(folios, offsets) {
                 candidates.append(Candidate(index: folio.index, handle: request.handles[folio.index], source: folio.source, destinationOffset: offset))
             }
-            for folio in folios.dropFirst(offsets.count) { result.status[folio.index] = -Errno.noMemory.rawValue }
+            for folio in folios.dropFirst(offsets.count) { result.results[folio.index] = .failed(.noMemory) }
         }
     }
 
@@ -129,7 +130,7 @@ struct BatchMigration {
     /// Unmaps the batch: freezes every candidate it can, retrying pinned ones for up to
     /// `maxUnmapPasses` passes. Those still pinned fail with EBUSY, stay where they are, and
     /// give their destination back. Returns how many did.
-    private mutating func unmap(into result: inout MigrationResult) -> Int {
+    private mutating func unmap(into result: inout MigrationOutcome) -> Int {
         var pending = candidates
         var frozen: [Candidate] = []
         frozen.reserveCapacity(candidates.count)
@@ -150,7 +151,7 @@ struct BatchMigration {
         }
         for candidate in pending {
             undoDestination(candidate)
-            result.status[candidate.index] = -Errno.resourceBusy.rawValue
+            result.results[candidate.index] = .failed(.resourceBusy)
         }
         candidates = frozen
         return pending.count
@@ -179,14 +180,14 @@ struct BatchMigration {
 
     /// `migrate_folio_move()`: repoints each folio at its destination, ends the migrating
     /// state (waking waiters), then frees the source blocks, per tier at once.
-    private func move(into result: inout MigrationResult) {
-        let target = Int32(request.targetTier)
+    private func move(into result: inout MigrationOutcome) {
+        let target = FolioResult.tier(request.targetTier)
         var sourceTiers = 0  // a bit per tier the sources come from
         for candidate in candidates {
             metadata.repoint(candidate.handle, tier: request.targetTier, offset: candidate.destinationOffset)
             metadata.thaw(candidate.handle)
             sourceTiers |= 1 << candidate.source.tier
-            result.status[candidate.index] = target
+            result.results[candidate.index] = target
         }
         for tier in metadata.space.tiers.indices where sourceTiers & (1 << tier) != 0 {
             let sources = candidates.lazy.filter { $0.source.tier == tier }.map { (offset: $0.source.offset, order: $0.source.order) }

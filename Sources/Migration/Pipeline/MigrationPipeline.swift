@@ -50,11 +50,12 @@ public final class MigrationPipeline: Sendable {
 
     /// Runs `request` on `space`. Handles that appear twice, or a target that is no tier, are
     /// EINVAL for the whole request; otherwise each folio gets its own status.
-    public func migrate(_ request: MigrationRequest, in space: AddressSpace) -> Result<MigrationResult, Errno> {
+    public func migrate(_ request: MigrationRequest, in space: AddressSpace) -> Result<MigrationOutcome, Errno> {
         guard space.tiers.indices.contains(request.targetTier) else { return .failure(.invalidArgument) }
         guard !request.handles.isEmpty, !Self.hasDuplicates(request.handles) else { return .failure(.invalidArgument) }
         let offload = reasonMask & (1 << request.reason.rawValue) != 0
-        var result = MigrationResult(status: Array(repeating: 0, count: request.handles.count))
+        // Every folio's result is written by its batch (prepare, unmap or move).
+        var result = MigrationOutcome(results: Array(repeating: .failed(.noSuchFileOrDirectory), count: request.handles.count))
         let size = batchSize
         let requestStart = DispatchTime.now().uptimeNanoseconds
         for start in stride(from: 0, to: request.handles.count, by: size) {

@@ -15,21 +15,3 @@ public struct MigrationRequest: Sendable {
         self.reason = reason
     }
 }
-
-/// What a request did, as `move_pages(2)`'s status array reports it.
-public struct MigrationResult: Sendable, Equatable {
-    /// Per handle: the tier it is in now (>= 0), or a negative errno (`-ENOENT`, `-EBUSY`, …).
-    public var status: [Int32]
-    /// Time spent freezing folios (the unmap step), in nanoseconds.
-    public var unmapNanos: UInt64 = 0
-    /// Time spent in the migrator's copy, fallback included.
-    public var copyNanos: UInt64 = 0
-    /// Time spent repointing, thawing and freeing.
-    public var moveNanos: UInt64 = 0
-    /// Batches the request was cut into.
-    public var batches = 0
-
-    public init(status: [Int32]) {
-        self.status = status
-    }
-}
