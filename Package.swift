@@ -231,7 +231,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["FolioClient", "FolioProtocol"],
+            dependencies: ["FolioClient", "FolioProtocol", "FoliodDaemon", "FolioService"],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -248,7 +248,12 @@ let package = Package(
         ),
         .testTarget(
             name: "FolioServiceTests",
-            dependencies: ["FolioClient", "FolioProtocol", "FolioService", "SystemCalls", "TestSupport"],
+            dependencies: ["FolioMemory", "FolioProtocol", "FolioService", "Migration", "SystemCalls"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FolioClientTests",
+            dependencies: ["FolioClient", "FolioProtocol", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -258,7 +263,7 @@ let package = Package(
         ),
         .testTarget(
             name: "foliodTests",
-            dependencies: ["FolioClient", "FolioProtocol", "TestSupport"],
+            dependencies: ["FolioClient", "FolioProtocol", "SystemCalls", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -288,10 +293,5 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // FolioService's types in-process (FolioServiceTests runs the daemon as a process).
-        .testTarget(
-            name: "FolioServiceUnitTests",
-            dependencies: ["FolioService", "SystemCalls"],
-            swiftSettings: swiftSettings
-        ),
     ]
 )

@@ -260,11 +260,6 @@ public final class FolioClient: @unchecked Sendable {
         return (decoded.reply, message.fds)
     }
 
-    /// The errno of a negated status word, if it is one a kernel could give (1–4095).
-    static func errno(negated word: Int32) -> Errno? {
-        (-4095 ... -1).contains(word) ? Errno(rawValue: -word) : nil
-    }
-
     /// Whether an error reply's code is an errno a kernel could give.
     static func isErrno(_ code: Int32) -> Bool { (1...4095).contains(code) }
 

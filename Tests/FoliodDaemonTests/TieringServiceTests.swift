@@ -32,7 +32,7 @@ struct TieringServiceTests {
         """
 
     @Test func aClientPastTheFastTier_keepsAllocating_andItsHotSetEndsInFast() throws {
-        let core = try ServiceCoreTests.Core(config: Self.config)
+        let core = try InProcessDaemon(config: Self.config)
         let client = try FolioClient(socketPath: core.socket)
         // 24 MiB of 64 KiB folios, three times the fast tier, all asked for in fast.
         let handles = try (0..<6).flatMap { _ in try client.allocate(tier: "fast", order: 4, count: 64) }
@@ -72,7 +72,7 @@ struct TieringServiceTests {
     }
 
     @Test func theSpaceOfAClientThatLeaves_leavesThePolicysSight() throws {
-        let core = try ServiceCoreTests.Core(config: Self.config)
+        let core = try InProcessDaemon(config: Self.config)
         do {
             let client = try FolioClient(socketPath: core.socket)
             _ = try client.allocate(tier: "fast", order: 0, count: 1)

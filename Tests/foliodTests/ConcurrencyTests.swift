@@ -53,8 +53,14 @@ struct ConcurrencyTests {
         let kept = try bystander.allocate(tier: 0, order: 0, count: 4)
         let freeBefore = daemon.knob("tiers/fast/free_bytes")
         let victim = try daemon.foliobench(["exercise", "--tier", "fast", "--other", "slow", "--order", "9", "--count", "8", "--seconds", "30"])
-        usleep(700_000)
-        #expect(daemon.knob("tiers/fast/free_bytes") != freeBefore || daemon.knob("tiers/slow/free_bytes") != String(64 << 20))
+        // Working once it holds memory (at most 10 s to get there).
+        let working = { daemon.knob("tiers/fast/free_bytes") != freeBefore || daemon.knob("tiers/slow/free_bytes") != String(64 << 20) }
+        var started = working()
+        for _ in 0..<500 where !started {
+            usleep(20_000)
+            started = working()
+        }
+        #expect(started)
         kill(victim.processIdentifier, SIGKILL)
         victim.waitUntilExit()
         var freed = false
