@@ -31,8 +31,7 @@ func readKnob(_ path: String) throws -> String {
     defer { try? fd.close() }
     var bytes = [UInt8](repeating: 0, count: 4096)
     let count = try bytes.withUnsafeMutableBytes { try fd.read(into: $0) }
-    let text = String(decoding: bytes.prefix(count), as: UTF8.self)
-    return text.hasSuffix("\n") ? String(text.dropLast()) : text
+    return String(decoding: bytes.prefix(count), as: UTF8.self).withoutTrailingNewline
 }
 
 /// Replaces the file at `path` with `text`: written beside it, then renamed over it, so a

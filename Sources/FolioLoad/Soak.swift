@@ -3,6 +3,7 @@ import Dispatch
 import SystemCalls
 import FoundationEssentials
 import Synchronization
+import SystemPackage
 
 /// One soak run (`foliobench soak`): many sessions migrating at once while the knobs change
 /// under them, for a bounded time. `sessions` OS threads, each a client moving its folios back
@@ -65,28 +66,10 @@ public final class SoakRun: Sendable {
             group.wait()
         }
         for session in 0..<sessions {
-            group.enter()
-            do {
-                try OSThread.spawn(name: "soak-session") { [self] in
-                    defer { group.leave() }
-                    serve(session)
-                }
-            } catch {
-                group.leave()
-                throw error
-            }
+            try Self.spawn("soak-session", in: group) { [self] in serve(session) }
         }
         if let mount {
-            group.enter()
-            do {
-                try OSThread.spawn(name: "soak-switcher") { [self] in
-                    defer { group.leave() }
-                    switchKnobs(mount)
-                }
-            } catch {
-                group.leave()
-                throw error
-            }
+            try Self.spawn("soak-switcher", in: group) { [self] in switchKnobs(mount) }
         }
         OSThread.sleep(.milliseconds(Int(seconds * 1000)))
         running.store(false, ordering: .relaxed)
@@ -94,6 +77,21 @@ public final class SoakRun: Sendable {
         var result = report.withLock { $0 }
         result.batches = try batchesServed() - before
         return result
+    }
+
+    /// Runs `body` on a thread of its own counted in `group`; a thread the system refuses
+    /// leaves the group as it was and throws EAGAIN.
+    private static func spawn(_ name: String, in group: DispatchGroup, _ body: @escaping @Sendable () -> Void) throws(Errno) {
+        group.enter()
+        do {
+            try OSThread.spawn(name: name) {
+                defer { group.leave() }
+                body()
+            }
+        } catch {
+            group.leave()
+            throw error
+        }
     }
 
     private func serve(_ session: Int) {

@@ -1,4 +1,5 @@
 import Synchronization
+import SystemCalls
 import SystemPackage
 
 /// One knob: a name, a mode, and the `show`/`store` pair a kernel attribute has.
@@ -53,8 +54,7 @@ public final class SysfsAttribute: Sendable {
         switch persistence {
         case .none: return nil
         case .shown:
-            let text = showBody()
-            return text.hasSuffix("\n") ? String(text.dropLast()) : text
+            return showBody().withoutTrailingNewline
         case .value(let value): return value()
         }
     }

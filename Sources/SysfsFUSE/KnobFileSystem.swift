@@ -1,6 +1,7 @@
 import CFuse
 import Synchronization
 import Sysfs
+import SystemCalls
 import SystemPackage
 
 /// The file-system side of the tree: what each FUSE operation means for a knob, with sysfs
@@ -170,7 +171,7 @@ final class KnobFileSystem: Sendable {
         if let onWrite {
             let refusal: Errno? = if case .failure(let error) = outcome.consumed { error } else { nil }
             onWrite(KnobWrite(
-                path: file.path, oldValue: outcome.before.trimmingSuffix("\n"), newValue: outcome.after.trimmingSuffix("\n"),
+                path: file.path, oldValue: outcome.before.withoutTrailingNewline, newValue: outcome.after.withoutTrailingNewline,
                 pid: pid, uid: uid, refusal: refusal, input: KnobWrite.escaped(bytes)
             ))
         }

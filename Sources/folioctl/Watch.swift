@@ -44,8 +44,7 @@ struct Watch: ParsableCommand {
             var buffer = [UInt8](repeating: 0, count: 4096)
             let count = (try? buffer.withUnsafeMutableBytes { try FileDescriptor(rawValue: fd).read(fromAbsoluteOffset: 0, into: $0) }) ?? 0
             // A knob's value ends with one newline (its show format); nothing else is trimmed.
-            let text = String(decoding: buffer.prefix(count), as: UTF8.self)
-            return text.hasSuffix("\n") ? String(text.dropLast()) : text
+            return String(decoding: buffer.prefix(count), as: UTF8.self).withoutTrailingNewline
         }
         return ([values[0]] + zip(knobs, values).dropFirst().map { "\($0)=\($1)" }).joined(separator: " ")
     }

@@ -4,6 +4,7 @@ import FolioProtocol
 import FolioSharedMemory
 import Migration
 import Sysfs
+import SystemCalls
 import SystemPackage
 
 /// The migration core embedded in this process: the same pipeline and knobs, no socket.
@@ -28,8 +29,7 @@ final class InProcessBenchTarget: BenchTarget {
     func copyFaults() throws -> UInt64 { core.pipeline.statistics[.copyFaults] }
 
     func knob(_ path: String) throws -> String {
-        let text = String(decoding: try tree.attribute(path).show(), as: UTF8.self)
-        return text.hasSuffix("\n") ? String(text.dropLast()) : text
+        String(decoding: try tree.attribute(path).show(), as: UTF8.self).withoutTrailingNewline
     }
 
     func setKnob(_ path: String, _ value: String) throws {
