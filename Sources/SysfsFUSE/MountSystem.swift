@@ -8,8 +8,7 @@ import SystemPackage
 enum MountSystem {
     /// `stat(2)`; returns the mode bits and the device.
     static func status(_ path: String) throws(SystemCallError) -> (mode: mode_t, device: dev_t) {
-        var info = stat()
-        try Posix.call("stat") { stat(path, &info) }
+        let info = try Posix.status(of: path)
         return (info.st_mode, info.st_dev)
     }
 

@@ -17,11 +17,16 @@ extension Posix {
         return kind(info.st_mode)
     }
 
-    /// `stat(path)`'s file type.
-    public static func kind(of path: String) throws(SystemCallError) -> FileKind {
+    /// `stat(path)`.
+    public static func status(of path: String) throws(SystemCallError) -> Glibc.stat {
         var info = Glibc.stat()
         try call("stat \(path)") { stat(path, &info) }
-        return kind(info.st_mode)
+        return info
+    }
+
+    /// `stat(path)`'s file type.
+    public static func kind(of path: String) throws(SystemCallError) -> FileKind {
+        kind(try status(of: path).st_mode)
     }
 
     /// `fstat(fd)`'s file type.

@@ -39,7 +39,13 @@ extension Posix {
     /// Waits until one of `fds` is readable (or hung up), for at most `timeoutMilliseconds`
     /// (-1: for ever); per descriptor, whether it is.
     public static func waitReadable(_ fds: [Int32], timeoutMilliseconds: Int32) throws(SystemCallError) -> [Bool] {
-        var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        try wait(fds, for: Int16(POLLIN), timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// `poll(2)` of `fds` for `events` (`POLLPRI` for a sysfs-style change), at most
+    /// `timeoutMilliseconds` (-1: for ever); per descriptor, whether anything came.
+    public static func wait(_ fds: [Int32], for events: Int16, timeoutMilliseconds: Int32) throws(SystemCallError) -> [Bool] {
+        var entries = fds.map { pollfd(fd: $0, events: events, revents: 0) }
         try call("poll") { Glibc.poll(&entries, nfds_t(entries.count), timeoutMilliseconds) }
         return entries.map { $0.revents != 0 }
     }

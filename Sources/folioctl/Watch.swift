@@ -32,8 +32,7 @@ struct Watch: ParsableCommand {
             // Straight to the fd, unbuffered: a pipe reader sees each change as it happens.
             writeStandardOutput(line(descriptors) + "\n")
             if let count, changes >= count { return }
-            var watched = pollfd(fd: descriptors[0], events: Int16(POLLPRI), revents: 0)
-            guard try Posix.call("poll", { poll(&watched, 1, -1) }) == 1 else { continue }
+            guard try Posix.wait([descriptors[0]], for: Int16(POLLPRI), timeoutMilliseconds: -1)[0] else { continue }
             changes += 1
         }
     }
