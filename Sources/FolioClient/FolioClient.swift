@@ -260,8 +260,7 @@ public final class FolioClient: @unchecked Sendable {
         return (decoded.reply, message.fds)
     }
 
-    /// Whether an error reply's code is an errno a kernel could give.
-    static func isErrno(_ code: Int32) -> Bool { (1...4095).contains(code) }
+
 
     /// The error a daemon queued before it closed the connection, if it did. A close with
     /// this request unread reports ECONNRESET once before the queued message.
@@ -271,23 +270,21 @@ public final class FolioClient: @unchecked Sendable {
             do { message = try socket.receive(wait: false) } catch { continue }
             guard let message else { return nil }
             message.fds.forEach { try? FileDescriptor(rawValue: $0).close() }
-            guard case .error(let code, let text)? = try? Reply.decode(message.bytes).reply, isErrno(code) else { return nil }
+            guard case .error(let code, let text)? = try? Reply.decode(message.bytes).reply else { return nil }
             return FolioClientError(errno: Errno(rawValue: code), message: text)
         }
         return nil
     }
 
-    /// Decodes the reply to request `requestID`, as libfolio checks it: the id must be the
-    /// request's (an error may carry 0: the daemon could not read the id, or refused the
-    /// connection), and an error's errno must be one a kernel could give.
+    /// Decodes the reply to request `requestID`, as libfolio checks it (the codec refuses an
+    /// error's errno no kernel gives): the id must be the request's, or 0 on an error (the
+    /// daemon could not read the id, or refused the connection).
     private static func decode(_ bytes: [UInt8], answering requestID: UInt32) throws(FolioClientError) -> (id: UInt32, reply: Reply) {
         let decoded: (requestID: UInt32, reply: Reply)
         do { decoded = try Reply.decode(bytes) } catch { throw FolioClientError(errno: error, message: "malformed reply") }
-        if case .error(let code, _) = decoded.reply {
-            guard isErrno(code) else { throw FolioClientError(errno: .badMessage, message: "malformed reply: errno \(code)") }
-            guard decoded.requestID == requestID || decoded.requestID == 0 else { throw FolioClientError(errno: .badMessage, message: "reply to request \(decoded.requestID), not \(requestID)") }
-        } else {
-            guard decoded.requestID == requestID else { throw FolioClientError(errno: .badMessage, message: "reply to request \(decoded.requestID), not \(requestID)") }
+        let isError = if case .error = decoded.reply { true } else { false }
+        guard decoded.requestID == requestID || (isError && decoded.requestID == 0) else {
+            throw FolioClientError(errno: .badMessage, message: "reply to request \(decoded.requestID), not \(requestID)")
         }
         return (decoded.requestID, decoded.reply)
     }

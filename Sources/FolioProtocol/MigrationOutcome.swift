@@ -1,5 +1,8 @@
 import SystemPackage
 
+/// The errnos a kernel gives (`MAX_ERRNO`): a reply carrying another is malformed.
+public let kernelErrnos: ClosedRange<Int64> = 1...4095
+
 /// Where one folio of a migrate request ended: in a tier (the target, or the one it was already
 /// in), or left where it was for a reason. The one type from the pipeline to the client; only
 /// the wire has it as a status word (`wire`, `init(wire:)`).
@@ -25,7 +28,7 @@ public enum FolioResult: Equatable, Sendable {
         if status >= 0 {
             self = .tier(Int(status))
         } else {
-            guard (-4095 ... -1).contains(status) else { return nil }
+            guard kernelErrnos.contains(-Int64(status)) else { return nil }
             self = .failed(Errno(rawValue: -status))
         }
     }

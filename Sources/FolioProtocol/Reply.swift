@@ -122,7 +122,11 @@ public enum Reply: Equatable, Sendable {
             for _ in 0..<count { counters.append(FolioStats.Counter(name: try reader.getString(), value: try reader.get())) }
             reply = .stats(FolioStats(migrator: migrator, counters: counters))
         case .destroyed: reply = .destroyed
-        case .error: reply = .error(errno: try reader.get(), message: try reader.getString())
+        case .error:
+            let errno: Int32 = try reader.get()
+            // 0 ("Success") or INT32_MIN is no reason a request could fail for.
+            guard kernelErrnos.contains(Int64(errno)) else { throw .badMessage }
+            reply = .error(errno: errno, message: try reader.getString())
         }
         try reader.finish()
         return (header.requestID, reply)

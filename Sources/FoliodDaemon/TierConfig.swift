@@ -12,6 +12,11 @@ enum TierConfig {
     /// Parses and checks every tier: names unique, sizes in whole 2 MiB, a node that exists,
     /// a huge-page mode this machine can give.
     static func parse(_ array: TOMLArray, source: ConfigSource, choices: inout [String]) throws(DaemonConfig.Problem) -> [TierSpec] {
+        // Refused before any tier is probed: the count alone decides.
+        guard array.count <= maxTiers else {
+            let line = source.line(ofKey: "name", inArrayTable: "tiers", index: maxTiers)
+            throw DaemonConfig.Problem(description: "\(source.path):\(line): [[tiers]]: at most \(maxTiers) tiers (an attach carries a memfd for each)")
+        }
         var specs: [TierSpec] = []
         // Huge pages an `auto` tier may still claim; each hugetlb tier takes its size.
         var freeHugeBytes = HostMemory.freeHugeBytes()
@@ -52,10 +57,6 @@ enum TierConfig {
             if let automatic { choices.append("tier \(name): huge_pages auto chose \(mode.rawValue): \(automatic)") }
             if let reason = HostMemory.unavailability(of: spec) { throw fail(node != nil && reason.hasPrefix("NUMA") ? "node" : "huge_pages", "tier '\(name)': \(reason)") }
             specs.append(spec)
-        }
-        guard specs.count <= maxTiers else {
-            let line = source.line(ofKey: "name", inArrayTable: "tiers", index: maxTiers)
-            throw DaemonConfig.Problem(description: "\(source.path):\(line): [[tiers]]: at most \(maxTiers) tiers (an attach carries a memfd for each)")
         }
         // Tiers are sparse until used, but a config that could never be filled is a mistake.
         let total = specs.reduce(0) { $0 + $1.sizeBytes }

@@ -139,15 +139,15 @@ final class KnobFileSystem: Sendable {
     /// is not used: the request gets a file of its own for `path`.
     func file(_ handle: UInt64, path: String) -> Result<OpenKnob, Errno> {
         let key = Self.key(path)
-        if let file = openFiles.withLock({ $0[handle] }), file.path == key { return .success(file) }
-        let attribute: SysfsAttribute
-        do { attribute = try tree.attribute(path) } catch { return .failure(error) }
-        return .success(openFiles.withLock { files in
-            if let file = files[handle] { return file.path == key ? file : OpenKnob(attribute, path: key) }
+        return openFiles.withLock { files -> Result<OpenKnob, Errno> in
+            if let file = files[handle], file.path == key { return .success(file) }
+            let attribute: SysfsAttribute
+            do throws(Errno) { attribute = try tree.attribute(path) } catch { return .failure(error) }
             let file = OpenKnob(attribute, path: key)
-            files[handle] = file
-            return file
-        })
+            // Kept for its handle unless the handle already names another node's file.
+            if files[handle] == nil { files[handle] = file }
+            return .success(file)
+        }
     }
 
     private static func nanosecondsSinceBoot() -> UInt64 {
