@@ -88,9 +88,6 @@ final class KnobJournal: Sendable {
     }
 
     private static func read(_ fd: FileDescriptor) -> String {
-        guard let size = try? SharedMemory.size(of: fd), size > 0, size < 1 << 20 else { return "" }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let count = (try? bytes.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: 0, into: $0) }) ?? 0
-        return String(decoding: bytes.prefix(count), as: UTF8.self)
+        String(decoding: Posix.contents(of: fd, below: 1 << 20) ?? [], as: UTF8.self)
     }
 }

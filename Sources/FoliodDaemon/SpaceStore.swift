@@ -88,11 +88,10 @@ final class SpaceStore: Sendable {
         guard let metaFD = fds["meta"], let table = fds["table"] else { throw StoreProblem(reason: "its metadata or folio table is missing") }
         let tierFDs = tiers.indices.compactMap { fds["tier\($0)"] }
         guard tierFDs.count == tiers.count else { throw StoreProblem(reason: "\(tierFDs.count) of \(tiers.count) tier memfds are stored") }
-        guard let size = try? SharedMemory.size(of: metaFD), size < 65536 else { throw StoreProblem(reason: "its metadata cannot be read") }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let read = (try? bytes.withUnsafeMutableBytes { try metaFD.read(fromAbsoluteOffset: 0, into: $0) }) ?? 0
+        let bytes = Posix.contents(of: metaFD, below: 65536)
         try? metaFD.close()
-        guard read == size, let meta = Self.parse(String(decoding: bytes, as: UTF8.self)), meta.id == id else {
+        guard let bytes else { throw StoreProblem(reason: "its metadata cannot be read") }
+        guard let meta = Self.parse(String(decoding: bytes, as: UTF8.self)), meta.id == id else {
             throw StoreProblem(reason: "its metadata does not parse")
         }
         let configured = tiers.map { "\($0.name) \($0.sizeBytes)" }

@@ -129,7 +129,7 @@ public final class KnobMount: @unchecked Sendable {
     /// ours) and the memfd holds one. Nothing here touches the mount: no one serves it yet.
     private static func handover(from connection: Connection, at mountpoint: String) -> KnobSession.Handover? {
         guard MountSystem.mountType(at: mountpoint) == "fuse.foliod" else { return nil }
-        return MountSystem.contents(of: FileDescriptor(rawValue: connection.handover)).flatMap(KnobSession.Handover.init(decoding:))
+        return Posix.contents(of: FileDescriptor(rawValue: connection.handover), below: 1 << 20).flatMap(KnobSession.Handover.init(decoding:))
     }
 
     private static func duplicate(_ fd: Int32) throws(SystemCallError) -> Int32 {

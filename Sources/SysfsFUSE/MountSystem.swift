@@ -74,15 +74,6 @@ enum MountSystem {
         FileDescriptor(rawValue: try Posix.call("memfd_create") { clinux_memfd_create("foliod-fuse", clinux_mfd_cloexec) })
     }
 
-    /// Everything in `fd` (a small memfd), read from offset 0; nil on an error.
-    static func contents(of fd: FileDescriptor) -> [UInt8]? {
-        var info = stat()
-        guard fstat(fd.rawValue, &info) == 0, info.st_size > 0, info.st_size < 1 << 20 else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let count = bytes.withUnsafeMutableBytes { pread(fd.rawValue, $0.baseAddress, $0.count, 0) }
-        return count == bytes.count ? bytes : nil
-    }
-
     /// `umount2(path, MNT_DETACH)`: lazy, so a mount with open files goes at once.
     static func detach(_ path: String) throws(SystemCallError) {
         try Posix.call("umount2") { umount2(path, Int32(MNT_DETACH)) }

@@ -42,6 +42,16 @@ extension Posix {
         fcntl(fd, F_SETFD, FD_CLOEXEC) == 0
     }
 
+    /// Everything in `fd` (a small memfd: a journal, a handover, a space's metadata), read
+    /// from offset 0; nil when it cannot be read whole or holds `limit` bytes or more.
+    public static func contents(of fd: FileDescriptor, below limit: Int) -> [UInt8]? {
+        var info = Glibc.stat()
+        guard fstat(fd.rawValue, &info) == 0, info.st_size >= 0, info.st_size < limit else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        let count = (try? bytes.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: 0, into: $0) }) ?? -1
+        return count == bytes.count ? bytes : nil
+    }
+
     /// `unlink(path)`.
     public static func unlink(_ path: String) throws(SystemCallError) {
         try call("unlink \(path)") { Glibc.unlink(path) }
