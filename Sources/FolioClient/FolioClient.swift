@@ -85,7 +85,7 @@ public final class FolioClient: @unchecked Sendable {
             let socket: SeqpacketSocket
             do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
             do {
-                let (reply, fds) = try roundTrip(socket, Request.attachMessage(nameBytes: name, requestID: 0), requestID: 0)
+                let (reply, fds) = try roundTrip(socket, Request.attachMessage(nameBytes: name, features: .marksWrites, requestID: 0), requestID: 0)
                 return (socket, reply, fds)
             } catch where error.errno == .socketShutdown && ContinuousClock.now < deadline {
                 socket.close()
@@ -167,18 +167,33 @@ public final class FolioClient: @unchecked Sendable {
         guard case .destroyed = try request(.destroy) else { throw unexpected("destroy") }
     }
 
-    /// Runs `body` with `handle`'s bytes pinned: the folio cannot move while `body` runs. The
-    /// pin counts one access, the heat the daemon's tiering policy ranks folios by.
-    /// ENOENT if the handle names no folio; ENOTCONN if the daemon died while the folio was
-    /// migrating (`withSalvagedFolio` reads it then).
+    /// Runs `body` with `handle`'s bytes write-pinned: the folio cannot move while `body` runs,
+    /// and a transactional copy that overlaps it is discarded. The pin counts one access, the
+    /// heat the daemon's tiering policy ranks folios by. ENOENT if the handle names no folio;
+    /// ENOTCONN if the daemon died while the folio was migrating (`withSalvagedFolio` reads it
+    /// then); EOVERFLOW past 65,535 pins of this kind held on one folio.
     @discardableResult
     public func withPinnedFolio<R>(_ handle: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        try withPin(handle, for: .write, body)
+    }
+
+    /// Runs `body` with `handle`'s bytes read-pinned: a migration may copy the folio meanwhile
+    /// (its bytes stay where they are until `body` returns), so a reader never waits for a
+    /// copy, at most for a commit. `body` must not write. Errors as `withPinnedFolio`.
+    @discardableResult
+    public func withReadPinnedFolio<R>(_ handle: FolioHandle, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try withPin(handle, for: .read) { try body(UnsafeRawBufferPointer($0)) }
+    }
+
+    private func withPin<R>(_ handle: FolioHandle, for access: PinAccess, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         let entry = try entry(handle)
         // Asked only while the folio stays frozen past a wait slice: no syscall on the fast path.
-        guard PinProtocol.pin(entry, in: pins, keepWaiting: { !socket.peerHungUp() }) else {
-            throw FolioClientError(errno: .socketNotConnected, message: "handle \(handle): the daemon is gone while the folio was migrating")
+        switch PinProtocol.pin(entry, in: pins, for: access, keepWaiting: { !socket.peerHungUp() }) {
+        case .pinned: break
+        case .daemonGone: throw FolioClientError(errno: .socketNotConnected, message: "handle \(handle): the daemon is gone while the folio was migrating")
+        case .tooManyPins: throw FolioClientError(errno: .overflow, message: "handle \(handle): 65,535 pins of one kind held already")
         }
-        defer { PinProtocol.unpin(entry, in: pins) }
+        defer { PinProtocol.unpin(entry, in: pins, for: access) }
         return try body(try bytes(of: entry, handle: handle))
     }
 

@@ -16,6 +16,15 @@ public struct FolioRecord: Sendable, Equatable {
     public var bytes: Int { FolioTableLayout.bytes(order: order) }
 }
 
+/// A shadow taken out of its pool by a batch (`AddressSpace.Metadata.takeShadow`).
+public struct TakenShadow {
+    /// The tier it is in.
+    public let tier: Int
+    let shadow: ShadowPool.Shadow
+    /// Its byte offset in that tier.
+    public var offset: Int { shadow.offset }
+}
+
 /// What one address space may hold: past either, allocation fails with EDQUOT.
 public struct SpaceLimits: Sendable, Equatable {
     /// Folios at once.
@@ -62,6 +71,10 @@ public final class AddressSpace: @unchecked Sendable {
     // Per handle, the tiering policy's decayed access count (see AddressSpace+Heat.swift).
     var heat: [UInt32] = []
     private var pinTables: [PinTable] = []
+    // Attachments whose client does not mark its writes (it attached without the feature):
+    // while one is attached, nothing can tell a folio written, so no copy runs unfrozen and
+    // no shadow is kept.
+    private var unmarkedTables: [PinTable] = []
     var bytesHeld = 0
     private var destroyed = false
 
@@ -109,16 +122,27 @@ public final class AddressSpace: @unchecked Sendable {
     public func entry(_ handle: Int) -> FolioEntry { FolioEntry(table: table, handle: handle) }
 
     /// A pin table for a new attachment (`shared`: in a memfd for a client process); every
-    /// freeze counts its pins until `detach`.
-    public func attach(shared: Bool = true) throws(SystemCallError) -> PinTable {
+    /// freeze counts its pins until `detach`. `marksWrites`: the client adds to a folio's
+    /// `writes` with every write pin (PROTOCOL.md §6); one that does not keeps every batch
+    /// of the space frozen while it is attached, and ends the space's shadows.
+    public func attach(shared: Bool = true, marksWrites: Bool = true) throws(SystemCallError) -> PinTable {
         let pins = shared ? try PinTable.shared(name: "foliod-\(id)-pins") : PinTable.local()
-        lock.withLock { _ in pinTables.append(pins) }
+        lock.withLock { _ in
+            pinTables.append(pins)
+            guard !marksWrites else { return }
+            unmarkedTables.append(pins)
+            // Its writes would not reach the shadows' marks.
+            for tier in tiers { tier.shadows.dropAll(space: id) }
+        }
         return pins
     }
 
     /// Drops an attachment's pin table: the pins it holds stop counting (its client is gone).
     public func detach(_ pins: PinTable) {
-        lock.withLock { _ in pinTables.removeAll { $0 === pins } }
+        lock.withLock { _ in
+            pinTables.removeAll { $0 === pins }
+            unmarkedTables.removeAll { $0 === pins }
+        }
     }
 
     /// Runs `body` with the space's metadata locked.
@@ -153,6 +177,8 @@ public final class AddressSpace: @unchecked Sendable {
         lock.withLock { _ in
             guard !destroyed else { return }
             destroyed = true
+            // Before the table is unmapped: the pools read the shadows' entries.
+            for tier in tiers { tier.shadows.dropAll(space: id) }
             for case let record? in records { arenas[record.tier].release(offset: record.offset, order: record.order) }
             quota?.credit(bytesHeld)
             records = []
@@ -208,6 +234,52 @@ public final class AddressSpace: @unchecked Sendable {
         /// `freeze` against tables read once by `pinTables`.
         public func freeze(_ handle: Int, pinnedBy tables: [PinTable]) -> Bool {
             PinProtocol.freeze(space.entry(handle), pinnedBy: tables)
+        }
+
+        /// Whether every attachment marks its writes: a batch may copy unfrozen and keep
+        /// shadows only then.
+        public var writesAreMarked: Bool { space.unmarkedTables.isEmpty }
+
+        /// `handle`'s `writes` reading to copy it unfrozen against, or nil while a write pin
+        /// is held (see `PinProtocol.writeMark`).
+        public func writeMark(_ handle: Int, pinnedBy tables: [PinTable]) -> UInt32? {
+            PinProtocol.writeMark(space.entry(handle), pinnedBy: tables)
+        }
+
+        /// `handle`'s `writes` now; under a freeze, no write pin can add to it.
+        public func writes(_ handle: Int) -> UInt32 {
+            space.entry(handle).writes.load(ordering: .sequentiallyConsistent)
+        }
+
+        /// Keeps the block `offset` of `tier` (a promoted folio's source, holding its bytes) as
+        /// `handle`'s shadow, valid while `writes` stays `mark`.
+        public func keepShadow(_ handle: Int, tier: Int, offset: Int, order: Int, mark: UInt32) {
+            space.tiers[tier].shadows.keep(space: space.id, handle: handle, arena: space.arenas[tier], offset: offset, order: order, mark: mark, entry: space.entry(handle))
+        }
+
+        /// `handle`'s shadow, out of its pool, if it has one: the caller repoints the folio to
+        /// it (`useShadow`) or gives it back (`releaseShadow`).
+        public func takeShadow(_ handle: Int) -> TakenShadow? {
+            for tier in space.tiers {
+                if let shadow = tier.shadows.take(space: space.id, handle: handle) { return TakenShadow(tier: tier.index, shadow: shadow) }
+            }
+            return nil
+        }
+
+        /// Whether `taken` still holds `handle`'s bytes: no write pin since its promotion.
+        /// Meaningful with the folio frozen.
+        public func isClean(_ taken: TakenShadow, of handle: Int) -> Bool {
+            writes(handle) == taken.shadow.mark
+        }
+
+        /// Counts a move `taken` served; its block is the folio's from now on.
+        public func useShadow(_ taken: TakenShadow) {
+            space.tiers[taken.tier].shadows.hit(taken.shadow)
+        }
+
+        /// Frees a shadow taken and not used.
+        public func releaseShadow(_ taken: TakenShadow) {
+            space.tiers[taken.tier].shadows.release(taken.shadow)
         }
 
         /// Ends the migrating state of `handle`'s folio.
@@ -268,6 +340,7 @@ public final class AddressSpace: @unchecked Sendable {
         func free(_ handle: Int) -> Errno? {
             guard let record = record(handle) else { return .noSuchFileOrDirectory }
             guard freeze(handle) else { return .resourceBusy }
+            for tier in space.tiers { tier.shadows.drop(space: space.id, handle: handle) }
             space.entry(handle).isAllocated = false
             space.records[handle] = nil
             release(tier: record.tier, offset: record.offset, order: record.order)

@@ -112,6 +112,9 @@ final class Arena: @unchecked Sendable {
     /// allocation its folios, at once).
     func allocate(order: Int, count: Int) -> [Int] {
         let bytes = FolioTableLayout.bytes(order: order)
+        // Shadows are the first thing pressure takes back.
+        let short = bytes * count - tier.freeBytes
+        if short > 0 { tier.shadows.reclaim(short) }
         var charged = min(count, max(tier.freeBytes, 0) / bytes)
         // Another space may take room between the look and the charge: look again, not one
         // block less at a time.

@@ -11,6 +11,8 @@ public final class Tier: Sendable {
     public let index: Int
     /// Where the tiering policy demotes from and to.
     public let watermarks: Watermarks
+    /// Promoted folios' old copies kept here (see `ShadowPool`).
+    public let shadows = ShadowPool()
     private let budget: ByteBudget
     private let hot = Atomic<Int>(0)
     private let perOrder = Mutex([Int](repeating: 0, count: FolioTableLayout.maxOrder + 1))
@@ -29,8 +31,12 @@ public final class Tier: Sendable {
         set { hot.store(newValue, ordering: .relaxed) }
     }
 
-    /// Bytes not charged to any folio.
+    /// Bytes not charged to any folio or shadow.
     public var freeBytes: Int { budget.freeBytes }
+
+    /// Bytes an allocation can have: the free ones and the shadows', which it reclaims first.
+    /// What the watermarks are compared with.
+    public var availableBytes: Int { budget.freeBytes + shadows.bytes }
 
     /// Allocated folios of each order, 0–9.
     public var foliosPerOrder: [Int] { perOrder.withLock { $0 } }

@@ -2,8 +2,9 @@ import SystemPackage
 
 /// What a client asks (DESIGN.md §7).
 public enum Request: Equatable, Sendable {
-    /// Attach to a new anonymous space (nil) or to the named one, creating it if needed.
-    case attach(name: String?)
+    /// Attach to a new anonymous space (nil) or to the named one, creating it if needed, with
+    /// what the client's pins do (`features`; none from a client older than them).
+    case attach(name: String?, features: AttachFeatures = [])
     /// `count` folios of `order` in tier `tier`.
     case allocate(tier: UInt16, order: UInt8, count: UInt32)
     /// Free these handles.
@@ -55,7 +56,10 @@ public enum Request: Equatable, Sendable {
     public func encode(requestID: UInt32) -> [UInt8] {
         var payload = WireWriter()
         switch self {
-        case .attach(let name): payload.put(name ?? "")
+        case .attach(let name, let features):
+            payload.put(name ?? "")
+            // Absent when empty: the message an older client sends.
+            if !features.isEmpty { payload.put(features.rawValue) }
         case .allocate(let tier, let order, let count):
             payload.put(tier)
             payload.put(order)
@@ -72,9 +76,10 @@ public enum Request: Equatable, Sendable {
 
     /// An attach message for a name given as bytes, sent as they are: a client passes what the
     /// user typed (invalid UTF-8 included) and the daemon's EINVAL says what is wrong with it.
-    public static func attachMessage(nameBytes: [UInt8], requestID: UInt32) -> [UInt8] {
+    public static func attachMessage(nameBytes: [UInt8], features: AttachFeatures = [], requestID: UInt32) -> [UInt8] {
         var payload = WireWriter()
         payload.put(stringBytes: nameBytes)
+        if !features.isEmpty { payload.put(features.rawValue) }
         return frame(kind: Kind.attach.rawValue, requestID: requestID, payload: payload.bytes)
     }
 
@@ -89,7 +94,11 @@ public enum Request: Equatable, Sendable {
         switch kind {
         case .attach:
             let name = try reader.getBytes()
-            request = .attach(name: name.isEmpty ? nil : try SpaceName.validate(name))
+            let bits: UInt32 = reader.isAtEnd ? 0 : try reader.get()
+            try reader.finish()
+            // A feature this daemon does not know is one it cannot honour.
+            guard let features = AttachFeatures(known: bits) else { throw .invalidArgument }
+            request = .attach(name: name.isEmpty ? nil : try SpaceName.validate(name), features: features)
         case .allocate: request = .allocate(tier: try reader.get(), order: try reader.get(), count: try reader.get())
         case .free: request = .free(handles: try reader.getArray(limit: maxHandles))
         case .migrate:
@@ -114,4 +123,23 @@ func frame(kind: UInt16, requestID: UInt32, payload: [UInt8]) -> [UInt8] {
     var writer = WireWriter()
     MessageHeader(kind: kind, requestID: requestID, payloadLength: UInt32(payload.count)).encode(into: &writer)
     return writer.bytes + payload
+}
+
+/// What an attaching client's pins do, a bit each (the `u32` after an attach's name).
+public struct AttachFeatures: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// Every write pin adds one to the folio's `writes`, and read pins count in the pin
+    /// word's high half (PROTOCOL.md §6): the daemon may copy the space's folios unfrozen.
+    public static let marksWrites = AttachFeatures(rawValue: 1)
+
+    /// Every feature this build knows.
+    public static let all: AttachFeatures = [.marksWrites]
+
+    /// `bits` if every one is known, else nil.
+    init?(known bits: UInt32) {
+        guard bits & ~Self.all.rawValue == 0 else { return nil }
+        self.init(rawValue: bits)
+    }
 }

@@ -105,7 +105,7 @@ final class Session: @unchecked Sendable {
     private func dispatch(_ request: Request) -> Result<(Reply, [Int32]), Errno> {
         Result { () throws(Errno) -> (Reply, [Int32]) in
             switch (request, state) {
-            case (.attach(let name), .connected): return try attach(name: name)
+            case (.attach(let name, let features), .connected): return try attach(name: name, features: features)
             case (.attach, _): throw .socketIsConnected
             // The daemon's counters belong to no space: reading them attaches nothing.
             case (.stats, _): return (.stats(StatsReport.stats(core: core, tiers: registry.tiers, tiering: registry.tiering)), [])
@@ -125,10 +125,10 @@ final class Session: @unchecked Sendable {
         }
     }
 
-    private func attach(name: String?) throws(Errno) -> (Reply, [Int32]) {
+    private func attach(name: String?, features: AttachFeatures) throws(Errno) -> (Reply, [Int32]) {
         let space = try registry.attach(name: name, uid: peer.uid)
         let pins: PinTable
-        do { pins = try space.attach() } catch {
+        do { pins = try space.attach(marksWrites: features.contains(.marksWrites)) } catch {
             registry.detach(space)
             throw error.errno
         }

@@ -16,10 +16,12 @@ enum StatsReport {
         for counter in tiering?.statistics.snapshot ?? [] {
             counters.append(.init(name: "tiering.\(counter.name)", value: counter.value))
         }
+        if let tiering { counters.append(.init(name: "tiering.shadow_hits", value: UInt64(tiering.shadowHits))) }
         for tier in tiers {
             counters.append(.init(name: "tier.\(tier.spec.name).size", value: UInt64(tier.spec.sizeBytes)))
             counters.append(.init(name: "tier.\(tier.spec.name).free_bytes", value: UInt64(tier.freeBytes)))
             counters.append(.init(name: "tier.\(tier.spec.name).hot_bytes", value: UInt64(tier.hotBytes)))
+            counters.append(.init(name: "tier.\(tier.spec.name).shadow_bytes", value: UInt64(tier.shadows.bytes)))
         }
         return FolioStats(migrator: core.slot.active.name, counters: counters)
     }

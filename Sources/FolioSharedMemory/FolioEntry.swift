@@ -34,6 +34,13 @@ public struct FolioEntry {
         UnsafeAtomic(at: (base + FolioTableLayout.accessesOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
     }
 
+    /// Write pins of the folio, ever: every write pin adds one once it holds (sequentially
+    /// consistent, as the pin itself). The daemon compares two readings: equal means no write
+    /// pin was taken between them. Wraps after 2^32 write pins, which one copy never spans.
+    public var writes: UnsafeAtomic<UInt32> {
+        UnsafeAtomic(at: (base + FolioTableLayout.writesOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
+    }
+
     /// The raw futex word (same memory as `seq`).
     var seqWord: UnsafeMutablePointer<UInt32> {
         (base + FolioTableLayout.seqOffset).assumingMemoryBound(to: UInt32.self)

@@ -10,11 +10,14 @@
 ///     offset  8  UInt8   state   0 free, 1 allocated
 ///     offset 10  UInt8   order   size is 4 KiB << order
 ///     offset 16  UInt64  where   tier << 56 | byte offset in the tier's memfd
+///     offset 24  UInt32  writes  write pins taken, ever (a transactional copy's dirty check)
 ///
 /// `where` is one word so that a folio is repointed with one store: a daemon killed at any
 /// instant leaves every entry naming either the old block or the complete new one. `accesses`
 /// sits on the line a pin reads anyway (`seq`), so counting costs one relaxed add there; pins
-/// themselves are counted per attachment (see `PinTable`).
+/// /// themselves are counted per attachment (see `PinTable`). `writes` sits there too: a write pin
+/// adds one to it, so the daemon can tell whether a folio was written while it was copied
+/// unfrozen, or since a shadow of it was kept.
 public enum FolioTableLayout {
     /// Bytes per entry.
     public static let entrySize = 64
@@ -29,6 +32,7 @@ public enum FolioTableLayout {
     static let stateOffset = 8
     static let orderOffset = 10
     static let locationOffset = 16
+    static let writesOffset = 24
     /// Bits of `where` that hold the byte offset; the tier sits above them.
     static let offsetBits = 56
 

@@ -8,11 +8,22 @@ import SystemPackage
 /// process that wrote it: a client killed while it holds a pin would leave the count raised for
 /// ever. With a table per attachment, the daemon drops a closed session's table and its pins
 /// stop counting; a freeze reads the folio's counter in every table still attached.
+///
+/// Each counter holds two counts: write pins in its low 16 bits, read pins in its high 16 (a
+/// read pin adds `readPin`). A freeze needs the whole word 0; a transactional copy needs only
+/// the low half 0 to start (`writePinMask`). A client that took pins before read pins existed
+/// adds 1 per pin, so every one of its pins counts as a write, as it must.
 public final class PinTable: @unchecked Sendable {
     /// Bytes per counter; counters are packed (a client's own pins share lines, nobody else's).
     public static let counterBytes = 4
     /// The table's size in bytes: one counter per handle.
     public static let tableBytes = counterBytes * FolioTableLayout.capacity
+
+    /// What a write pin adds to its counter, and the half that counts them.
+    public static let writePin: UInt32 = 1
+    public static let writePinMask: UInt32 = 0xFFFF
+    /// What a read pin adds to its counter.
+    public static let readPin: UInt32 = 1 << 16
 
     /// The memfd a client maps, or nil for a table in private memory (tests, in-process use).
     public let fd: FileDescriptor?

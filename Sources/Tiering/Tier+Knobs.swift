@@ -12,7 +12,7 @@ extension TieringPolicy {
 
 extension Tier {
     /// `tiers/<name>/`: the tier's node, size, huge-page mode, free bytes, folios per order,
-    /// watermarks and hot bytes.
+    /// watermarks, hot bytes and shadow bytes.
     func registerKnobs(in directory: SysfsDirectory) {
         directory.add(
             .readOnly("node") { "\(self.spec.node ?? -1)\n" },
@@ -21,6 +21,7 @@ extension Tier {
             .readOnly("free_bytes") { "\(self.freeBytes)\n" },
             .readOnly("folios_per_order") { self.foliosPerOrder.map(String.init).joined(separator: " ") + "\n" },
             .readOnly("hot_bytes") { "\(self.hotBytes)\n" },
+            .readOnly("shadow_bytes") { "\(self.shadows.bytes)\n" },
             watermarkAttribute("watermark_min", \.min),
             watermarkAttribute("watermark_low", \.low),
             watermarkAttribute("watermark_high", \.high)

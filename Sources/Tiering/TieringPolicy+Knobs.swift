@@ -5,8 +5,11 @@ extension TieringPolicy {
     /// Allowed `aggregation_interval_ms` and `scan_period_ms`: 10 ms to 10 minutes.
     static let intervalRange: ClosedRange<UInt32> = 10...600_000
 
-    /// Fills `tiering/`: `enabled`, the intervals, `hot_threshold`, `promote_rate_limit_MBps`
-    /// and the counters.
+    /// Fills `tiering/`: `enabled`, the intervals, `hot_threshold`, `promote_rate_limit_MBps`,
+    /// the counters, `shadows` and `shadow_hits`.
+    /// Demotions that a shadow served, across the tiers.
+    public var shadowHits: Int { tiers.reduce(0) { $0 + $1.shadows.hits } }
+
     public func registerKnobs(in directory: SysfsDirectory) {
         directory.add(SysfsAttribute(
             "enabled",
@@ -28,5 +31,18 @@ extension TieringPolicy {
         for counter in TieringCounter.allCases {
             directory.add(.readOnly(counter.name) { "\(self.statistics[counter])\n" })
         }
+        directory.add(SysfsAttribute(
+            "shadows",
+            mode: .knob,
+            persistence: .shown,
+            show: { self.pipeline.keepsShadows ? "1\n" : "0\n" },
+            store: { (input) throws(Errno) in
+                let keep = try kstrtobool(input)
+                self.pipeline.keepsShadows = keep
+                // Off means none kept, not only none made from now on.
+                if !keep { self.tiers.forEach { $0.shadows.reclaim(.max) } }
+            }
+        ))
+        directory.add(.readOnly("shadow_hits") { "\(self.shadowHits)\n" })
     }
 }

@@ -33,14 +33,17 @@ extension TieringPolicy {
         if aggregating { aggregate() }
         for tier in tiers.indices.dropLast() {
             let level = tiers[tier].watermarks.current
-            let free = tiers[tier].freeBytes
+            // Shadows count as free: an allocation takes them back before anything is demoted.
+            let free = tiers[tier].availableBytes
             if free < level.low { demote(from: tier, bytes: level.high - free) }
         }
         if scanning { promote(window: &state.window, now: now) }
     }
 
-    /// Ages every space's heat and sets each tier's `hot_bytes`.
+    /// Ages every space's heat, sets each tier's `hot_bytes`, and frees the shadows of folios
+    /// written since their promotion.
     private func aggregate() {
+        for tier in tiers { tier.shadows.dropWritten() }
         var hot = [Int](repeating: 0, count: tiers.count)
         for space in trackedSpaces {
             for (tier, bytes) in space.age(hotThreshold: hotThreshold).enumerated() where tier < hot.count { hot[tier] += bytes }
@@ -66,7 +69,7 @@ extension TieringPolicy {
     func demote(from tier: Int, bytes wanted: Int, colderThan ceiling: UInt32 = .max) -> (folios: Int, bytes: Int) {
         let target = tier + 1
         // A full tier below takes nothing: skip ranking every folio only to be refused.
-        guard wanted > 0, target < tiers.count, tiers[target].freeBytes >= FolioTableLayout.pageSize else { return (0, 0) }
+        guard wanted > 0, target < tiers.count, tiers[target].availableBytes >= FolioTableLayout.pageSize else { return (0, 0) }
         var candidates = trackedSpaces.flatMap { space in
             space.heatMap(tier: tier).filter { $0.heat < ceiling }.map { (space: space, folio: $0) }
         }
@@ -110,9 +113,9 @@ extension TieringPolicy {
                 return folio.folio.bytes <= budget
             }
             let bytes = wanted.reduce(0) { $0 + $1.folio.bytes }
-            let room = faster.freeBytes - faster.watermarks.current.high
+            let room = faster.availableBytes - faster.watermarks.current.high
             if room < bytes { demote(from: tier - 1, bytes: bytes - room, colderThan: threshold / 2) }
-            var space = faster.freeBytes - faster.watermarks.current.high
+            var space = faster.availableBytes - faster.watermarks.current.high
             let fitting = wanted.prefix { folio in
                 defer { space -= folio.folio.bytes }
                 return folio.folio.bytes <= space

@@ -129,10 +129,10 @@ public final class TieringPolicy: Sendable {
             return try space.allocate(tier: tier, order: order, count: count)
         }
         let level = tiers[tier]
-        defer { if level.freeBytes < level.watermarks.current.low { wake() } }
+        defer { if level.availableBytes < level.watermarks.current.low { wake() } }
         // A request past its quota is refused before any other folio is demoted for it.
         try space.checkLimits(order: order, count: count)
-        let short = FolioTableLayout.bytes(order: order) * count + level.watermarks.current.min - level.freeBytes
+        let short = FolioTableLayout.bytes(order: order) * count + level.watermarks.current.min - level.availableBytes
         if short > 0 { _ = demoteDirectly(from: tier, bytes: short) }
         do {
             return try space.allocate(tier: tier, order: order, count: count)
@@ -150,7 +150,7 @@ public final class TieringPolicy: Sendable {
         for keepReserve in [true, false] {
             for lower in tier..<tiers.count where handles.count < count {
                 let reserve = keepReserve ? tiers[lower].watermarks.current.min : 0
-                let fit = min(count - handles.count, max(tiers[lower].freeBytes - reserve, 0) / size)
+                let fit = min(count - handles.count, max(tiers[lower].availableBytes - reserve, 0) / size)
                 guard fit > 0 else { continue }
                 do {
                     handles += try space.allocate(tier: lower, order: order, count: fit)

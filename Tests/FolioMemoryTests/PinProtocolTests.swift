@@ -104,9 +104,44 @@ struct PinProtocolTests {
             asked += 1
             return asked < 3
         }
-        #expect(!pinned)
+        #expect(pinned == .daemonGone)
         #expect(asked == 3)
         #expect(table.pins.counter(0).load(ordering: .relaxed) == 0)
+    }
+
+    @Test func readAndWritePins_countInTheirOwnHalves_andOnlyWritesMark() {
+        let table = Table()
+        #expect(PinProtocol.pin(table.entry, in: table.pins, for: .read) == .pinned)
+        #expect(table.pins.counter(0).load(ordering: .relaxed) == PinTable.readPin)
+        #expect(table.entry.writes.load(ordering: .relaxed) == 0)
+        #expect(PinProtocol.writeMark(table.entry, pinnedBy: [table.pins]) == 0)
+        #expect(!table.freeze())
+        table.pin()
+        #expect(table.entry.writes.load(ordering: .relaxed) == 1)
+        #expect(PinProtocol.writeMark(table.entry, pinnedBy: [table.pins]) == nil)
+        table.unpin()
+        PinProtocol.unpin(table.entry, in: table.pins, for: .read)
+        #expect(table.pins.counter(0).load(ordering: .relaxed) == 0)
+        #expect(PinProtocol.writeMark(table.entry, pinnedBy: [table.pins]) == 1)
+        #expect(table.entry.accesses.load(ordering: .relaxed) == 2)
+    }
+
+    /// An older client adds 1 per pin: every one of its pins is a write pin to the daemon.
+    @Test func aPinCountedAsOne_isAWritePin() {
+        let table = Table()
+        table.pins.counter(0).wrappingIncrement(ordering: .relaxed)
+        #expect(PinProtocol.writeMark(table.entry, pinnedBy: [table.pins]) == nil)
+    }
+
+    @Test(arguments: [PinAccess.read, .write])
+    func aFullHalf_refusesTheNextPin_andLeavesTheOtherHalf(access: PinAccess) {
+        let table = Table()
+        let full: UInt32 = access == .read ? 0xFFFF_0000 : 0x0000_FFFF
+        table.pins.counter(0).store(full, ordering: .relaxed)
+        #expect(PinProtocol.pin(table.entry, in: table.pins, for: access) == .tooManyPins)
+        #expect(table.pins.counter(0).load(ordering: .relaxed) == full)
+        let other: PinAccess = access == .read ? .write : .read
+        #expect(PinProtocol.pin(table.entry, in: table.pins, for: other) == .pinned)
     }
 
     @Test func entries_sitOnTheirOwnCacheLines() {

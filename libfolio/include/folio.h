@@ -104,15 +104,27 @@ int folio_migrate(folio_client *c, const uint32_t *handles, uint32_t count, int 
 		  enum folio_reason reason, int32_t *status);
 
 /*
- * Pins a folio: until folio_unpin it does not move, and *data (length *length) is its bytes,
- * readable and writable. Pins nest and may be taken from any thread. Waits while the folio is
- * migrating. Each pin counts one access, which the daemon's tiering policy ranks folios by.
- * -ENOENT: no such folio; -ENOTCONN: the daemon died while the folio was migrating.
+ * Pins a folio for writing: until folio_unpin it does not move, and *data (length *length) is
+ * its bytes, readable and writable. Pins nest and may be taken from any thread. Waits while the
+ * folio is migrating. Each pin counts one access, which the daemon's tiering policy ranks
+ * folios by. -ENOENT: no such folio; -ENOTCONN: the daemon died while the folio was migrating;
+ * -EOVERFLOW: this client holds 65,535 write pins on the folio already.
  */
 int folio_pin(folio_client *c, uint32_t handle, void **data, size_t *length);
 
-/* Releases one pin on `handle`; -EINVAL if this client holds none on it. */
+/* Releases one write pin on `handle`; -EINVAL if this client holds none on it. */
 int folio_unpin(folio_client *c, uint32_t handle);
+
+/*
+ * Pins a folio for reading only: *data stays the folio's bytes until folio_unpin_read, but a
+ * migration may copy them meanwhile, so the pin never waits for a copy in progress, at most
+ * for its commit (a few microseconds). Writing through *data is not allowed: a migration
+ * would lose the write. Errors as folio_pin's (-EOVERFLOW past 65,535 read pins). Since FOLIO_3.
+ */
+int folio_pin_read(folio_client *c, uint32_t handle, const void **data, size_t *length);
+
+/* Releases one read pin on `handle`; -EINVAL if this client holds none on it. Since FOLIO_3. */
+int folio_unpin_read(folio_client *c, uint32_t handle);
 
 /* The tier `handle` is in now (>= 0), read from the shared table, or -ENOENT. */
 int folio_tier_of(folio_client *c, uint32_t handle);

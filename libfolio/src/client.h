@@ -12,6 +12,11 @@
 #define FOLIO_ENTRY_BYTES 64u
 #define FOLIO_TABLE_BYTES (FOLIO_TABLE_ENTRIES * FOLIO_ENTRY_BYTES)
 #define FOLIO_PIN_TABLE_BYTES (FOLIO_TABLE_ENTRIES * 4u)
+/* A pin word counts write pins in its low half, read pins in its high half. */
+#define FOLIO_WRITE_PIN 1u
+#define FOLIO_WRITE_PIN_MASK 0xFFFFu
+#define FOLIO_READ_PIN 0x10000u
+#define FOLIO_READ_PIN_MASK 0xFFFF0000u
 /* More tiers than any daemon is configured with; an attach reply naming more is refused. */
 #define FOLIO_MAX_TIERS 64
 
@@ -25,7 +30,8 @@ struct folio_entry {
 	uint8_t pad1;
 	uint32_t waiters;  /* pinners asleep on seq */
 	uint64_t where;    /* tier << 56 | byte offset */
-	uint8_t pad2[40];
+	uint32_t writes;   /* write pins taken, ever: a write pin adds one (PROTOCOL.md section 6) */
+	uint8_t pad2[36];
 };
 
 /* A received message and its fds (client.c). */

@@ -20,8 +20,11 @@ static void wait_for_migration(struct folio_entry *e, uint32_t seq)
 	__atomic_fetch_sub(&e->waiters, 1, __ATOMIC_RELAXED);
 }
 
-/* Steps 1-3: returns with the pin counted and the folio stable, or -ENOTCONN. */
-static int take_pin(folio_client *c, struct folio_entry *e, uint32_t *pin)
+/*
+ * Steps 1-3: returns with the pin counted (`unit` added to our word; `mask` is its half) and
+ * the folio stable, or -ENOTCONN, or -EOVERFLOW when the half is full.
+ */
+static int take_pin(folio_client *c, struct folio_entry *e, uint32_t *pin, uint32_t unit, uint32_t mask)
 {
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
@@ -32,17 +35,26 @@ static int take_pin(folio_client *c, struct folio_entry *e, uint32_t *pin)
 				return -ENOTCONN;
 			continue;
 		}
-		__atomic_fetch_add(pin, 1, __ATOMIC_SEQ_CST);
+		uint32_t before = __atomic_fetch_add(pin, unit, __ATOMIC_SEQ_CST);
+		if ((before & mask) == mask) {
+			/* A full half would carry into the other kind's count. */
+			__atomic_fetch_sub(pin, unit, __ATOMIC_SEQ_CST);
+			return -EOVERFLOW;
+		}
 		if (__atomic_load_n(&e->seq, __ATOMIC_SEQ_CST) == seq) {
 			/* Step 4: count the access for the tiering policy. */
 			__atomic_fetch_add(&e->accesses, 1, __ATOMIC_RELAXED);
+			/* Step 5: a write pin marks the folio written, after its word is raised. */
+			if (unit == FOLIO_WRITE_PIN)
+				__atomic_fetch_add(&e->writes, 1, __ATOMIC_SEQ_CST);
 			return 0;
 		}
-		__atomic_fetch_sub(pin, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_sub(pin, unit, __ATOMIC_SEQ_CST);
 	}
 }
 
-int folio_pin(folio_client *c, uint32_t handle, void **data, size_t *length)
+/* folio_pin and folio_pin_read: a pin of kind `unit`, and where the folio's bytes are. */
+static int pin(folio_client *c, uint32_t handle, uint8_t **data, size_t *length, uint32_t unit, uint32_t mask)
 {
 	if (!c || !data || !length)
 		return -EINVAL;
@@ -51,11 +63,11 @@ int folio_pin(folio_client *c, uint32_t handle, void **data, size_t *length)
 	if (!__atomic_load_n(&c->attached, __ATOMIC_ACQUIRE))
 		return -ENOTCONN;
 	struct folio_entry *e = &c->table[handle];
-	uint32_t *pin = &c->pins[handle];
-	int err = take_pin(c, e, pin);
+	uint32_t *word = &c->pins[handle];
+	int err = take_pin(c, e, word, unit, mask);
 	if (err != 0)
 		return err;
-	/* Step 4: the entry cannot change until we unpin; still, check it against our mappings. */
+	/* Step 6: the entry cannot change until we unpin; still, check it against our mappings. */
 	uint64_t where = __atomic_load_n(&e->where, __ATOMIC_ACQUIRE);
 	uint8_t order = __atomic_load_n(&e->order, __ATOMIC_RELAXED);
 	uint8_t state = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
@@ -64,7 +76,7 @@ int folio_pin(folio_client *c, uint32_t handle, void **data, size_t *length)
 	uint64_t size = UINT64_C(4096) << (order <= FOLIO_MAX_ORDER ? order : 0);
 	if (state != 1 || order > FOLIO_MAX_ORDER || tier >= (unsigned)c->tier_count ||
 	    offset > c->tiers[tier].size || c->tiers[tier].size - offset < size) {
-		__atomic_fetch_sub(pin, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_sub(word, unit, __ATOMIC_RELEASE);
 		return -ENOENT;
 	}
 	*data = c->tiers[tier].base + offset;
@@ -72,17 +84,46 @@ int folio_pin(folio_client *c, uint32_t handle, void **data, size_t *length)
 	return 0;
 }
 
-int folio_unpin(folio_client *c, uint32_t handle)
+int folio_pin(folio_client *c, uint32_t handle, void **data, size_t *length)
+{
+	uint8_t *bytes = NULL;
+	int err = pin(c, handle, &bytes, length, FOLIO_WRITE_PIN, FOLIO_WRITE_PIN_MASK);
+	if (err == 0)
+		*data = bytes;
+	return err;
+}
+
+int folio_pin_read(folio_client *c, uint32_t handle, const void **data, size_t *length)
+{
+	uint8_t *bytes = NULL;
+	int err = pin(c, handle, &bytes, length, FOLIO_READ_PIN, FOLIO_READ_PIN_MASK);
+	if (err == 0)
+		*data = bytes;
+	return err;
+}
+
+/* Takes one `unit` off our word for `handle`; -EINVAL if its half is 0. */
+static int unpin(folio_client *c, uint32_t handle, uint32_t unit, uint32_t mask)
 {
 	if (!c || handle >= FOLIO_TABLE_ENTRIES)
 		return -EINVAL;
-	uint32_t *pin = &c->pins[handle];
-	uint32_t count = __atomic_load_n(pin, __ATOMIC_RELAXED);
+	uint32_t *word = &c->pins[handle];
+	uint32_t count = __atomic_load_n(word, __ATOMIC_RELAXED);
 	do {
-		if (count == 0)
+		if ((count & mask) == 0)
 			return -EINVAL;
-	} while (!__atomic_compare_exchange_n(pin, &count, count - 1, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	} while (!__atomic_compare_exchange_n(word, &count, count - unit, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	return 0;
+}
+
+int folio_unpin(folio_client *c, uint32_t handle)
+{
+	return unpin(c, handle, FOLIO_WRITE_PIN, FOLIO_WRITE_PIN_MASK);
+}
+
+int folio_unpin_read(folio_client *c, uint32_t handle)
+{
+	return unpin(c, handle, FOLIO_READ_PIN, FOLIO_READ_PIN_MASK);
 }
 
 int folio_tier_of(folio_client *c, uint32_t handle)

@@ -65,6 +65,7 @@ size_t folio_wire_attach(uint8_t *out, size_t cap, uint32_t id, const char *name
 	struct writer w = start(out, cap, FOLIO_WIRE_ATTACH, id);
 	put_le(&w, n, 2);
 	put_bytes(&w, name, n);
+	put_le(&w, FOLIO_ATTACH_MARKS_WRITES, 4);
 	return finish(&w);
 }
 

@@ -15,6 +15,9 @@
 #define FOLIO_WIRE_VERSION 1
 #define FOLIO_WIRE_HEADER_BYTES 16
 #define FOLIO_WIRE_MAX_BYTES 131072
+/* The attach feature bit we send: our write pins mark the entry, our read pins count in the
+ * pin word's high half. */
+#define FOLIO_ATTACH_MARKS_WRITES 1u
 
 enum folio_wire_kind {
 	FOLIO_WIRE_ATTACH = 1,

@@ -88,6 +88,8 @@ def _declare(lib):
         "folio_migrate": [P, U32P, U32, INT, INT, I32P],
         "folio_pin": [P, U32, ctypes.POINTER(P), ctypes.POINTER(ctypes.c_size_t)],
         "folio_unpin": [P, U32],
+        "folio_pin_read": [P, U32, ctypes.POINTER(P), ctypes.POINTER(ctypes.c_size_t)],
+        "folio_unpin_read": [P, U32],
         "folio_tier_of": [P, U32],
         "folio_stats": [P, ctypes.POINTER(_Stats)],
         "folio_stat": [P, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint64)],
@@ -284,19 +286,23 @@ class Client:
         handle = _integer(handle, "a handle")
         return self.tiers[self._call(f"handle {handle}", _lib.folio_tier_of, handle)]
 
-    def pin(self, handle):
+    def pin(self, handle, write=True):
         """A context manager: the folio does not move inside it, and `as view` is a FolioView
         of its bytes, usable until the block ends (then the pin is released, whatever
         happened in the block). Each pin counts one access, which the daemon's tiering policy
-        ranks folios by."""
-        return _Pin(self, _integer(handle, "a handle"))
+        ranks folios by. write=False takes a read pin: a migration may copy the folio
+        meanwhile (the reader never waits for it), and the view is read-only."""
+        if not isinstance(write, bool):
+            raise TypeError(f"write must be True or False, not {type(write).__name__}")
+        return _Pin(self, _integer(handle, "a handle"), write)
 
-    def _pin(self, handle):
+    def _pin(self, handle, write):
         data, length = ctypes.c_void_p(), ctypes.c_size_t()
+        take = _lib.folio_pin if write else _lib.folio_pin_read
         c = self._enter()
         try:
-            self._check(_lib.folio_pin(c, handle, ctypes.byref(data), ctypes.byref(length)), f"pin {handle}", c)
-            view = FolioView(data.value, length.value)
+            self._check(take(c, handle, ctypes.byref(data), ctypes.byref(length)), f"pin {handle}", c)
+            view = FolioView(data.value, length.value, readonly=not write)
             self._views[id(view)] = view
             return view
         finally:
@@ -308,7 +314,7 @@ class Client:
         c = self._enter(closed_ok=True)
         if c:  # else the connection's pins went with it
             try:
-                _lib.folio_unpin(c, handle)
+                (_lib.folio_unpin_read if view.readonly else _lib.folio_unpin)(c, handle)
             finally:
                 self._leave()
 
@@ -360,14 +366,15 @@ class FolioView:
     view[i] = n, view[a:b] = data (any bytes-like object of the slice's length, step 1).
     len(view) is the folio's size. It lends no buffer: nothing can keep pointing into the
     folio after the unpin. Once the pin ends (or the client closes), every use raises
-    ValueError. A view may be used from several threads; release() ends it early.
+    ValueError. A view may be used from several threads; release() ends it early. The view of
+    a read pin (`c.pin(h, write=False)`) is read-only: a write raises TypeError.
     """
 
-    __slots__ = ("_address", "_length", "_lock")
-    readonly = False
+    __slots__ = ("_address", "_length", "_lock", "readonly")
 
-    def __init__(self, address, length):
+    def __init__(self, address, length, readonly=False):
         self._address, self._length, self._lock = address, length, threading.Lock()
+        self.readonly = readonly
 
     def release(self):
         """Ends the view (waiting for a copy another thread has in flight); the pin itself
@@ -395,6 +402,8 @@ class FolioView:
             return ctypes.string_at(self._live() + start, count)
 
     def _write(self, start, count, data):
+        if self.readonly:
+            raise TypeError("a FolioView of a read pin is read-only")
         if type(data) is not bytes:
             data = memoryview(data).cast("B")
         if len(data) != count:
@@ -470,13 +479,13 @@ class FolioView:
 
 
 class _Pin:
-    def __init__(self, client, handle):
-        self._client, self._handle, self._view = client, handle, None
+    def __init__(self, client, handle, write):
+        self._client, self._handle, self._write, self._view = client, handle, write, None
 
     def __enter__(self):
         if self._view is not None:
             raise RuntimeError(f"pin {self._handle} is held already: c.pin(h) again for another")
-        self._view = self._client._pin(self._handle)
+        self._view = self._client._pin(self._handle, self._write)
         return self._view
 
     def __exit__(self, *exc):

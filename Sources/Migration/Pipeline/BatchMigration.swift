@@ -7,8 +7,19 @@ import SystemCalls
 import SystemPackage
 
 /// One batch's trip through the pipeline, run with its address space locked. Each step is a
-/// function named after the kernel's (`migrate_folio_unmap`, `migrate_folio_move`, …).
+/// function named after the kernel's (`migrate_folio_unmap`, `migrate_folio_move`, …), or
+/// after Nomad's for the transactional copy (DESIGN.md §5).
 struct BatchMigration {
+    /// How the pipeline's knobs were when the batch began.
+    struct Mode {
+        /// The request's reason may use the offload migrator.
+        var offload: Bool
+        /// `migration/transactional`.
+        var transactional: Bool
+        /// `tiering/shadows`.
+        var keepsShadows: Bool
+    }
+
     /// A folio that passed `prepare`: its source, and the destination block reserved for it.
     private struct Candidate {
         let index: Int  // into the request's handles (and the result's results)
@@ -17,53 +28,89 @@ struct BatchMigration {
         let destinationOffset: Int
     }
 
+    /// A folio whose shadow sits in the target tier: moved by a repoint if it is still clean.
+    private struct Remap {
+        let index: Int
+        let handle: Int
+        let source: FolioRecord
+        let shadow: TakenShadow
+    }
+
     private let request: MigrationRequest
     private let indices: Range<Int>
     private let metadata: AddressSpace.Metadata
-    private let offload: Bool
+    private let mode: Mode
+    private let pinTables: [PinTable]
     private var candidates: [Candidate] = []
-    /// Counts for `MigrationStatistics`, filled as the steps run.
+    private var remaps: [Remap] = []
+    /// Source blocks to give back when the batch ends, and what the steps did, for the counters.
+    private var retired: [FolioRecord] = []
+    private var tally = Tally()
+    /// Counts for `MigrationStatistics`, filled by `run`.
     private(set) var counts: KeyValuePairs<MigrationCounter, UInt64> = [:]
 
-    init(request: MigrationRequest, indices: Range<Int>, metadata: AddressSpace.Metadata, offload: Bool) {
+    private struct Tally {
+        var moved = 0, busy = 0, bytesCopied = 0, fellBack = 0
+        var committed = 0, aborted = 0, frozenCopies = 0
+        var unmapNanos: UInt64 = 0, copyNanos: UInt64 = 0, moveNanos: UInt64 = 0
+    }
+
+    init(request: MigrationRequest, indices: Range<Int>, metadata: AddressSpace.Metadata, mode: Mode) {
         self.request = request
         self.indices = indices
         self.metadata = metadata
-        self.offload = offload
+        self.mode = mode
+        // No attachment comes or goes while the batch holds the space's lock.
+        pinTables = metadata.pinTables
     }
 
     /// Runs every step and writes each folio's result into `result`.
     mutating func run(slot: MigratorSlot, into result: inout MigrationOutcome) {
         prepare(into: &result)
-        let unmapStart = DispatchTime.now().uptimeNanoseconds
-        let busy = unmap(into: &result)
-        flush()
         // Counted by the copying threads themselves; a concurrent batch's copies may count
         // in both.
         let faultsBefore = CopyFaults.count
-        let copyStart = DispatchTime.now().uptimeNanoseconds
-        let report = copy(slot: slot)
-        let moveStart = DispatchTime.now().uptimeNanoseconds
-        let faults = max(CopyFaults.count - faultsBefore, 0)
+        var frozen = remap(into: &result)
+        var toFreeze = candidates
+        if mode.transactional && metadata.writesAreMarked { toFreeze = copyUnfrozen(slot: slot, into: &result) }
+        var start = Self.now()
+        frozen += unmap(toFreeze, into: &result)
+        tally.unmapNanos += Self.now() - start
+        if !frozen.isEmpty {
+            flush()
+            start = Self.now()
+            copy(frozen, slot: slot)
+            tally.copyNanos += Self.now() - start
+        }
+        start = Self.now()
         // Point of no return: every frozen folio's bytes are at its destination.
-        move(into: &result)
-        let end = DispatchTime.now().uptimeNanoseconds
-        result.unmapNanos += copyStart - unmapStart
-        result.copyNanos += moveStart - copyStart
-        result.moveNanos += end - moveStart
-        let failed = indices.count { result.results[$0].tier == nil } - busy
+        move(frozen, into: &result)
+        releaseRetired()
+        tally.moveNanos += Self.now() - start
+        let faults = max(CopyFaults.count - faultsBefore, 0)
+        result.unmapNanos += tally.unmapNanos
+        result.copyNanos += tally.copyNanos
+        result.moveNanos += tally.moveNanos
+        let failed = indices.count { result.results[$0].tier == nil } - tally.busy
         counts = [
-            .batches: 1, .foliosMigrated: UInt64(candidates.count), .foliosFailed: UInt64(failed),
-            .foliosBusy: UInt64(busy), .bytesCopied: UInt64(candidates.reduce(0) { $0 + $1.source.bytes }),
-            .unmapNanos: copyStart - unmapStart, .copyNanos: moveStart - copyStart, .moveNanos: end - moveStart,
-            .fallbacks: UInt64(report.fellBack), .copyFaults: UInt64(faults),
+            .batches: 1, .foliosMigrated: UInt64(tally.moved), .foliosFailed: UInt64(failed),
+            .foliosBusy: UInt64(tally.busy), .bytesCopied: UInt64(tally.bytesCopied),
+            .unmapNanos: tally.unmapNanos, .copyNanos: tally.copyNanos, .moveNanos: tally.moveNanos,
+            .fallbacks: UInt64(tally.fellBack), .copyFaults: UInt64(faults),
+            .txCommitted: UInt64(tally.committed), .txAborted: UInt64(tally.aborted), .txFrozenCopies: UInt64(tally.frozenCopies),
         ]
     }
+
+    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    // MARK: prepare
 
     /// What `prepare` found for one handle.
     private enum PrepareOutcome {
         /// It may move, from here, once a destination is reserved.
         case candidate(FolioRecord)
+        /// Its shadow is in the target tier.
+        case remap(FolioRecord, TakenShadow)
         /// It is already in the target tier: left alone, reported as the target.
         case alreadyInTarget
         /// It names no folio (ENOENT).
@@ -71,7 +118,8 @@ struct BatchMigration {
     }
 
     /// Checks each handle, then reserves the destinations: per order, all at once (one lock
-    /// and one tier charge for the batch, not one per folio).
+    /// and one tier charge for the batch, not one per folio). Shadows are taken out of their
+    /// pools first, so the reservation's reclaim cannot free one the batch is about to use.
     private mutating func prepare(into result: inout MigrationOutcome) {
         var movable: [(index: Int, source: FolioRecord)] = []
         movable.reserveCapacity(indices.count)
@@ -84,6 +132,7 @@ struct BatchMigration {
             case .candidate(let source):
                 movable.append((index, source))
                 orders |= 1 << source.order
+            case .remap(let source, let shadow): remaps.append(Remap(index: index, handle: request.handles[index], source: source, shadow: shadow))
             case .alreadyInTarget: result.results[index] = .tier(request.targetTier)
             case .failed(let error): result.results[index] = .failed(error)
             }
@@ -105,21 +154,15 @@ struct BatchMigration {
         let handle = request.handles[index]
         guard let source = metadata.record(handle) else { return .failed(.noSuchFileOrDirectory) }
         guard source.tier != request.targetTier else { return .alreadyInTarget }
+        // A folio that moves anywhere but to its shadow leaves the shadow behind for good.
+        if let shadow = metadata.takeShadow(handle) {
+            if shadow.tier == request.targetTier && mode.keepsShadows { return .remap(source, shadow) }
+            metadata.releaseShadow(shadow)
+        }
         return .candidate(source)
     }
 
-    /// What one unmap pass did with one candidate.
-    private enum UnmapOutcome {
-        /// Frozen (seq odd, no pin held): it will be copied and moved.
-        case frozen
-        /// A client holds it pinned: try again next pass, and after the last pass fail it.
-        case pinned
-    }
-
-    /// `migrate_folio_unmap()` for one candidate, against every attachment's pin table.
-    private func unmap(_ candidate: Candidate, pinTables: [PinTable]) -> UnmapOutcome {
-        metadata.freeze(candidate.handle, pinnedBy: pinTables) ? .frozen : .pinned
-    }
+    // MARK: unmap
 
     /// Back-off between unmap passes: `unmapBackoffMicros << pass`, at most
     /// `unmapBackoffMicros << unmapBackoffMaxShift` (1.6 ms): ten passes wait about 8 ms in all,
@@ -127,34 +170,42 @@ struct BatchMigration {
     static let unmapBackoffMicros: UInt32 = 50
     static let unmapBackoffMaxShift = 5
 
-    /// Unmaps the batch: freezes every candidate it can, retrying pinned ones for up to
-    /// `maxUnmapPasses` passes. Those still pinned fail with EBUSY, stay where they are, and
-    /// give their destination back. Returns how many did.
-    private mutating func unmap(into result: inout MigrationOutcome) -> Int {
-        var pending = candidates
-        var frozen: [Candidate] = []
-        frozen.reserveCapacity(candidates.count)
-        let pinTables = metadata.pinTables
+    /// `migrate_folio_unmap()` over `items`: freezes every folio it can against every
+    /// attachment's pin table, retrying pinned ones for up to `maxUnmapPasses` passes.
+    /// Returns the frozen ones and those still pinned after the last pass.
+    private func freeze<Item>(_ items: [Item], handle: (Item) -> Int) -> (frozen: [Item], pinned: [Item]) {
+        var pending = items
+        var frozen: [Item] = []
+        frozen.reserveCapacity(items.count)
         for pass in 0..<MigrationPipeline.maxUnmapPasses {
-            var stillPinned: [Candidate] = []
-            for candidate in pending {
-                // The rules are: a frozen folio goes on to the copy; a pinned one waits for
-                // the next pass.
-                switch unmap(candidate, pinTables: pinTables) {
-                case .frozen: frozen.append(candidate)
-                case .pinned: stillPinned.append(candidate)
-                }
+            var stillPinned: [Item] = []
+            for item in pending {
+                if metadata.freeze(handle(item), pinnedBy: pinTables) { frozen.append(item) } else { stillPinned.append(item) }
             }
             pending = stillPinned
             if pending.isEmpty { break }
-            if pass + 1 < MigrationPipeline.maxUnmapPasses { OSThread.sleep(microseconds: Self.unmapBackoffMicros << min(pass, Self.unmapBackoffMaxShift)) }
+            if pass + 1 < MigrationPipeline.maxUnmapPasses { Self.backOff(pass) }
         }
-        for candidate in pending {
-            undoDestination(candidate)
-            result.results[candidate.index] = .failed(.resourceBusy)
-        }
-        candidates = frozen
-        return pending.count
+        return (frozen, pending)
+    }
+
+    private static func backOff(_ pass: Int) {
+        OSThread.sleep(microseconds: unmapBackoffMicros << min(pass, unmapBackoffMaxShift))
+    }
+
+    /// Freezes `folios` for a frozen copy; those still pinned fail with EBUSY, stay where they
+    /// are, and give their destination back.
+    private mutating func unmap(_ folios: [Candidate], into result: inout MigrationOutcome) -> [Candidate] {
+        let (frozen, pinned) = freeze(folios, handle: \.handle)
+        for candidate in pinned { fail(candidate, .resourceBusy, into: &result) }
+        return frozen
+    }
+
+    /// A candidate that will not move: its destination goes back, its result is `error`.
+    private mutating func fail(_ candidate: Candidate, _ error: Errno, into result: inout MigrationOutcome) {
+        undoDestination(candidate)
+        result.results[candidate.index] = .failed(error)
+        if error == .resourceBusy { tally.busy += 1 }
     }
 
     /// `try_to_unmap_flush()`: one barrier for the batch, so every freeze is visible before any
@@ -163,35 +214,143 @@ struct BatchMigration {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
     }
 
-    /// One call to the active migrator for the whole batch; the slot recopies what it failed.
-    private func copy(slot: MigratorSlot) -> MigratorSlot.CopyReport {
+    // MARK: remap to a shadow
+
+    /// Moves each folio whose shadow is in the target by repointing it there, frozen, if no
+    /// write pin was taken since its promotion. One written since loses its shadow and is
+    /// returned, still frozen, with a destination for the frozen copy.
+    private mutating func remap(into result: inout MigrationOutcome) -> [Candidate] {
+        guard !remaps.isEmpty else { return [] }
+        let start = Self.now()
+        let (frozen, pinned) = freeze(remaps, handle: \.handle)
+        tally.unmapNanos += Self.now() - start
+        for remap in pinned {
+            metadata.releaseShadow(remap.shadow)
+            result.results[remap.index] = .failed(.resourceBusy)
+            tally.busy += 1
+        }
+        var written: [Candidate] = []
+        for remap in frozen {
+            if metadata.isClean(remap.shadow, of: remap.handle) {
+                metadata.repoint(remap.handle, tier: request.targetTier, offset: remap.shadow.offset)
+                metadata.useShadow(remap.shadow)
+                retire(remap.source, of: remap.handle)
+                metadata.thaw(remap.handle)
+                result.results[remap.index] = .tier(request.targetTier)
+                tally.moved += 1
+                continue
+            }
+            metadata.releaseShadow(remap.shadow)
+            // The block just given back is of the same order, in the same arena.
+            guard let offset = metadata.reserve(tier: request.targetTier, order: remap.source.order, count: 1).first else {
+                metadata.thaw(remap.handle)
+                result.results[remap.index] = .failed(.noMemory)
+                continue
+            }
+            written.append(Candidate(index: remap.index, handle: remap.handle, source: remap.source, destinationOffset: offset))
+        }
+        return written
+    }
+
+    // MARK: transactional copy
+
+    /// Nomad's transactional migration: each pass copies the pending folios no write pin holds,
+    /// unfrozen (read pins come and go meanwhile), then freezes each one and commits it if no
+    /// write pin was taken since its copy began; the rest are retried. Returns the folios still
+    /// pending after `maxTransactionalPasses`, for the frozen copy, so every folio progresses.
+    private mutating func copyUnfrozen(slot: MigratorSlot, into result: inout MigrationOutcome) -> [Candidate] {
+        var pending = candidates
+        for pass in 0..<MigrationPipeline.maxTransactionalPasses where !pending.isEmpty {
+            var marked: [(candidate: Candidate, mark: UInt32)] = []
+            var written: [Candidate] = []
+            for candidate in pending {
+                if let mark = metadata.writeMark(candidate.handle, pinnedBy: pinTables) { marked.append((candidate, mark)) } else { written.append(candidate) }
+            }
+            var start = Self.now()
+            copy(marked.map(\.candidate), slot: slot)
+            tally.copyNanos += Self.now() - start
+            start = Self.now()
+            let dirty = commit(marked, into: &result)
+            tally.unmapNanos += Self.now() - start
+            tally.aborted += written.count + dirty.count
+            pending = written + dirty
+            // Every pending folio is held by a writer: give it time to finish.
+            if marked.isEmpty && !pending.isEmpty { Self.backOff(pass) }
+        }
+        tally.frozenCopies += pending.count
+        return pending
+    }
+
+    /// The commit: freezes each copied folio (waiting only for pins to drain), repoints it if
+    /// its `writes` still reads `mark`, and thaws it at once; returns those a write raced.
+    private mutating func commit(_ copied: [(candidate: Candidate, mark: UInt32)], into result: inout MigrationOutcome) -> [Candidate] {
+        let (frozen, pinned) = freeze(copied, handle: \.candidate.handle)
+        for folio in pinned { fail(folio.candidate, .resourceBusy, into: &result) }
+        var dirty: [Candidate] = []
+        for (candidate, mark) in frozen {
+            guard metadata.writes(candidate.handle) == mark else {
+                metadata.thaw(candidate.handle)
+                dirty.append(candidate)
+                continue
+            }
+            place(candidate, into: &result)
+            tally.committed += 1
+        }
+        return dirty
+    }
+
+    // MARK: copy and move
+
+    /// One call to the active migrator for `folios`; the slot recopies what it failed.
+    private mutating func copy(_ folios: [Candidate], slot: MigratorSlot) {
+        guard !folios.isEmpty else { return }
         // Each tier's base once for the batch, not once per folio.
         let bases = metadata.space.tiers.indices.map { metadata.address(tier: $0, offset: 0) }
         let destination = bases[request.targetTier]
-        let folios = candidates.map { candidate in
+        let copies = folios.map { candidate in
             FolioCopy(
                 source: UnsafeRawPointer(bases[candidate.source.tier] + candidate.source.offset),
                 destination: destination + candidate.destinationOffset,
                 length: candidate.source.bytes
             )
         }
-        return folios.withUnsafeBufferPointer { slot.copy($0, offload: offload) }
+        let report = copies.withUnsafeBufferPointer { slot.copy($0, offload: mode.offload) }
+        tally.fellBack += report.fellBack
+        tally.bytesCopied += copies.reduce(0) { $0 + $1.length }
     }
 
-    /// `migrate_folio_move()`: repoints each folio at its destination, ends the migrating
-    /// state (waking waiters), then frees the source blocks, per tier at once.
-    private func move(into result: inout MigrationOutcome) {
-        let target = FolioResult.tier(request.targetTier)
-        var sourceTiers = 0  // a bit per tier the sources come from
-        for candidate in candidates {
-            metadata.repoint(candidate.handle, tier: request.targetTier, offset: candidate.destinationOffset)
-            metadata.thaw(candidate.handle)
-            sourceTiers |= 1 << candidate.source.tier
-            result.results[candidate.index] = target
+    /// `migrate_folio_move()` for frozen folios: repoints each at its destination and ends
+    /// its migrating state (waking waiters).
+    private mutating func move(_ frozen: [Candidate], into result: inout MigrationOutcome) {
+        for candidate in frozen { place(candidate, into: &result) }
+    }
+
+    /// Repoints a frozen folio at its destination, retires its source and thaws it.
+    private mutating func place(_ candidate: Candidate, into result: inout MigrationOutcome) {
+        metadata.repoint(candidate.handle, tier: request.targetTier, offset: candidate.destinationOffset)
+        retire(candidate.source, of: candidate.handle)
+        metadata.thaw(candidate.handle)
+        result.results[candidate.index] = .tier(request.targetTier)
+        tally.moved += 1
+    }
+
+    /// A moved folio's old block: kept as its shadow when it was promoted and shadows are
+    /// kept, else given back when the batch ends. Called while the folio is frozen, so the
+    /// shadow's mark is the folio's `writes` with no write pin held.
+    private mutating func retire(_ source: FolioRecord, of handle: Int) {
+        if mode.keepsShadows, request.reason == .promotion, request.targetTier < source.tier, metadata.writesAreMarked {
+            metadata.keepShadow(handle, tier: source.tier, offset: source.offset, order: source.order, mark: metadata.writes(handle))
+        } else {
+            retired.append(source)
         }
+    }
+
+    /// Frees the retired source blocks, per tier at once.
+    private func releaseRetired() {
+        var sourceTiers = 0  // a bit per tier the sources come from
+        for source in retired { sourceTiers |= 1 << source.tier }
         for tier in metadata.space.tiers.indices where sourceTiers & (1 << tier) != 0 {
-            let sources = candidates.lazy.filter { $0.source.tier == tier }.map { (offset: $0.source.offset, order: $0.source.order) }
-            metadata.release(tier: tier, blocks: Array(sources))
+            metadata.release(tier: tier, blocks: retired.lazy.filter { $0.tier == tier }.map { (offset: $0.offset, order: $0.order) })
         }
     }
 

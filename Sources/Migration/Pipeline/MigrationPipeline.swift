@@ -11,6 +11,9 @@ public final class MigrationPipeline: Sendable {
     public static let maxBatchFolios = 512
     /// `NR_MAX_MIGRATE_PAGES_RETRY`: passes over pinned folios before they fail with EBUSY.
     public static let maxUnmapPasses = 10
+    /// Nomad's retry limit: unfrozen copies of a folio a write keeps racing before it is
+    /// copied frozen.
+    public static let maxTransactionalPasses = 10
 
     let slot: MigratorSlot
     /// The pipeline's counters.
@@ -22,6 +25,8 @@ public final class MigrationPipeline: Sendable {
     public let firstFolioLatency = LatencyRecord()
     private let batchLimit = Atomic<Int>(MigrationPipeline.maxBatchFolios)
     private let offloadReasons = Atomic<Int>((1 << MigrationReason.allCases.count) - 1)
+    private let unfrozenCopies = Atomic<Bool>(true)
+    private let shadowsKept = Atomic<Bool>(true)
 
     public init(slot: MigratorSlot) {
         self.slot = slot
@@ -40,6 +45,20 @@ public final class MigrationPipeline: Sendable {
     public var reasonMask: Int {
         get { offloadReasons.load(ordering: .relaxed) }
         set { offloadReasons.store(newValue & ((1 << MigrationReason.allCases.count) - 1), ordering: .relaxed) }
+    }
+
+    /// `migration/transactional`: batches copy their folios unfrozen, while read pins come
+    /// and go, and commit those no write pin touched meanwhile.
+    public var transactional: Bool {
+        get { unfrozenCopies.load(ordering: .relaxed) }
+        set { unfrozenCopies.store(newValue, ordering: .relaxed) }
+    }
+
+    /// `tiering/shadows`: a promotion keeps each folio's old block as its shadow, so a demotion
+    /// back while it is clean copies nothing.
+    public var keepsShadows: Bool {
+        get { shadowsKept.load(ordering: .relaxed) }
+        set { shadowsKept.store(newValue, ordering: .relaxed) }
     }
 
     /// Whether a handle appears twice (sorting: no hashing on the per-request path).
@@ -62,7 +81,8 @@ public final class MigrationPipeline: Sendable {
             let indices = start..<min(start + size, request.handles.count)
             let batchStart = DispatchTime.now().uptimeNanoseconds
             space.locked { metadata in
-                var batch = BatchMigration(request: request, indices: indices, metadata: metadata, offload: offload)
+                let mode = BatchMigration.Mode(offload: offload, transactional: transactional, keepsShadows: keepsShadows)
+                var batch = BatchMigration(request: request, indices: indices, metadata: metadata, mode: mode)
                 batch.run(slot: slot, into: &result)
                 statistics.add(batch.counts)
             }

@@ -4,6 +4,7 @@ public typealias MigrationStatistics = CounterSet<MigrationCounter>
 /// One of the pipeline's counters; its name is the knob's.
 public enum MigrationCounter: Int, StatisticsCounter {
     case batches, foliosMigrated, foliosFailed, foliosBusy, bytesCopied, unmapNanos, copyNanos, moveNanos, fallbacks, copyFaults
+    case txCommitted, txAborted, txFrozenCopies
 
     /// The knob name under `migration/stats/`.
     public var name: String {
@@ -18,6 +19,9 @@ public enum MigrationCounter: Int, StatisticsCounter {
         case .moveNanos: "move_ns"
         case .fallbacks: "fallbacks"
         case .copyFaults: "copy_faults"
+        case .txCommitted: "tx_committed"
+        case .txAborted: "tx_aborted"
+        case .txFrozenCopies: "tx_frozen_copies"
         }
     }
 }
