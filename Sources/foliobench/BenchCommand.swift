@@ -25,18 +25,25 @@ struct Bench: ParsableCommand {
     @Option(help: "Also draw GB/s against folio size into this SVG file.") var plot: String?
     @Option(help: "Instead of the size table: GB/s and latencies per batch size, comma-separated (1–512).", transform: { try list($0) })
     var batchSizes: [Int] = []
+    @Option(help: "Instead of the size table: this many threads read-pin the folios while they move, with migration/transactional 0 and 1 (1–64).")
+    var readers = 0
+    @Option(help: "Seconds each --readers cell lasts.") var readerSeconds = 1.0
 
     func validate() throws {
         try ArgumentRanges.check(reps, "--reps", in: 1...1000)
         // At most a space's folios: the batch, the ceiling's buffers and the byte counts fit.
         if let count { try ArgumentRanges.check(count, "--count", in: 1...BenchJob.maxCount) }
+        try ArgumentRanges.check(readers, "--readers", in: 0...64)
+        try ArgumentRanges.check(readerSeconds, "--reader-seconds", in: 0...600, positive: true)
         guard batchSizes.allSatisfy({ (1...512).contains($0) }) else { throw ValidationError("--batch-sizes are 1 to 512") }
     }
 
     func run() throws {
         try reportingFailure(of: "bench") {
-            let job = BenchJob(socket: foliobench.options.socket, mount: mount, sizes: sizes, total: total, count: count, migrators: migrators,
+            var job = BenchJob(socket: foliobench.options.socket, mount: mount, sizes: sizes, total: total, count: count, migrators: migrators,
                                reps: reps, verify: verify, inProcess: inProcess, csv: format == .csv, plot: plot, batchSizes: batchSizes)
+            job.readers = readers
+            job.readerSeconds = readerSeconds
             if try job.run() > 0 { throw ExitCode.failure }
         }
     }

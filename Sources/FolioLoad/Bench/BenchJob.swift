@@ -27,6 +27,10 @@ public struct BenchJob: Sendable {
     public var plot: String?
     /// Instead of the size table: GB/s and latencies per batch size (1–512).
     public var batchSizes: [Int]
+    /// Instead of the size table: this many threads read-pin the folios while they move, each
+    /// setting with `migration/transactional` 0 and 1, for `readerSeconds` a cell.
+    public var readers = 0
+    public var readerSeconds = 1.0
 
     public init(socket: String, mount: String, sizes: [ByteSize], total: ByteSize, count: Int?, migrators: [MigratorSetting], reps: Int,
                 verify: Bool, inProcess: Bool, csv: Bool, plot: String?, batchSizes: [Int]) {
@@ -50,6 +54,12 @@ public struct BenchJob: Sendable {
             ? try InProcessBenchTarget(tierBytes: max(total.bytes, (count ?? 0) * (sizes.map(\.bytes).max() ?? 0)) / 2 * 2 + (64 << 20))
             : try DaemonBenchTarget(socket: socket, mount: mount)
         let run = BenchRun(target: target, sizes: sizes, settings: migrators, totalBytes: total.bytes, fixedCount: count, reps: reps, verify: verify)
+        if readers > 0 {
+            let cells = try ReaderRun(run: run, readers: readers, seconds: readerSeconds).measure()
+            print(BenchReport.machine(try target.pageKind(tier: 1), rounds: 1) + "\n")
+            print(ReaderRun.table(cells, readers: readers), terminator: "")
+            return cells.reduce(0) { $0 + Int($1.wrong) }
+        }
         if !batchSizes.isEmpty {
             let cells = try BatchSizeRun(run: run, batchSizes: batchSizes).measure()
             if csv {

@@ -16,6 +16,8 @@ protocol BenchTarget: AnyObject {
     func migrate(_ handles: [FolioHandle], to tier: Int) throws -> (results: [FolioResult], copyNanos: UInt64)
     /// Runs `body` on each folio's bytes, pinned.
     func withFolio<R>(_ handle: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R
+    /// Runs `body` on a folio's bytes under a read pin; called from several threads at once.
+    func withReadFolio<R>(_ handle: FolioHandle, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
     func free(_ handles: [FolioHandle]) throws
     /// How tier `tier`'s memory is backed, so the ceiling copies the same kind of pages.
     func pageKind(tier: Int) throws -> HugePageMode
@@ -70,6 +72,10 @@ final class DaemonBenchTarget: BenchTarget {
 
     func withFolio<R>(_ handle: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         try client.withPinnedFolio(handle, body)
+    }
+
+    func withReadFolio<R>(_ handle: FolioHandle, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try client.withReadPinnedFolio(handle, body)
     }
 
     func free(_ handles: [FolioHandle]) throws {

@@ -14,12 +14,15 @@ final class InProcessBenchTarget: BenchTarget {
     private let space: AddressSpace
     private let pins: PinTable
     private let tiers: [Tier]
+    private let bases: [UnsafeMutableRawPointer]
 
     init(tierBytes: Int) throws {
         tiers = ["fast", "slow"].enumerated().map { Tier(spec: TierSpec(name: $1, sizeBytes: tierBytes), index: $0) }
         core.registerKnobs(in: tree)
-        space = try AddressSpace(id: 1, name: nil, owner: 0, tiers: tiers)
+        let space = try AddressSpace(id: 1, name: nil, owner: 0, tiers: tiers)
+        self.space = space
         pins = try space.attach(shared: false)
+        bases = space.locked { metadata in space.tiers.indices.map { metadata.address(tier: $0, offset: 0) } }
     }
 
     var tierSizes: [(name: String, bytes: Int)] { tiers.map { ($0.spec.name, $0.spec.sizeBytes) } }
@@ -48,14 +51,22 @@ final class InProcessBenchTarget: BenchTarget {
     }
 
     func withFolio<R>(_ folio: FolioHandle, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
-        let handle = folio.index
-        let entry = space.entry(handle)
-        PinProtocol.pin(entry, in: pins)
-        defer { PinProtocol.unpin(entry, in: pins) }
-        let record = space.locked { $0.record(handle) }
-        guard let record else { throw Errno.noSuchFileOrDirectory }
-        let base = space.locked { $0.address(tier: record.tier, offset: record.offset) }
-        return try body(UnsafeMutableRawBufferPointer(start: base, count: record.bytes))
+        try withPin(folio, for: .write, body)
+    }
+
+    func withReadFolio<R>(_ folio: FolioHandle, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try withPin(folio, for: .read) { try body(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Pins as a client does, and reaches the bytes through the shared entry, not the space's
+    /// lock (a batch holds it while it copies).
+    private func withPin<R>(_ folio: FolioHandle, for access: PinAccess, _ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        let entry = space.entry(folio.index)
+        guard PinProtocol.pin(entry, in: pins, for: access) == .pinned else { throw Errno.overflow }
+        defer { PinProtocol.unpin(entry, in: pins, for: access) }
+        guard entry.isAllocated else { throw Errno.noSuchFileOrDirectory }
+        let (tier, offset) = entry.placement
+        return try body(UnsafeMutableRawBufferPointer(start: bases[tier] + offset, count: FolioTableLayout.bytes(order: entry.order)))
     }
 
     func free(_ handles: [FolioHandle]) throws {
