@@ -91,7 +91,9 @@ public final class ExerciseRun: @unchecked Sendable {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         var target = 1
         while ContinuousClock.now < deadline {
-            guard let reply = try? client.migrate(handles, to: tiers[target]) else { break }
+            // Up is a promotion (a shadow stays behind), down a demotion: the pinner's writes
+            // between them must reach the demoted folio.
+            guard let reply = try? client.migrate(handles, to: tiers[target], reason: tiers[target] < tiers[1 - target] ? .promotion : .demotion) else { break }
             outcome.migrations += 1
             outcome.moved += reply.results.count { $0 == .tier(tiers[target]) }
             outcome.busy += reply.results.count { $0 == .failed(.resourceBusy) }

@@ -107,14 +107,17 @@ public final class SoakRun: Sendable {
             var target = 1
             while running.load(ordering: .relaxed) {
                 let start = DispatchTime.now().uptimeNanoseconds
-                let results = try client.migrate(handles, to: target).results
+                // As the tiering policy would: up is a promotion (a shadow stays behind), down a
+                // demotion (to the shadow, while the folio is clean).
+                let results = try client.migrate(handles, to: target, reason: target == 0 ? .promotion : .demotion).results
                 local.latencies.append(DispatchTime.now().uptimeNanoseconds - start)
                 local.requests += 1
                 local.errors += results.count { $0 != .tier(target) }
                 for handle in handles {
-                    let wrong = try client.withPinnedFolio(handle) { folio in
+                    // A read pin: the check leaves the shadow valid.
+                    let wrong = try client.withReadPinnedFolio(handle) { folio in
                         local.bytesVerified += folio.count
-                        return FolioPattern(seed: UInt64(session), handle: handle).mismatchedBytes(folio)
+                        return FolioPattern(seed: UInt64(session), handle: handle).mismatchedBytes(UnsafeMutableRawBufferPointer(mutating: folio))
                     }
                     if wrong > 0 { local.errors += 1 }
                 }

@@ -18,7 +18,7 @@ struct GoldenMessageTests {
     }
 
     static let requests: [(String, UInt32, Request)] = [
-        ("request-attach", 1, .attach(name: "demo")),
+        ("request-attach", 1, .attach(name: "demo", features: .marksWrites)),
         ("request-allocate", 2, .allocate(tier: 0, order: 0, count: 2)),
         ("request-migrate", 3, .migrate(handles: [0, 1, 7], targetTier: 1, reason: .demotion)),
         ("request-allocate-bad-tier", 4, .allocate(tier: 5, order: 0, count: 1)),

@@ -5,7 +5,7 @@ import Testing
 
 struct MessageCodingTests {
     @Test(arguments: [
-        Request.attach(name: nil), .attach(name: "bench"), .allocate(tier: 1, order: 9, count: 512),
+        Request.attach(name: nil), .attach(name: "bench"), .attach(name: nil, features: .marksWrites), .allocate(tier: 1, order: 9, count: 512),
         .free(handles: [0, 7, 65535]), .migrate(handles: Array(0..<512), targetTier: 1, reason: .promotion), .stats, .destroy,
     ])
     func request_roundTrips(request: Request) throws {
@@ -39,6 +39,20 @@ struct MessageCodingTests {
         #expect(try Request.decode(RawMessages.attach(rawName: name)).request == .attach(name: "dépôt-1"))
         let longest = [UInt8](repeating: 0x61, count: SpaceName.maxBytes)
         #expect(try Request.decode(RawMessages.attach(rawName: longest)).request == .attach(name: String(repeating: "a", count: SpaceName.maxBytes)))
+    }
+
+    /// The feature word is optional (an older client sends none); a bit this daemon does not
+    /// know is EINVAL, a word cut short EBADMSG.
+    @Test func attach_features_areOptional_andOnlyKnownBits() throws {
+        let plain = Request.attachMessage(nameBytes: Array("a".utf8), requestID: 1)
+        #expect(try Request.decode(plain).request == .attach(name: "a", features: []))
+        let marked = Request.attachMessage(nameBytes: Array("a".utf8), features: .marksWrites, requestID: 1)
+        #expect(marked.count == plain.count + 4)
+        #expect(try Request.decode(marked).request == .attach(name: "a", features: .marksWrites))
+        #expect(throws: Errno.invalidArgument) { try Request.decode(Request.attachMessage(nameBytes: [], features: AttachFeatures(rawValue: 2), requestID: 1)) }
+        var short = plain + [1, 0]
+        short[12] += 2  // the payload length covers the two bytes
+        #expect(throws: Errno.badMessage) { try Request.decode(short) }
     }
 
     @Test func decode_ofEveryTruncation_failsWithEBADMSG() {

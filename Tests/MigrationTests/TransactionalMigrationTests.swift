@@ -252,6 +252,27 @@ struct TransactionalMigrationTests {
         #expect(slow.freeBytes == 8 << 20)
     }
 
+    /// A restarted daemon adopts the space from its memfds: the shadow's block is named by no
+    /// entry, so it comes back free, and a folio written after its promotion is copied down.
+    @Test func anAdoptedSpace_hasNoShadow_andAWriteSinceThePromotionSurvivesTheDemotion() throws {
+        let before = try AddressSpace(id: 3, name: "db", owner: 0, tiers: [fast, slow])
+        let handle = try before.allocate(tier: 1, order: 9, count: 1)[0]
+        let (pipeline, _) = self.pipeline()
+        try Client(before).write(handle, 1)
+        _ = try migrate(pipeline, before, [handle], to: 0, .promotion)
+        #expect(slow.shadows.bytes == 2 << 20)
+        try Client(before).write(handle, 2)
+        let fds = try before.sharedFDs.map { try $0.duplicate() }
+        let stored = StoredSpace(id: 3, name: "db", owner: 0, table: fds[0], tiers: Array(fds.dropFirst()))
+        // The next daemon's tiers: the same sizes, nothing charged.
+        let tiers = [Tier(spec: fast.spec, index: 0), Tier(spec: slow.spec, index: 1)]
+        let (after, _) = try AddressSpace.adopt(stored, tiers: tiers)
+        #expect(tiers[1].freeBytes == 8 << 20 && tiers[1].shadows.bytes == 0)
+        #expect(try migrate(pipeline, after, [handle], to: 1, .demotion) == [.tier(1)])
+        #expect(pipeline.statistics[.bytesCopied] == 2 * (2 << 20))
+        #expect(try Client(after).holds(handle, only: 2))
+    }
+
     @Test func noShadowIsKept_whenShadowsAreOff_orForAnotherReason() throws {
         let space = try AddressSpace(id: 1, name: nil, owner: 0, tiers: [fast, slow])
         let handles = try space.allocate(tier: 1, order: 0, count: 2)

@@ -90,10 +90,11 @@ STOPPING_REFUSALS = 3
 # Counters every stats reply carries besides the per-tier ones, in PROTOCOL.md's order.
 COUNTERS = [
     "batches", "folios_migrated", "folios_failed", "folios_busy", "bytes_copied", "unmap_ns",
-    "copy_ns", "move_ns", "fallbacks", "copy_faults", "mtcopy.folios_migrated",
+    "copy_ns", "move_ns", "fallbacks", "copy_faults", "tx_committed", "tx_aborted",
+    "tx_frozen_copies", "mtcopy.folios_migrated",
     "mtcopy.folios_failures", "dcbm.folios_migrated", "dcbm.folios_failures", "tiering.demoted",
     "tiering.demoted_bytes", "tiering.demoted_direct", "tiering.promoted",
-    "tiering.promoted_bytes", "tiering.aggregations",
+    "tiering.promoted_bytes", "tiering.aggregations", "tiering.shadow_hits",
 ]
 
 
@@ -390,8 +391,11 @@ class Connection:
             raise Refused(EISCONN, "attach")
         (length,) = struct.unpack_from("<H", payload)
         name = payload[2:2 + length]
-        if len(payload) != 2 + length:
+        # The name, then an optional u32 of features (marks_writes, bit 0, the one known).
+        if len(payload) not in (2 + length, 6 + length):
             raise Refused(EBADMSG, "attach")
+        if len(payload) == 6 + length and struct.unpack_from("<I", payload, 2 + length)[0] & ~1:
+            raise Refused(EINVAL, "attach")
         self.space = self.server.space(name or None)
         self.name = name or None
         self.space.attached += 1
@@ -461,7 +465,7 @@ class Connection:
         tiers = self.space.tiers if self.space else self.server.space(None, keep=False).tiers
         for tier in tiers:
             counters += [(f"tier.{tier.name}.size", tier.size), (f"tier.{tier.name}.free_bytes", tier.free_bytes()),
-                         (f"tier.{tier.name}.hot_bytes", 0)]
+                         (f"tier.{tier.name}.hot_bytes", 0), (f"tier.{tier.name}.shadow_bytes", 0)]
         if self.scenario == "stats-bad-name":
             counters.insert(3, ("bad name", 1))
         body = string("kernel") + struct.pack("<H", len(counters))

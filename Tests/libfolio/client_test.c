@@ -158,6 +158,36 @@ static void requests(folio_client *c)
 	CHECK(folio_free(c, handles, 0, status) == -EINVAL && folio_free(c, NULL, 1, status) == -EINVAL, "free of nothing");
 }
 
+/* Read pins (FOLIO_3): their own half of the pin word, no mark on the entry, and a migration
+ * commits under them once they end; write pins mark. */
+static void read_pins(folio_client *c)
+{
+	uint32_t h;
+	int32_t status;
+	const void *seen;
+	void *data;
+	size_t length;
+	CHECK(folio_alloc(c, 1, 0, 1, &h) == 0, "alloc for read pins");
+	fill(c, h, 0x5c);
+	uint32_t writes = __atomic_load_n(&c->table[h].writes, __ATOMIC_RELAXED);
+	CHECK(writes >= 1, "a write pin marks the entry's writes: %u", writes);
+	CHECK(folio_pin_read(c, h, &seen, &length) == 0 && length == 4096 && ((const uint8_t *)seen)[7] == 0x5c, "a read pin sees the bytes");
+	CHECK(__atomic_load_n(&c->pins[h], __ATOMIC_RELAXED) == 0x10000u, "a read pin counts in the high half");
+	CHECK(__atomic_load_n(&c->table[h].writes, __ATOMIC_RELAXED) == writes, "a read pin does not mark");
+	CHECK(folio_unpin(c, h) == -EINVAL, "a write unpin of a read pin is EINVAL");
+	CHECK(folio_migrate(c, &h, 1, 0, FOLIO_REASON_PROMOTION, &status) == 0 && status == -EBUSY, "held through every pass: EBUSY");
+	CHECK(folio_unpin_read(c, h) == 0 && folio_unpin_read(c, h) == -EINVAL, "read unpin, then none left");
+	CHECK(folio_migrate(c, &h, 1, 0, FOLIO_REASON_PROMOTION, &status) == 0 && status == 0, "unpinned: it moves");
+	CHECK(holds(c, h, 0x5c), "intact after the move");
+	__atomic_store_n(&c->pins[h], 0xFFFF0000u, __ATOMIC_RELAXED);
+	CHECK(folio_pin_read(c, h, &seen, &length) == -EOVERFLOW, "a full read half: EOVERFLOW");
+	CHECK(folio_pin(c, h, &data, &length) == 0 && folio_unpin(c, h) == 0, "the write half still pins");
+	__atomic_store_n(&c->pins[h], 0, __ATOMIC_RELAXED);
+	CHECK(folio_pin_read(NULL, h, &seen, &length) == -EINVAL && folio_unpin_read(NULL, h) == -EINVAL, "read pin on NULL");
+	CHECK(folio_pin_read(c, 65536, &seen, &length) == -ENOENT, "read pin of no folio");
+	folio_free(c, &h, 1, NULL);
+}
+
 /* Whether every line of a folio_stat_list text is "name value": one space, then digits. */
 static int well_formed(const char *text)
 {
@@ -315,6 +345,7 @@ int main(int argc, char **argv)
 	if (err == 0) {
 		requests(c);
 		named_counters(c);
+		read_pins(c);
 		threads(c);
 		folio_close(c);
 	}

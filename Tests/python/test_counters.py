@@ -11,11 +11,13 @@ import foliod
 # PROTOCOL.md section 4, for a daemon with the tiers fast and slow.
 NAMES = [
     "batches", "folios_migrated", "folios_failed", "folios_busy", "bytes_copied", "unmap_ns",
-    "copy_ns", "move_ns", "fallbacks", "copy_faults", "mtcopy.folios_migrated",
+    "copy_ns", "move_ns", "fallbacks", "copy_faults", "tx_committed", "tx_aborted",
+    "tx_frozen_copies", "mtcopy.folios_migrated",
     "mtcopy.folios_failures", "dcbm.folios_migrated", "dcbm.folios_failures", "tiering.demoted",
     "tiering.demoted_bytes", "tiering.demoted_direct", "tiering.promoted", "tiering.promoted_bytes",
-    "tiering.aggregations", "tier.fast.size", "tier.fast.free_bytes", "tier.fast.hot_bytes",
-    "tier.slow.size", "tier.slow.free_bytes", "tier.slow.hot_bytes",
+    "tiering.aggregations", "tiering.shadow_hits", "tier.fast.size", "tier.fast.free_bytes",
+    "tier.fast.hot_bytes", "tier.fast.shadow_bytes", "tier.slow.size", "tier.slow.free_bytes",
+    "tier.slow.hot_bytes", "tier.slow.shadow_bytes",
 ]
 
 

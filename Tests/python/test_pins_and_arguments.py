@@ -166,3 +166,23 @@ def test_a_nul_in_a_string_is_refused_not_cut_short(daemon):
         with pytest.raises(OSError) as raised:
             c.tier("fast\0slow")
         assert raised.value.errno == errno.ENOENT
+
+
+def test_a_read_pin_gives_a_read_only_view_and_ends_with_its_block(daemon):
+    with foliod.Client(daemon.socket) as c:
+        (h,) = c.alloc("fast")
+        with c.pin(h) as view:
+            view[:5] = b"hello"
+        with c.pin(h, write=False) as view:
+            assert view.readonly and view[:5] == b"hello"
+            with pytest.raises(TypeError):
+                view[0] = 1
+            with pytest.raises(TypeError):
+                view[:2] = b"no"
+            (busy,) = c.migrate([h], "slow")
+            assert isinstance(busy, OSError) and busy.errno == errno.EBUSY, "a held read pin keeps the folio from committing"
+        assert c.migrate([h], "slow") == ["slow"], "the read pin ended with the block"
+        with c.pin(h, write=False) as view:
+            assert bytes(view[:5]) == b"hello"
+        with pytest.raises(TypeError):
+            c.pin(h, write=1)

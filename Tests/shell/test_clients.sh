@@ -98,6 +98,8 @@ expect_eq "... FOLIO_2 is folio_stat and folio_stat_list" "folio_stat folio_stat
     "$(nm -D --defined-only "$prefix/lib/libfolio.so.1" | sed -n 's/.* T \(.*\)@@FOLIO_2$/\1/p' | sort | tr '\n' ' ')"
 expect_eq "... and inherits FOLIO_1, so a program built against FOLIO_1 still runs" "FOLIO_2 FOLIO_1" \
     "$(objdump -p "$prefix/lib/libfolio.so.1" | awk '$NF == "FOLIO_2" && NF == 4 { getline; print "FOLIO_2", $1 }')"
+expect_eq "... FOLIO_3 is folio_pin_read and folio_unpin_read, and inherits FOLIO_2" "folio_pin_read folio_unpin_read FOLIO_3 FOLIO_2" \
+    "$(nm -D --defined-only "$prefix/lib/libfolio.so.1" | sed -n 's/.* T \(.*\)@@FOLIO_3$/\1/p' | sort | tr '\n' ' ')$(objdump -p "$prefix/lib/libfolio.so.1" | awk '$NF == "FOLIO_3" && NF == 4 { getline; print "FOLIO_3", $1 }')"
 start_daemon
 out=$(env -u LD_LIBRARY_PATH "$WORK/installed_example" "$SOCK" 2>&1)
 expect_contains "the installed build runs" "64 of 64 intact" "$out"

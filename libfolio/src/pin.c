@@ -56,7 +56,7 @@ static int take_pin(folio_client *c, struct folio_entry *e, uint32_t *pin, uint3
 /* folio_pin and folio_pin_read: a pin of kind `unit`, and where the folio's bytes are. */
 static int pin(folio_client *c, uint32_t handle, uint8_t **data, size_t *length, uint32_t unit, uint32_t mask)
 {
-	if (!c || !data || !length)
+	if (!c || !length)
 		return -EINVAL;
 	if (handle >= FOLIO_TABLE_ENTRIES)
 		return -ENOENT;
@@ -86,6 +86,8 @@ static int pin(folio_client *c, uint32_t handle, uint8_t **data, size_t *length,
 
 int folio_pin(folio_client *c, uint32_t handle, void **data, size_t *length)
 {
+	if (!data)
+		return -EINVAL;
 	uint8_t *bytes = NULL;
 	int err = pin(c, handle, &bytes, length, FOLIO_WRITE_PIN, FOLIO_WRITE_PIN_MASK);
 	if (err == 0)
@@ -95,6 +97,8 @@ int folio_pin(folio_client *c, uint32_t handle, void **data, size_t *length)
 
 int folio_pin_read(folio_client *c, uint32_t handle, const void **data, size_t *length)
 {
+	if (!data)
+		return -EINVAL;
 	uint8_t *bytes = NULL;
 	int err = pin(c, handle, &bytes, length, FOLIO_READ_PIN, FOLIO_READ_PIN_MASK);
 	if (err == 0)
