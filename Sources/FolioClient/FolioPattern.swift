@@ -20,9 +20,13 @@ public struct FolioPattern: Sendable {
     }
 
     /// Bytes that differ from the pattern (counted by word, 8 at a time).
-    public func mismatchedBytes(_ folio: UnsafeMutableRawBufferPointer) -> Int {
+    public func mismatchedBytes(_ folio: UnsafeRawBufferPointer) -> Int {
         let words = folio.bindMemory(to: UInt64.self)
         return words.indices.reduce(0) { $0 + (words[$1] == word($1) ? 0 : 8) }
+    }
+
+    public func mismatchedBytes(_ folio: UnsafeMutableRawBufferPointer) -> Int {
+        mismatchedBytes(UnsafeRawBufferPointer(folio))
     }
 }
 

@@ -117,7 +117,7 @@ public final class SoakRun: Sendable {
                     // A read pin: the check leaves the shadow valid.
                     let wrong = try client.withReadPinnedFolio(handle) { folio in
                         local.bytesVerified += folio.count
-                        return FolioPattern(seed: UInt64(session), handle: handle).mismatchedBytes(UnsafeMutableRawBufferPointer(mutating: folio))
+                        return FolioPattern(seed: UInt64(session), handle: handle).mismatchedBytes(folio)
                     }
                     if wrong > 0 { local.errors += 1 }
                 }

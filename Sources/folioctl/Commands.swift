@@ -45,7 +45,8 @@ struct Verify: ParsableCommand {
         var bad = 0
         try folioctl.options.withClient(program: "folioctl") { client in
             for handle in handles {
-                let wrong = try client.withPinnedFolio(handle) { FolioPattern(seed: seed, handle: handle).mismatchedBytes($0) }
+                // A read pin: checking a folio does not make its shadow stale.
+                let wrong = try client.withReadPinnedFolio(handle) { FolioPattern(seed: seed, handle: handle).mismatchedBytes($0) }
                 if wrong > 0 {
                     print("\(handle) \(wrong) bytes differ")
                     bad += 1
@@ -122,6 +123,7 @@ struct Hold: ParsableCommand {
     )
     @ParentCommand var folioctl: Folioctl
     @Option(help: "How long to hold the pins.") var seconds = 3600.0
+    @Flag(help: "Take read pins: a migration may copy the folios meanwhile, and commits once they end.") var read = false
     @Argument(help: "Handles.") var handles: [FolioHandle]
 
     func validate() throws {
@@ -142,7 +144,11 @@ struct Hold: ParsableCommand {
     /// Pins `handles` one inside the other, runs `body` with all held.
     private func pinAll(_ client: FolioClient, _ handles: ArraySlice<FolioHandle>, _ body: () -> Void) throws {
         guard let first = handles.first else { return body() }
-        try client.withPinnedFolio(first) { _ in try pinAll(client, handles.dropFirst(), body) }
+        if read {
+            try client.withReadPinnedFolio(first) { _ in try pinAll(client, handles.dropFirst(), body) }
+        } else {
+            try client.withPinnedFolio(first) { _ in try pinAll(client, handles.dropFirst(), body) }
+        }
     }
 }
 

@@ -20,6 +20,9 @@ public struct GupsJob: Sendable {
     public var migrators: [MigratorSetting]
     /// An SVG file to draw the hot set's share over time into.
     public var plot: String?
+    /// The share of updates that only read (0–1); above 0, each setting runs with
+    /// `tiering/shadows` 1 and 0, to show the bytes shadows save.
+    public var readRatio = 0.0
 
     public init(socket: String, mount: String, workingSet: ByteSize?, hotSet: ByteSize?, folio: ByteSize, seconds: Int, threads: Int,
                 migrators: [MigratorSetting], plot: String?) {
@@ -41,21 +44,29 @@ public struct GupsJob: Sendable {
         guard tiers.count >= 2 else { throw BenchError("gups needs two tiers; the daemon has \(tiers.count)") }
         let fast = Int(tiers[0].sizeBytes)
         let gups = GupsRun(socket: socket, mount: mount, workingSet: workingSet?.bytes ?? fast / 2 * 3, hotSet: hotSet?.bytes ?? fast / 4,
-                           folioOrder: folio.bytes.trailingZeroBitCount - 12, seconds: seconds, threads: threads)
+                           folioOrder: folio.bytes.trailingZeroBitCount - 12, seconds: seconds, threads: threads, readRatio: readRatio)
         // Two disjoint hot sets of at least one folio each: the second is where it moves.
         guard gups.hotSet >= folio.bytes, 2 * (gups.hotSet / folio.bytes) <= gups.workingSet / folio.bytes else {
             throw BenchError("the hot set (\(ByteSize(bytes: gups.hotSet))) must hold a \(folio) folio at least, and the working set (\(ByteSize(bytes: gups.workingSet))) two hot sets: it moves to other folios halfway")
         }
         let enabled = try readKnob(mount + "/tiering/enabled")
+        let shadows = try readKnob(mount + "/tiering/shadows")
         Interruption.catchSignals()
         try writeKnob(mount + "/tiering/enabled", "1")
-        defer { try? writeKnob(mount + "/tiering/enabled", enabled) }
+        defer {
+            try? writeKnob(mount + "/tiering/enabled", enabled)
+            try? writeKnob(mount + "/tiering/shadows", shadows)
+        }
         // Unbuffered, as the per-second lines are, so that the two keep their order.
         writeStandardOutput("working set \(ByteSize(bytes: gups.workingSet)) in \(folio) folios, hot set \(ByteSize(bytes: gups.hotSet)), "
-            + "fast tier '\(tiers[0].name)' \(ByteSize(bytes: fast)); 90% of updates to the hot set, which moves at \(seconds / 2) s\n"
+            + "fast tier '\(tiers[0].name)' \(ByteSize(bytes: fast)); 90% of updates to the hot set, which moves at \(seconds / 2) s"
+            + (readRatio > 0 ? "; \(fixed(readRatio * 100, digits: 0))% of updates read under a read pin" : "") + "\n"
             + speedNote(tiers.prefix(2).map(\.name)) + "\n\n" + GupsReport.header)
         var results: [GupsResult] = []
-        for setting in migrators where !Interruption.requested { results.append(try gups.run(setting)) }
+        let shadowSettings: [Bool?] = readRatio > 0 ? [true, false] : [nil]
+        for setting in migrators {
+            for shadows in shadowSettings where !Interruption.requested { results.append(try gups.run(setting, shadows: shadows)) }
+        }
         writeStandardOutput("\n" + GupsReport.table(results))
         if let plot { try writeFileAtomically(plot, GupsReport.plot(results)) }
         if Interruption.requested {

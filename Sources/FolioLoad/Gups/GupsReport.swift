@@ -12,7 +12,7 @@ enum GupsReport {
     /// The summary: per setting, the mean update rate, the hot set's share just before the move,
     /// the time to re-converge after it, and what moved in all.
     static func table(_ results: [GupsResult]) -> String {
-        var text = "setting     Mupdates/s  hot in fast before move  converged after move  demoted MiB  promoted MiB\n"
+        var text = "setting     Mupdates/s  hot in fast before move  converged after move  demoted MiB  promoted MiB  shadows  copied MiB  shadow hits\n"
         for result in results {
             let rate = Double(result.seconds.reduce(0) { $0 + $1.updates }) / Double(max(result.seconds.count, 1)) / 1e6
             let before = result.seconds.first { $0.second == result.movedAt }?.hotShare ?? 0
@@ -20,7 +20,9 @@ enum GupsReport {
             let converged = result.convergence.map { "\(fixed($0, digits: 1)) s" } ?? (after > 0 ? "not in \(after) s" : "stopped before")
             text += pad(result.setting.description, 10) + pad(fixed(rate, digits: 2), 12, right: true) + pad(fixed(before * 100, digits: 1) + "%", 25, right: true)
                 + pad(converged, 22, right: true) + pad(String(result.seconds.reduce(0) { $0 + $1.demotedBytes } >> 20), 13, right: true)
-                + pad(String(result.seconds.reduce(0) { $0 + $1.promotedBytes } >> 20), 14, right: true) + "\n"
+                + pad(String(result.seconds.reduce(0) { $0 + $1.promotedBytes } >> 20), 14, right: true)
+                + pad(result.shadows.map { $0 ? "on" : "off" } ?? "-", 9, right: true) + pad(String(result.bytesCopied >> 20), 12, right: true)
+                + pad(String(result.shadowHits), 13, right: true) + "\n"
         }
         return text
     }

@@ -25,12 +25,17 @@ struct GupsResult {
     var convergence: Double?
     /// The hot set's share every 0.1 s: (seconds since the start, share 0–1).
     var trace: [(time: Double, share: Double)]
+    /// `tiering/shadows` for the run, if the run set it.
+    var shadows: Bool?
+    /// What the migrations copied (`bytes_copied`) and the moves a shadow served instead.
+    var bytesCopied: UInt64
+    var shadowHits: UInt64
 }
 
 /// HeMem's GUPS shape against a running daemon with its tiering policy on: a working set
 /// larger than the fast tier, a hot set that fits it, about 90% of the updates to the hot set
-/// (each update pins a random folio and xors a random word of it), and the hot set moved to
-/// other folios halfway through.
+/// (each update pins a random folio and xors a random word of it, or, for `readRatio` of them,
+/// read-pins it and reads the word), and the hot set moved to other folios halfway through.
 struct GupsRun {
     /// The hot set's share in the fast tier that counts as converged.
     static let converged = 0.9
@@ -42,8 +47,11 @@ struct GupsRun {
     let folioOrder: Int
     let seconds: Int
     let threads: Int
+    /// The share of updates that only read (0–1).
+    var readRatio = 0.0
 
-    func run(_ setting: MigratorSetting) throws -> GupsResult {
+    func run(_ setting: MigratorSetting, shadows: Bool? = nil) throws -> GupsResult {
+        if let shadows { try writeKnob(mount + "/tiering/shadows", shadows ? "1" : "0") }
         for (path, value) in setting.knobWrites { try writeKnob(mount + "/" + path, value) }
         let client = try FolioClient(socketPath: socket)
         defer { try? client.destroy() }
@@ -63,12 +71,14 @@ struct GupsRun {
         }
         for thread in 0..<threads {
             try OSThread.spawn(name: "gups-\(thread)") {
-                update(client, all: all, hotSets: hotSets, shared: shared, seed: UInt64(thread + 1))
+                update(client, all: all, hotSets: hotSets, shared: shared, readRatio: readRatio, seed: UInt64(thread + 1))
                 done.signal()
             }
             started += 1
         }
-        return try measure(client, setting: setting, hotSets: hotSets, shared: shared)
+        var result = try measure(client, setting: setting, hotSets: hotSets, shared: shared)
+        result.shadows = shadows
+        return result
     }
 
     /// Samples once a second, and the hot set's share ten times a second (so convergence is
@@ -77,6 +87,7 @@ struct GupsRun {
     private func measure(_ client: FolioClient, setting: MigratorSetting, hotSets: [[FolioHandle]], shared: GupsShared) throws -> GupsResult {
         var samples: [GupsSecond] = []
         var last = try (client.stats(), shared.updates.load(ordering: .relaxed))
+        let first = last.0
         let movedAt = seconds / 2
         var convergence: Double?
         var trace: [(time: Double, share: Double)] = []
@@ -100,7 +111,8 @@ struct GupsRun {
             if second == movedAt { shared.phase.store(1, ordering: .relaxed) }
             last = now
         }
-        return GupsResult(setting: setting, seconds: samples, movedAt: movedAt, convergence: convergence, trace: trace)
+        return GupsResult(setting: setting, seconds: samples, movedAt: movedAt, convergence: convergence, trace: trace, shadows: nil,
+                          bytesCopied: counter(last.0, first, "bytes_copied"), shadowHits: counter(last.0, first, "tiering.shadow_hits"))
     }
 
     /// The working set, allocated in the fast tier as a program would: past its size, the
@@ -126,14 +138,24 @@ private final class GupsShared: Sendable {
     let running = Atomic<Bool>(true)
 }
 
-/// The updater: 90% of the updates to the current hot set, 10% anywhere.
-private func update(_ client: FolioClient, all: [FolioHandle], hotSets: [[FolioHandle]], shared: GupsShared, seed: UInt64) {
+/// The updater: 90% of the updates to the current hot set, 10% anywhere; `readRatio` of them
+/// read a word under a read pin instead of changing it under a write pin.
+private func update(_ client: FolioClient, all: [FolioHandle], hotSets: [[FolioHandle]], shared: GupsShared, readRatio: Double, seed: UInt64) {
     var random = SplitMix(seed: seed)
+    let reads = UInt64(readRatio * 1024)
+    var sink: UInt64 = 0
+    defer { withExtendedLifetime(sink) {} }
     while shared.running.load(ordering: .relaxed) {
         let hot = hotSets[shared.phase.load(ordering: .relaxed)]
         for _ in 0..<4096 {
             let word = random.next()
             let handle = word % 10 < 9 ? hot[Int((word >> 8) % UInt64(hot.count))] : all[Int((word >> 8) % UInt64(all.count))]
+            if reads > 0, random.next() & 1023 < reads {
+                sink ^= (try? client.withReadPinnedFolio(handle) { bytes in
+                    bytes.load(fromByteOffset: Int((word >> 32) % UInt64(bytes.count / 8)) * 8, as: UInt64.self)
+                }) ?? 0
+                continue
+            }
             _ = try? client.withPinnedFolio(handle) { bytes in
                 let offset = Int((word >> 32) % UInt64(bytes.count / 8)) * 8
                 bytes.storeBytes(of: bytes.load(fromByteOffset: offset, as: UInt64.self) ^ word, toByteOffset: offset, as: UInt64.self)
