@@ -70,9 +70,10 @@ struct BatchMigration {
         // Counted by the copying threads themselves; a concurrent batch's copies may count
         // in both.
         let faultsBefore = CopyFaults.count
-        var frozen = remap(into: &result)
         var toFreeze = candidates
         if mode.transactional && metadata.writesAreMarked { toFreeze = copyUnfrozen(slot: slot, into: &result) }
+        // After the unfrozen copies: a stale shadow's folio stays frozen until its copy.
+        var frozen = remap(into: &result)
         var start = Self.now()
         frozen += unmap(toFreeze, into: &result)
         tally.unmapNanos += Self.now() - start
@@ -171,22 +172,21 @@ struct BatchMigration {
     static let unmapBackoffMaxShift = 5
 
     /// `migrate_folio_unmap()` over `items`: freezes every folio it can against every
-    /// attachment's pin table, retrying pinned ones for up to `maxUnmapPasses` passes.
-    /// Returns the frozen ones and those still pinned after the last pass.
-    private func freeze<Item>(_ items: [Item], handle: (Item) -> Int) -> (frozen: [Item], pinned: [Item]) {
+    /// attachment's pin table, retrying pinned ones for up to `maxUnmapPasses` passes, and
+    /// hands each to `frozen` as soon as it is frozen. Returns those still pinned after the
+    /// last pass.
+    private mutating func freezeEach<Item>(_ items: [Item], handle: (Item) -> Int, _ frozen: (inout Self, Item) -> Void) -> [Item] {
         var pending = items
-        var frozen: [Item] = []
-        frozen.reserveCapacity(items.count)
         for pass in 0..<MigrationPipeline.maxUnmapPasses {
             var stillPinned: [Item] = []
             for item in pending {
-                if metadata.freeze(handle(item), pinnedBy: pinTables) { frozen.append(item) } else { stillPinned.append(item) }
+                if metadata.freeze(handle(item), pinnedBy: pinTables) { frozen(&self, item) } else { stillPinned.append(item) }
             }
             pending = stillPinned
             if pending.isEmpty { break }
             if pass + 1 < MigrationPipeline.maxUnmapPasses { Self.backOff(pass) }
         }
-        return (frozen, pending)
+        return pending
     }
 
     private static func backOff(_ pass: Int) {
@@ -196,7 +196,9 @@ struct BatchMigration {
     /// Freezes `folios` for a frozen copy; those still pinned fail with EBUSY, stay where they
     /// are, and give their destination back.
     private mutating func unmap(_ folios: [Candidate], into result: inout MigrationOutcome) -> [Candidate] {
-        let (frozen, pinned) = freeze(folios, handle: \.handle)
+        var frozen: [Candidate] = []
+        frozen.reserveCapacity(folios.count)
+        let pinned = freezeEach(folios, handle: \.handle) { _, candidate in frozen.append(candidate) }
         for candidate in pinned { fail(candidate, .resourceBusy, into: &result) }
         return frozen
     }
@@ -217,39 +219,45 @@ struct BatchMigration {
     // MARK: remap to a shadow
 
     /// Moves each folio whose shadow is in the target by repointing it there, frozen, if no
-    /// write pin was taken since its promotion. One written since loses its shadow and is
-    /// returned, still frozen, with a destination for the frozen copy.
+    /// write pin was taken since its promotion; each is thawed as soon as it is repointed. One
+    /// written since loses its shadow and is returned, still frozen, with a destination for
+    /// the frozen copy.
     private mutating func remap(into result: inout MigrationOutcome) -> [Candidate] {
         guard !remaps.isEmpty else { return [] }
         let start = Self.now()
-        let (frozen, pinned) = freeze(remaps, handle: \.handle)
-        tally.unmapNanos += Self.now() - start
+        var written: [Candidate] = []
+        let pinned = freezeEach(remaps, handle: \.handle) { batch, remap in
+            if let candidate = batch.remap(remap, into: &result) { written.append(candidate) }
+        }
         for remap in pinned {
             metadata.releaseShadow(remap.shadow)
             result.results[remap.index] = .failed(.resourceBusy)
             tally.busy += 1
         }
-        var written: [Candidate] = []
-        for remap in frozen {
-            if metadata.isClean(remap.shadow, of: remap.handle) {
-                metadata.repoint(remap.handle, tier: request.targetTier, offset: remap.shadow.offset)
-                metadata.useShadow(remap.shadow)
-                retire(remap.source, of: remap.handle)
-                metadata.thaw(remap.handle)
-                result.results[remap.index] = .tier(request.targetTier)
-                tally.moved += 1
-                continue
-            }
-            metadata.releaseShadow(remap.shadow)
-            // The block just given back is of the same order, in the same arena.
-            guard let offset = metadata.reserve(tier: request.targetTier, order: remap.source.order, count: 1).first else {
-                metadata.thaw(remap.handle)
-                result.results[remap.index] = .failed(.noMemory)
-                continue
-            }
-            written.append(Candidate(index: remap.index, handle: remap.handle, source: remap.source, destinationOffset: offset))
-        }
+        tally.unmapNanos += Self.now() - start
         return written
+    }
+
+    /// One frozen remap: repointed and thawed if its shadow is clean, else the frozen
+    /// candidate to copy (nil if no block is left for it: it thaws where it is, ENOMEM).
+    private mutating func remap(_ remap: Remap, into result: inout MigrationOutcome) -> Candidate? {
+        if metadata.isClean(remap.shadow, of: remap.handle) {
+            metadata.repoint(remap.handle, tier: request.targetTier, offset: remap.shadow.offset)
+            metadata.useShadow(remap.shadow)
+            retire(remap.source, of: remap.handle)
+            metadata.thaw(remap.handle)
+            result.results[remap.index] = .tier(request.targetTier)
+            tally.moved += 1
+            return nil
+        }
+        metadata.releaseShadow(remap.shadow)
+        // The block just given back is of the same order, in the same arena.
+        guard let offset = metadata.reserve(tier: request.targetTier, order: remap.source.order, count: 1).first else {
+            metadata.thaw(remap.handle)
+            result.results[remap.index] = .failed(.noMemory)
+            return nil
+        }
+        return Candidate(index: remap.index, handle: remap.handle, source: remap.source, destinationOffset: offset)
     }
 
     // MARK: transactional copy
@@ -282,20 +290,20 @@ struct BatchMigration {
     }
 
     /// The commit: freezes each copied folio (waiting only for pins to drain), repoints it if
-    /// its `writes` still reads `mark`, and thaws it at once; returns those a write raced.
+    /// its `writes` still reads `mark`, and thaws it at once, so a reader waits at most for
+    /// one folio's commit; returns those a write raced.
     private mutating func commit(_ copied: [(candidate: Candidate, mark: UInt32)], into result: inout MigrationOutcome) -> [Candidate] {
-        let (frozen, pinned) = freeze(copied, handle: \.candidate.handle)
-        for folio in pinned { fail(folio.candidate, .resourceBusy, into: &result) }
         var dirty: [Candidate] = []
-        for (candidate, mark) in frozen {
-            guard metadata.writes(candidate.handle) == mark else {
-                metadata.thaw(candidate.handle)
-                dirty.append(candidate)
-                continue
+        let pinned = freezeEach(copied, handle: \.candidate.handle) { batch, folio in
+            guard batch.metadata.writes(folio.candidate.handle) == folio.mark else {
+                batch.metadata.thaw(folio.candidate.handle)
+                dirty.append(folio.candidate)
+                return
             }
-            place(candidate, into: &result)
-            tally.committed += 1
+            batch.place(folio.candidate, into: &result)
+            batch.tally.committed += 1
         }
+        for folio in pinned { fail(folio.candidate, .resourceBusy, into: &result) }
         return dirty
     }
 
