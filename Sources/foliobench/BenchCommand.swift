@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
     var sizes: [ByteSize] = ["4K", "16K", "64K", "128K", "256K", "512K", "1M", "2M"].compactMap(ByteSize.init(argument:))
     @Option(help: "Bytes moved per size (or what fits the tiers).") var total = ByteSize(bytes: 1 << 30)
     @Option(help: "A fixed number of folios per size, instead of --total.") var count: Int?
-    @Option(help: "Settings, comma-separated: kernel, mtcopy:N, dcbm:N.", transform: { try list($0) })
+    @Option(help: "Settings, comma-separated: kernel, mtcopy:N, dcbm:N, each optionally /tx0 or /tx1 (migration/transactional for it).", transform: { try list($0) })
     var migrators: [MigratorSetting] = ["kernel", "mtcopy:1", "mtcopy:2", "mtcopy:4", "dcbm:1", "dcbm:2", "dcbm:4"].compactMap(MigratorSetting.init(argument:))
     @Option(help: "Timed repetitions per cell.") var reps = 5
     @Flag(help: "Check every byte after each move.") var verify = false

@@ -73,6 +73,12 @@ expect_eq "bench --readers exits 0 (no reader saw a wrong byte)" "0" "$?"
 expect_contains "... with the no-migration baseline" "(no migration)" "$out"
 expect_eq "... and a row per transactional setting, 0 wrong" "2" "$(printf '%s\n' "$out" | awk '$3 == "kernel" && ($4 == 0 || $4 == 1) && $NF == 0' | wc -l)"
 expect_eq "... and transactional is back to 1" "1" "$(cat "$MNT/migration/transactional")"
+out=$("$FOLIOBENCH" --socket "$SOCK" bench --mount "$MNT" --sizes 64K --count 64 --reps 1 --migrators kernel/tx0,kernel/tx1 2>&1)
+expect_eq "bench --migrators kernel/tx0,kernel/tx1: a row for each, side by side" "kernel/tx0 kernel/tx1" \
+    "$(printf '%s\n' "$out" | awk '$1 == "64K" && $3 ~ /^kernel\// { printf "%s%s", sep, $3; sep=" " }')"
+expect_eq "... and transactional is back to 1" "1" "$(cat "$MNT/migration/transactional")"
+out=$("$FOLIOBENCH" --socket "$SOCK" bench --mount "$MNT" --migrators kernel/tx2 2>&1)
+expect_contains "a setting kernel/tx2 is refused" "kernel/tx2" "$out"
 out=$("$FOLIOBENCH" --socket "$SOCK" bench --mount "$MNT" --readers 65 --sizes 2M 2>&1)
 expect_contains "bench --readers 65 is refused" "--readers must be 0 to 64" "$out"
 out=$("$FOLIOBENCH" --socket "$SOCK" gups --mount "$MNT" --seconds 2 --working-set 96M --hot-set 16M --folio 2M --read-ratio 0.9 --migrators kernel 2>&1)

@@ -32,9 +32,20 @@ public struct ByteSize: Comparable, CustomStringConvertible, Sendable {
 public struct MigratorSetting: CustomStringConvertible, Hashable, Sendable {
     public let name: String
     public let width: Int?
+    /// `migration/transactional` for this setting (`/tx0`, `/tx1`), or nil to leave it.
+    public let transactional: Bool?
 
+    /// `kernel`, `mtcopy:N` or `dcbm:N`, optionally followed by `/tx0` or `/tx1`.
     public init?(argument: String) {
-        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
+        let halves = argument.split(separator: "/", omittingEmptySubsequences: false)
+        guard halves.count <= 2 else { return nil }
+        switch halves.count == 2 ? String(halves[1]) : nil {
+        case nil: transactional = nil
+        case "tx0": transactional = false
+        case "tx1": transactional = true
+        default: return nil
+        }
+        let parts = halves[0].split(separator: ":", omittingEmptySubsequences: false)
         guard ["kernel", "mtcopy", "dcbm"].contains(String(parts[0])), parts.count <= 2 else { return nil }
         name = String(parts[0])
         if parts.count == 2 {
@@ -45,12 +56,15 @@ public struct MigratorSetting: CustomStringConvertible, Hashable, Sendable {
         }
     }
 
-    public var description: String { width.map { "\(name):\($0)" } ?? name }
+    public var description: String {
+        (width.map { "\(name):\($0)" } ?? name) + (transactional.map { $0 ? "/tx1" : "/tx0" } ?? "")
+    }
 
     /// The knob lines an operator would write to select it.
     public var knobWrites: [(path: String, value: String)] {
         var writes: [(String, String)] = []
         if let width { writes.append((name == "mtcopy" ? "mtcopy/threads" : "dcbm/nr_dma_chan", String(width))) }
+        if let transactional { writes.append(("migration/transactional", transactional ? "1" : "0")) }
         writes.append(("migration/offload_migrator", name))
         return writes
     }

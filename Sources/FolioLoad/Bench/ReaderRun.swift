@@ -17,9 +17,11 @@ struct ReaderCell {
     let waits: WaitHistogram
     /// Pins whose bytes were not the folio's.
     let wrong: UInt64
-    /// Round trips of every folio between the first two tiers, and their GB/s.
+    /// Moves of every folio between the first two tiers, and their GB/s.
     let moves: Int
     let gbps: Double
+    /// Folios left in place because a reader held them through every commit pass (EBUSY).
+    let busy: Int
 
     var pinsPerSecond: Double { Double(pins) / seconds }
 }
@@ -80,27 +82,31 @@ final class ReaderRun {
         let start = DispatchTime.now().uptimeNanoseconds
         let deadline = start + UInt64(seconds * 1e9)
         var moves = 0
+        var busy = 0
         var moveNanos: UInt64 = 0
         var failure: (any Error)?
+        var tier = 0
         if setting != nil {
-            var tier = 0
             while DispatchTime.now().uptimeNanoseconds < deadline {
                 do {
                     tier = 1 - tier
-                    moveNanos += try run.move(handles, to: tier).wall
+                    let (nanos, pinned) = try move(handles, to: tier)
+                    moveNanos += nanos
+                    busy += pinned
                     moves += 1
                 } catch {
                     failure = error
                     break
                 }
             }
-            if tier != 0 { _ = try? run.move(handles, to: 0) }
         } else {
             OSThread.sleep(.nanoseconds(Int(deadline - start)))
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         shared.stop.store(true, ordering: .relaxed)
         OSThread.backoff { shared.finished.load(ordering: .acquiring) == readers }
+        // Every folio back in the first tier, once no reader holds one.
+        if tier != 0 { _ = try? move(handles, to: 0) }
         if let failure { throw failure }
         let outcomes = shared.results.withLock { $0 }
         if let error = outcomes.compactMap(\.error).first { throw BenchError("a reader failed: \(error)") }
@@ -109,7 +115,18 @@ final class ReaderRun {
         return ReaderCell(size: size, count: count, setting: setting, transactional: transactional,
                           pins: outcomes.reduce(0) { $0 + $1.pins }, seconds: elapsed, waits: waits,
                           wrong: outcomes.reduce(0) { $0 + $1.wrong }, moves: moves,
-                          gbps: moves == 0 ? 0 : Double(size * count * moves) / Double(max(moveNanos, 1)))
+                          gbps: moves == 0 ? 0 : Double(size * (count * moves - busy)) / Double(max(moveNanos, 1)), busy: busy)
+    }
+
+    /// Moves `handles` to `tier`: the wall nanoseconds and the folios a reader kept in place
+    /// (EBUSY, which readers may cause); any other failure ends the run.
+    private func move(_ handles: [FolioHandle], to tier: Int) throws -> (nanos: UInt64, busy: Int) {
+        let begin = DispatchTime.now().uptimeNanoseconds
+        let (results, _) = try run.target.migrate(handles, to: tier)
+        let nanos = DispatchTime.now().uptimeNanoseconds - begin
+        let failures = Set(results.filter { $0 != .tier(tier) && $0 != .failed(.resourceBusy) }.map { "\($0)" })
+        guard failures.isEmpty else { throw BenchError("a migration failed: \(failures.sorted().joined(separator: ", "))") }
+        return (nanos, results.count { $0 == .failed(.resourceBusy) })
     }
 
     /// One reader: pins each folio in turn, from `first`, and checks the first word and one
@@ -141,7 +158,7 @@ final class ReaderRun {
 
     /// The table: per size, the baseline, then each setting with `transactional` 0 and 1.
     static func table(_ cells: [ReaderCell], readers: Int) -> String {
-        let header = ["size", "count", "migrator", "tx", "pins/s", "of idle", "wait p50", "p99", "max", "moves", "GB/s", "wrong"]
+        let header = ["size", "count", "migrator", "tx", "pins/s", "of idle", "wait p50", "p99", "max", "moves", "GB/s", "busy", "wrong"]
         var rows: [[String]] = []
         var idle = 1.0
         for cell in cells {
@@ -150,7 +167,7 @@ final class ReaderRun {
                          cell.setting == nil ? "" : (cell.transactional ? "1" : "0"),
                          fixed(cell.pinsPerSecond / 1e6, digits: 2) + "M", fixed(cell.pinsPerSecond / idle, digits: 2),
                          nanos(cell.waits.percentile(0.5)), nanos(cell.waits.percentile(0.99)), nanos(cell.waits.max),
-                         String(cell.moves), cell.setting == nil ? "" : fixed(cell.gbps, digits: 2), String(cell.wrong)])
+                         String(cell.moves), cell.setting == nil ? "" : fixed(cell.gbps, digits: 2), String(cell.busy), String(cell.wrong)])
         }
         return (["\(readers) readers, read pins; wait: from the pin call to the pin held"] + [""]
                 + BenchReport.aligned([header] + rows, textColumns: 4)).joined(separator: "\n") + "\n"
