@@ -7,6 +7,9 @@ DEB_PACKAGES := fuse3 libfuse3-dev pkg-config
 # installed tree under a real systemd; valgrind checks libfolio; the compiler and binutils
 # build and inspect it; dpkg-deb and lintian build and check the package.
 TEST_PACKAGES := systemd systemd-container valgrind gcc binutils dpkg-dev lintian
+# What Tests/vm/run boots its three-node VM with (it installs them, and virtme-ng from PyPI,
+# and downloads a Debian kernel image into .build-vm-kernel/ itself).
+VM_PACKAGES := qemu-system-x86 kmod busybox-static
 # The Python that runs the module's tests, and pytest for it.
 TEST_PYTHON ?= python3
 BIN := .build/debug
@@ -68,6 +71,7 @@ test: test-deps build libfolio release deb
 	@echo "libFuzzer, $(TEST_FUZZ_SECONDS) s per target (make libfuzzer runs longer):"
 	@$(MAKE) --no-print-directory libfuzzer FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) > .build-fuzz.log 2>&1 || { tail -n 40 .build-fuzz.log; exit 1; }
 	@grep -E '^Done [0-9]+ runs' .build-fuzz.log
+	VM_PACKAGES="$(VM_PACKAGES)" TEST_PYTHON=$(TEST_PYTHON) bash Tests/vm/run $(RELEASE)
 	FOLIOD=$(BIN)/foliod FOLIOCTL=$(BIN)/folioctl FOLIOBENCH=$(BIN)/foliobench bash Tests/shell/run
 
 # Longer fuzzing than `make test` runs (FUZZ_ITERATIONS per fuzz test).
