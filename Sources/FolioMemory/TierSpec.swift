@@ -10,6 +10,10 @@ public struct TierSpec: Sendable, Equatable {
     public var hugePages: HugePageMode
     /// Whether the config said `auto` and this machine chose `hugePages`.
     public var chosenAutomatically = false
+    /// How `node` was chosen when the config did not name it (`node = "auto"`, or no
+    /// `[[tiers]]` at all): what the machine's memory tiers and node distances said, as
+    /// `tiers/<name>/node_choice` shows it; nil when the config named the node (or none).
+    public var nodeChoice: String?
 
     public init(name: String, sizeBytes: Int, node: Int? = nil, hugePages: HugePageMode = .none) {
         self.name = name

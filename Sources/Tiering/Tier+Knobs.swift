@@ -26,6 +26,7 @@ extension Tier {
             watermarkAttribute("watermark_low", \.low),
             watermarkAttribute("watermark_high", \.high)
         )
+        registerNodeKnobs(in: directory)
     }
 
     /// Bytes, parsed as `kstrtoull(…, 0)`; EINVAL unless min ≤ low ≤ high ≤ size afterwards.
