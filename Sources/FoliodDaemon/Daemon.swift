@@ -52,7 +52,7 @@ public enum Daemon {
             return 0
         }
         let logger = makeLogger(level: config.logLevel)
-        for choice in config.hugePageChoices { logger.notice("\(choice)") }
+        for choice in config.nodeChoices + config.hugePageChoices { logger.notice("\(choice)") }
         ensureFileLimit(config.limits.fileDescriptors(tiers: config.tiers.count), logger: logger)
         let notifier = SystemdNotifier()
         var passed = PassedDescriptors.take()

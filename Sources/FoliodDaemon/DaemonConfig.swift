@@ -37,6 +37,8 @@ public struct DaemonConfig: Sendable {
     public var knobs: [KnobSetting] = []
     /// What `huge_pages = "auto"` chose for each such tier, and why (logged at start).
     public var hugePageChoices: [String] = []
+    /// What `node = "auto"`, or a config without `[[tiers]]`, chose for each tier, and why.
+    public var nodeChoices: [String] = []
 
     private static let sections: [String: Set<String>] = [
         "daemon": ["mount", "socket", "log_level", "group"],
@@ -173,7 +175,9 @@ public struct DaemonConfig: Sendable {
         }
         if let value = table["tiers"] {
             guard let array = value.array else { throw fail("tiers", in: "", "expected [[tiers]] tables") }
-            tiers = try TierConfig.parse(array, source: source, choices: &hugePageChoices)
+            tiers = try TierConfig.parse(array, source: source, choices: &hugePageChoices, nodeChoices: &nodeChoices)
+        } else {
+            tiers = TierConfig.fromMachine(choices: &hugePageChoices, nodeChoices: &nodeChoices)
         }
         if let knobs = table["knobs"]?.table {
             self.knobs = try knobs.keys.map { (key) throws(Problem) in

@@ -26,6 +26,30 @@ enum HostMemory {
         return field("HugePages_Free") * (field("Hugepagesize") << 10)
     }
 
+    /// Bytes of huge pages of the default size (`Hugepagesize`, what a hugetlb memfd takes)
+    /// reserved on `node` and not in use (`nodeN/hugepages/hugepages-SIZEkB/free_hugepages`).
+    static func freeHugeBytes(node: Int) -> Int {
+        guard let kilobytes = defaultHugePageKilobytes() else { return 0 }
+        let path = "/sys/devices/system/node/node\(node)/hugepages/hugepages-\(kilobytes)kB/free_hugepages"
+        return ((try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int(trimmed($0)) } ?? 0) * (kilobytes << 10)
+    }
+
+    /// Huge pages of the default size reserved on `node` (`nr_hugepages` there).
+    static func reservedHugePages(node: Int) -> Int {
+        guard let kilobytes = defaultHugePageKilobytes() else { return 0 }
+        let path = "/sys/devices/system/node/node\(node)/hugepages/hugepages-\(kilobytes)kB/nr_hugepages"
+        return (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int(trimmed($0)) } ?? 0
+    }
+
+    /// `Hugepagesize` from /proc/meminfo, in KiB.
+    private static func defaultHugePageKilobytes() -> Int? {
+        let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix("Hugepagesize:") {
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+        }
+        return nil
+    }
+
     private static var shmemSetting: String {
         trimmed((try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/shmem_enabled", encoding: .utf8)) ?? "unreadable")
     }
@@ -44,7 +68,12 @@ enum HostMemory {
             return enabled ? nil : "thp: shmem transparent huge pages are disabled (shmem_enabled: \(trimmed(setting)))"
         case .hugetlb:
             let reserved = (try? String(contentsOfFile: "/proc/sys/vm/nr_hugepages", encoding: .utf8)).flatMap { Int(trimmed($0)) } ?? 0
-            return reserved > 0 ? nil : "hugetlb: no huge pages are reserved (vm.nr_hugepages is 0)"
+            guard reserved > 0 else { return "hugetlb: no huge pages are reserved (vm.nr_hugepages is 0)" }
+            // Bound to a node, the tier's huge pages come from that node's reservation alone.
+            if let node = spec.node, reservedHugePages(node: node) == 0 {
+                return "hugetlb: no huge pages are reserved on node \(node) (its hugepages/*/nr_hugepages is 0)"
+            }
+            return nil
         }
     }
 

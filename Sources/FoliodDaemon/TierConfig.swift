@@ -9,17 +9,21 @@ enum TierConfig {
     /// Tier sizes are whole 2 MiB blocks (the largest folio).
     static let sizeUnit = 2 << 20
 
-    /// Parses and checks every tier: names unique, sizes in whole 2 MiB, a node that exists,
-    /// a huge-page mode this machine can give.
-    static func parse(_ array: TOMLArray, source: ConfigSource, choices: inout [String]) throws(DaemonConfig.Problem) -> [TierSpec] {
+    /// Parses and checks every tier: names unique, sizes in whole 2 MiB, a node that exists
+    /// (or `"auto"`: the machine's tier at the tier's position, `MachineTiers`), a huge-page
+    /// mode this machine can give. What `auto` chose goes to `choices` (huge pages) and
+    /// `nodeChoices`, for the log.
+    static func parse(_ array: TOMLArray, source: ConfigSource, choices: inout [String], nodeChoices: inout [String]) throws(DaemonConfig.Problem) -> [TierSpec] {
         // Refused before any tier is probed: the count alone decides.
         guard array.count <= maxTiers else {
             let line = source.line(ofKey: "name", inArrayTable: "tiers", index: maxTiers)
             throw DaemonConfig.Problem(description: "\(source.path):\(line): [[tiers]]: at most \(maxTiers) tiers (an attach carries a memfd for each)")
         }
         var specs: [TierSpec] = []
-        // Huge pages an `auto` tier may still claim; each hugetlb tier takes its size.
-        var freeHugeBytes = HostMemory.freeHugeBytes()
+        // Huge pages an `auto` tier may still claim, per node (-1: the whole machine's, for a
+        // tier bound to none); each hugetlb tier takes its size.
+        var freeHuge = HugePageBudget()
+        var machine: MachineTiers?
         for index in 0..<array.count {
             func fail(_ key: String, _ reason: String) -> DaemonConfig.Problem {
                 let line = source.line(ofKey: key, inArrayTable: "tiers", index: index)
@@ -35,15 +39,27 @@ enum TierConfig {
                 throw fail("size", "expected a positive multiple of 2 MiB, as bytes or with K, M, G or T (\"512M\")")
             }
             var node: Int?
+            var nodeChoice: String?
             if let value = table["node"] {
-                guard let number = value.int, number >= 0 else { throw fail("node", "expected a node number") }
-                node = number
+                if value.string == "auto" {
+                    if machine == nil { machine = MachineTiers.read() }
+                    let groups = machine?.groups ?? []
+                    if groups.isEmpty {
+                        nodeChoice = "auto: not bound (sysfs lists no NUMA nodes)"
+                    } else {
+                        (node, nodeChoice) = MachineTiers.binding(of: groups[min(index, groups.count - 1)])
+                    }
+                    nodeChoices.append("tier \(name): node \(nodeChoice!)")
+                } else {
+                    guard let number = value.int, number >= 0 else { throw fail("node", "expected a node number or \"auto\"") }
+                    node = number
+                }
             }
             var mode = HugePageMode.none
             var automatic: String?
             if let value = table["huge_pages"] {
                 if value.string == "auto" {
-                    (mode, automatic) = HostMemory.automaticMode(sizeBytes: size, freeHugeBytes: freeHugeBytes)
+                    (mode, automatic) = freeHuge.automaticMode(sizeBytes: size, node: node)
                 } else {
                     guard let parsed = value.string.flatMap(HugePageMode.init(rawValue:)) else {
                         throw fail("huge_pages", "expected auto or one of \(HugePageMode.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -51,9 +67,10 @@ enum TierConfig {
                     mode = parsed
                 }
             }
-            if mode == .hugetlb { freeHugeBytes -= size }
+            if mode == .hugetlb { freeHuge.claim(size, node: node) }
             var spec = TierSpec(name: name, sizeBytes: size, node: node, hugePages: mode)
             spec.chosenAutomatically = automatic != nil
+            spec.nodeChoice = nodeChoice
             if let automatic { choices.append("tier \(name): huge_pages auto chose \(mode.rawValue): \(automatic)") }
             if let reason = HostMemory.unavailability(of: spec) { throw fail(node != nil && reason.hasPrefix("NUMA") ? "node" : "huge_pages", "tier '\(name)': \(reason)") }
             specs.append(spec)
@@ -65,6 +82,58 @@ enum TierConfig {
             throw DaemonConfig.Problem(description: "\(source.path):\(line): [[tiers]] size: the tiers add up to \(total) bytes, more than this machine's memory (\(memory) bytes, MemTotal)")
         }
         return specs
+    }
+
+    /// The tiers of a config without `[[tiers]]`: one per group of `MachineTiers` (a memory
+    /// tier, split by distance), fastest first, named `tier0`, `tier1`, …, each half its nodes'
+    /// memory in whole 2 MiB and `huge_pages = "auto"` on its node's reservation. A machine
+    /// whose sysfs shows no nodes gets one unbound tier of half its memory. Each choice goes to
+    /// `nodeChoices` (`tiers from the machine: …`), each huge-page choice to `choices`.
+    static func fromMachine(_ machine: MachineTiers = .read(), choices: inout [String], nodeChoices: inout [String]) -> [TierSpec] {
+        var freeHuge = HugePageBudget()
+        var groups = machine.groups.filter { $0.memoryBytes >= 2 * sizeUnit }
+        var unbound = false
+        if groups.isEmpty {
+            groups = [MachineTiers.Group(nodes: [], memoryBytes: machineMemory() ?? 2 * sizeUnit, reason: "sysfs lists no NUMA nodes")]
+            unbound = true
+        }
+        var specs: [TierSpec] = []
+        for (index, group) in groups.prefix(maxTiers).enumerated() {
+            let size = max(sizeUnit, group.memoryBytes / 2 / sizeUnit * sizeUnit)
+            let (node, choice) = unbound ? (nil, "auto: not bound: \(group.reason)") : MachineTiers.binding(of: group)
+            var spec = TierSpec(name: "tier\(index)", sizeBytes: size, node: node)
+            let (mode, why) = freeHuge.automaticMode(sizeBytes: size, node: node)
+            spec.hugePages = mode
+            spec.chosenAutomatically = true
+            spec.nodeChoice = choice
+            if mode == .hugetlb { freeHuge.claim(size, node: node) }
+            nodeChoices.append("tiers from the machine: \(spec.name), \(size >> 20) MiB, \(choice)")
+            choices.append("tier \(spec.name): huge_pages auto chose \(mode.rawValue): \(why)")
+            specs.append(spec)
+        }
+        return specs
+    }
+
+    /// Reserved huge pages not yet claimed by a tier, per node (-1: the machine's).
+    struct HugePageBudget {
+        private var free: [Int: Int] = [:]
+
+        /// What `huge_pages = "auto"` gives a tier of `sizeBytes` on `node` (its own
+        /// reservation; the machine's for a tier bound to none), and why.
+        mutating func automaticMode(sizeBytes: Int, node: Int?) -> (HugePageMode, String) {
+            let bytes = available(node)
+            let (mode, why) = HostMemory.automaticMode(sizeBytes: sizeBytes, freeHugeBytes: bytes)
+            return (mode, node.map { why + " (node \($0)'s own reservation)" } ?? why)
+        }
+
+        mutating func claim(_ bytes: Int, node: Int?) { free[node ?? -1] = available(node) - bytes }
+
+        private mutating func available(_ node: Int?) -> Int {
+            if let bytes = free[node ?? -1] { return bytes }
+            let bytes = node.map(HostMemory.freeHugeBytes(node:)) ?? HostMemory.freeHugeBytes()
+            free[node ?? -1] = bytes
+            return bytes
+        }
     }
 
     /// `1073741824`, `"1G"`, `"512M"`, `"64k"`: a suffix K, M, G or T in either case (powers of

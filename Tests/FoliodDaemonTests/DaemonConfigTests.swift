@@ -90,8 +90,8 @@ struct DaemonConfigTests {
             #expect(try Self.parse(Self.tier("node = 0")).tiers.first?.node == 0)
         }
         #expect(Self.problem(Self.tier("node = 63")) == "test.toml:4: [[tiers]] node: tier 'fast': NUMA node 63 does not exist on this machine")
-        for bad in ["-1", "\"0\"", "0.0", "true"] {
-            #expect(Self.problem(Self.tier("node = \(bad)")) == "test.toml:4: [[tiers]] node: expected a node number", "node = \(bad)")
+        for bad in ["-1", "\"0\"", "0.0", "true", "\"Auto\""] {
+            #expect(Self.problem(Self.tier("node = \(bad)")) == "test.toml:4: [[tiers]] node: expected a node number or \"auto\"", "node = \(bad)")
         }
     }
 
@@ -238,10 +238,14 @@ struct DaemonConfigTests {
         let defaults = ServiceLimits()
         #expect(config.mount == "mnt" && config.socket == "run/foliod.sock")
         #expect(config.logLevel == .info && config.group == nil && config.dmaTimeout == .seconds(2))
-        #expect(config.tiers.isEmpty && config.knobs.isEmpty)
+        #expect(config.knobs.isEmpty)
         #expect(config.limits.sessions == defaults.sessions && config.limits.namedSpacesPerUID == defaults.namedSpacesPerUID)
         #expect(config.limits.bytesPerUID == .max && config.limits.space.folios == FolioTableLayout.capacity)
-        #expect(throws: DaemonConfig.Problem.self) { try config.overridden() }
+        // No [[tiers]]: the machine's, one per memory tier and distance (MachineTiersTests).
+        var choices: [String] = [], nodeChoices: [String] = []
+        #expect(config.tiers == TierConfig.fromMachine(choices: &choices, nodeChoices: &nodeChoices))
+        #expect(!config.tiers.isEmpty && config.nodeChoices == nodeChoices)
+        #expect(config.tiers.map(\.name) == config.tiers.indices.map { "tier\($0)" })
     }
 
     @Test func aWholeConfig_isTakenAsWritten() throws {

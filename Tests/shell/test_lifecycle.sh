@@ -97,6 +97,15 @@ tier_config() {  # one [[tiers]] table with the given extra lines
 tier_config 'size = "64M"
 node = 63'
 expect_config_error "a NUMA node that does not exist is a start-up error naming the tier" "$CONFIG:8: [[tiers]] node: tier 'fast': NUMA node 63 does not exist on this machine"
+tier_config 'size = "64M"
+node = "near"'
+expect_config_error "a node that is neither a number nor auto is refused, naming its line" "$CONFIG:8: [[tiers]] node: expected a node number or \"auto\""
+tier_config 'size = "64M"
+node = "auto"'
+start_daemon
+expect_contains "node = \"auto\": the machine's first tier, shown in tiers/<name>/node_choice" "auto: " "$(cat "$MNT/tiers/fast/node_choice")"
+log_has "tier fast: node auto: " && pass "... and logged" || fail "... and logged" "$(tail -n 5 "$LOG")"
+stop_daemon TERM
 tier_config 'size = "3M"'
 expect_config_error "a tier size that is not whole 2 MiB is refused" "$CONFIG:7: [[tiers]] size: expected a positive multiple of 2 MiB"
 tier_config 'size = "64M"
@@ -122,5 +131,11 @@ else expected=none; fi
 expect_eq "huge_pages = auto shows its choice in tiers/<name>/huge_pages" "$expected (auto)" "$(cat "$MNT/tiers/fast/huge_pages")"
 log_has "tier fast: huge_pages auto chose $expected: " && pass "... and logs why" || fail "... and logs why" "$(grep 'huge_pages auto' "$LOG")"
 stop_daemon TERM
-printf '[daemon]\nmount = "%s"\n' "$MNT" > "$CONFIG"
-expect_config_error "a config without tiers is refused" "no [[tiers]] in the config"
+# No [[tiers]]: the machine's own (one per memory tier and node distance), said in the log
+# and in tiers/<name>/node_choice; Tests/vm/run checks them on three nodes.
+printf '[daemon]\nmount = "%s"\nsocket = "%s"\n' "$MNT" "$SOCK" > "$CONFIG"
+start_daemon
+log_has "tiers from the machine: tier0, [0-9]+ MiB, auto: " && pass "a config without tiers comes up with the machine's, and logs them" \
+    || fail "a config without tiers comes up with the machine's" "$(tail -n 5 "$LOG")"
+expect_contains "... and tiers/tier0/node_choice says how" "auto: " "$(cat "$MNT/tiers/tier0/node_choice")"
+stop_daemon TERM

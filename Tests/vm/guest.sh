@@ -223,4 +223,26 @@ cat "$MNT/tiers/tier2/node_choice" | sed 's/^/        tiers\/tier2\/node_choice:
 handles=$(ctl alloc --tier tier2 --order 9 --count 4)
 ctl fill --seed 7 $handles && ctl verify --seed 7 $handles || fail "folios in tier2"
 expect_eq "8 MiB allocated in tier2 are on node 2 (node_bytes)" "N0=0 N1=0 N2=8388608" "$(cat "$MNT/tiers/tier2/node_bytes")"
+(cd "$MNT" && grep . tiers/*/node tiers/*/size tiers/*/node_bytes tiers/*/node_choice) | sed 's/^/        /'
+kill -TERM "$DAEMON"; wait "$DAEMON"; DAEMON=
+
+# --- Listed tiers with node = "auto": each takes the machine's tier at its position.
+cat >> "$CONFIG" <<TOML
+
+[[tiers]]
+name = "dram"
+size = "64M"
+node = "auto"
+
+[[tiers]]
+name = "cxl"
+size = "64M"
+node = "auto"
+TOML
+: > "$LOG"
+"$BIN/foliod" --config "$CONFIG" >>"$LOG" 2>&1 &
+DAEMON=$!
+wait_until 30 answers && pass "foliod starts with node = \"auto\" tiers" || { fail "foliod starts with node = \"auto\"" "$(tail -n 5 "$LOG")"; exit; }
+expect_eq "node = \"auto\" gives the first tier node 0, the second node 1" "0 1" "$(cat "$MNT/tiers/dram/node") $(cat "$MNT/tiers/cxl/node")"
+grep -q 'tier cxl: node auto: node 1: ' "$LOG" && pass "... and logs the choice" || fail "... and logs the choice" "$(head -n 5 "$LOG")"
 kill -TERM "$DAEMON"; wait "$DAEMON"; DAEMON=
