@@ -85,12 +85,23 @@ public final class FolioClient: @unchecked Sendable {
             let socket: SeqpacketSocket
             do { socket = try SeqpacketSocket.connect(path: socketPath) } catch { throw FolioClientError(error) }
             do {
-                let (reply, fds) = try roundTrip(socket, Request.attachMessage(nameBytes: name, features: .marksWrites, requestID: 0), requestID: 0)
+                let (reply, fds) = try attach(on: socket, name)
                 return (socket, reply, fds)
             } catch where error.errno == .socketShutdown && ContinuousClock.now < deadline {
                 socket.close()
                 OSThread.sleep(.milliseconds(20))
             }
+        }
+    }
+
+    /// The attach with this client's features; a daemon from before them refuses the feature
+    /// word as a malformed request (EBADMSG, and the connection stays open): then the attach
+    /// without it, whose pins that daemon counts as it always did.
+    private static func attach(on socket: SeqpacketSocket, _ name: [UInt8]) throws(FolioClientError) -> (Reply, [Int32]) {
+        do {
+            return try roundTrip(socket, Request.attachMessage(nameBytes: name, features: .marksWrites, requestID: 0), requestID: 0)
+        } catch where error.errno == .badMessage && error.isDaemonsAnswer {
+            return try roundTrip(socket, Request.attachMessage(nameBytes: name, requestID: 0), requestID: 0)
         }
     }
 
@@ -270,7 +281,9 @@ public final class FolioClient: @unchecked Sendable {
         }
         if case .error(let code, let text) = decoded.reply {
             message.fds.forEach { try? FileDescriptor(rawValue: $0).close() }
-            throw FolioClientError(errno: Errno(rawValue: code), message: text)
+            var answer = FolioClientError(errno: Errno(rawValue: code), message: text)
+            answer.isDaemonsAnswer = true
+            throw answer
         }
         return (decoded.reply, message.fds)
     }

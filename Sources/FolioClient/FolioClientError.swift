@@ -8,6 +8,8 @@ public struct FolioClientError: Error, CustomStringConvertible, Equatable {
     public var errno: Errno
     /// What failed.
     public var message: String
+    /// The daemon said so in an error reply (not a reply this client could not read).
+    public var isDaemonsAnswer = false
 
     public init(errno: Errno, message: String) {
         self.errno = errno

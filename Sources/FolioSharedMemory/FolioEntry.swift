@@ -36,7 +36,10 @@ public struct FolioEntry {
 
     /// Write pins of the folio, ever: every write pin adds one once it holds (sequentially
     /// consistent, as the pin itself). The daemon compares two readings: equal means no write
-    /// pin was taken between them. Wraps after 2^32 write pins, which one copy never spans.
+    /// pin was taken between them, unless a multiple of 2^32 were: never within one copy; a
+    /// shadow, compared after however long its folio stays promoted, is also dropped by the
+    /// policy's next aggregation after a write, so only an exact wrap between two aggregations
+    /// (or with the policy off) could hide a write, and only from the writer's own space.
     public var writes: UnsafeAtomic<UInt32> {
         UnsafeAtomic(at: (base + FolioTableLayout.writesOffset).assumingMemoryBound(to: UnsafeAtomic<UInt32>.Storage.self))
     }

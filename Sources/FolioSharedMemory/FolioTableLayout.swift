@@ -15,7 +15,7 @@
 /// `where` is one word so that a folio is repointed with one store: a daemon killed at any
 /// instant leaves every entry naming either the old block or the complete new one. `accesses`
 /// sits on the line a pin reads anyway (`seq`), so counting costs one relaxed add there; pins
-/// /// themselves are counted per attachment (see `PinTable`). `writes` sits there too: a write pin
+/// themselves are counted per attachment (see `PinTable`). `writes` sits there too: a write pin
 /// adds one to it, so the daemon can tell whether a folio was written while it was copied
 /// unfrozen, or since a shadow of it was kept.
 public enum FolioTableLayout {

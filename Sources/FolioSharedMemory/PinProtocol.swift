@@ -61,12 +61,7 @@ public enum PinProtocol {
                 if entry.seq.load(ordering: .acquiring) == seq && !keepWaiting() { return .daemonGone }
                 continue
             }
-            let before = counter.loadThenWrappingIncrement(by: access.unit, ordering: .sequentiallyConsistent)
-            // A full half would carry into the other kind's count.
-            guard before & access.mask != access.mask else {
-                counter.wrappingDecrement(by: access.unit, ordering: .sequentiallyConsistent)
-                return .tooManyPins
-            }
+            guard raise(counter, by: access) else { return .tooManyPins }
             if entry.seq.load(ordering: .sequentiallyConsistent) == seq {
                 entry.accesses.wrappingIncrement(ordering: .relaxed)
                 if access == .write { entry.writes.wrappingIncrement(ordering: .sequentiallyConsistent) }
@@ -74,6 +69,19 @@ public enum PinProtocol {
             }
             counter.wrappingDecrement(by: access.unit, ordering: .sequentiallyConsistent)
         }
+    }
+
+    /// Adds `access`'s unit to `counter` unless its half is full (65,535 pins): a compare and
+    /// exchange, not an add then a check, so the word never carries into the other half, not
+    /// even for an instant a freeze could see as "no pin".
+    private static func raise(_ counter: UnsafeAtomic<UInt32>, by access: PinAccess) -> Bool {
+        var word = counter.load(ordering: .relaxed)
+        while word & access.mask != access.mask {
+            let (exchanged, original) = counter.weakCompareExchange(expected: word, desired: word &+ access.unit, ordering: .sequentiallyConsistent)
+            if exchanged { return true }
+            word = original
+        }
+        return false
     }
 
     /// Ends an access begun with `pin` for the same `access` in the same table.

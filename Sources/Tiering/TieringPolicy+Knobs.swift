@@ -5,11 +5,11 @@ extension TieringPolicy {
     /// Allowed `aggregation_interval_ms` and `scan_period_ms`: 10 ms to 10 minutes.
     static let intervalRange: ClosedRange<UInt32> = 10...600_000
 
-    /// Fills `tiering/`: `enabled`, the intervals, `hot_threshold`, `promote_rate_limit_MBps`,
-    /// the counters, `shadows` and `shadow_hits`.
-    /// Demotions that a shadow served, across the tiers.
+    /// Moves that a shadow served, across the tiers.
     public var shadowHits: Int { tiers.reduce(0) { $0 + $1.shadows.hits } }
 
+    /// Fills `tiering/`: `enabled`, the intervals, `hot_threshold`, `promote_rate_limit_MBps`,
+    /// the counters, `shadows` and `shadow_hits`.
     public func registerKnobs(in directory: SysfsDirectory) {
         directory.add(SysfsAttribute(
             "enabled",

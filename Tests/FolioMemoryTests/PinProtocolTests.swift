@@ -144,6 +144,27 @@ struct PinProtocolTests {
         #expect(PinProtocol.pin(table.entry, in: table.pins, for: other) == .pinned)
     }
 
+    /// A pin refused for a full half adds nothing, not even for an instant: 65,535 read pins
+    /// held, another one tried over and over, and no freeze ever sees the word at 0.
+    @Test func aRefusedPin_neverLetsAFreezeThrough() {
+        let table = Table()
+        table.pins.counter(0).store(0xFFFF_0000, ordering: .relaxed)
+        let done = Atomic<Bool>(false)
+        let frozen = Atomic<Int>(0)
+        onThreads(2) { thread in
+            if thread == 0 {
+                while !done.load(ordering: .relaxed) { _ = PinProtocol.pin(table.entry, in: table.pins, for: .read) }
+                return
+            }
+            for _ in 0..<2_000_000 where table.freeze() {
+                frozen.add(1, ordering: .relaxed)
+                PinProtocol.thaw(table.entry)
+            }
+            done.store(true, ordering: .relaxed)
+        }
+        #expect(frozen.load(ordering: .relaxed) == 0)
+    }
+
     @Test func entries_sitOnTheirOwnCacheLines() {
         #expect(FolioTableLayout.entrySize == 64)
         #expect(FolioTableLayout.tableBytes == FolioTableLayout.capacity * 64)

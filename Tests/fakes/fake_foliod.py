@@ -51,6 +51,9 @@ Scenarios (the attach reply is broken at connect; the others attach correctly fi
     stopping-then-good           the first 3 connections get ESHUTDOWN with request id 0 and are
                                  closed, as a daemon that is stopping answers; later ones are
                                  served correctly (a client should retry, as across a restart)
+    before-features              a daemon from before attach features: an attach with a feature
+                                 word is a malformed request (EBADMSG, the connection stays
+                                 open); one without is served, and so is everything after
 
 Exit status: 0 when stopped by SIGTERM/SIGINT, 2 for bad usage.
 """
@@ -84,6 +87,7 @@ SCENARIOS = [
     "alloc-handle-out-of-range", "free-status-int32min", "migrate-status-int32min",
     "migrate-status-unknown-tier", "migrate-fewer-statuses", "error-errno-0",
     "wrong-request-id", "truncated-reply", "stats-bad-name", "stopping-then-good",
+    "before-features",
 ]
 # stopping-then-good: the first connections are refused as a stopping daemon refuses them.
 STOPPING_REFUSALS = 3
@@ -394,6 +398,8 @@ class Connection:
         # The name, then an optional u32 of features (marks_writes, bit 0, the one known).
         if len(payload) not in (2 + length, 6 + length):
             raise Refused(EBADMSG, "attach")
+        if len(payload) == 6 + length and self.scenario == "before-features":
+            raise Refused(EBADMSG, "malformed request")
         if len(payload) == 6 + length and struct.unpack_from("<I", payload, 2 + length)[0] & ~1:
             raise Refused(EINVAL, "attach")
         self.space = self.server.space(name or None)

@@ -25,6 +25,7 @@ static const struct scenario {
 	enum lie_at at;
 } scenarios[] = {
 	{ "good", AT_NOTHING },
+	{ "before-features", AT_NOTHING },
 	{ "short-folio-table", AT_CONNECT },
 	{ "short-pin-table", AT_CONNECT },
 	{ "short-tier-memfd", AT_CONNECT },

@@ -46,7 +46,7 @@ static void requests(void)
 {
 	uint8_t out[1024];
 	const uint32_t handles[] = { 0, 1, 7 };
-	expect_request("request-attach", out, folio_wire_attach(out, sizeof(out), 1, "demo"));
+	expect_request("request-attach", out, folio_wire_attach(out, sizeof(out), 1, "demo", FOLIO_ATTACH_MARKS_WRITES));
 	expect_request("request-allocate", out, folio_wire_allocate(out, sizeof(out), 2, 0, 0, 2));
 	expect_request("request-migrate", out, folio_wire_migrate(out, sizeof(out), 3, 1, FOLIO_REASON_DEMOTION, handles, 3));
 	expect_request("request-allocate-bad-tier", out, folio_wire_allocate(out, sizeof(out), 4, 5, 0, 1));
@@ -149,7 +149,7 @@ static void damaged(void)
 	int32_t status[4];
 	CHECK(folio_wire_parse(bytes, n, &r) == 0 && folio_wire_migrated(&r, times, &batches, 4, status) == -EBADMSG, "an array longer than the payload");
 	uint8_t out[64];
-	CHECK(folio_wire_attach(out, sizeof(out), 1, "demo") > 0 && folio_wire_attach(out, 20, 1, "demo") == 0, "an encoder never writes past its buffer");
+	CHECK(folio_wire_attach(out, sizeof(out), 1, "demo", FOLIO_ATTACH_MARKS_WRITES) > 0 && folio_wire_attach(out, 20, 1, "demo", FOLIO_ATTACH_MARKS_WRITES) == 0, "an encoder never writes past its buffer");
 }
 
 int main(int argc, char **argv)

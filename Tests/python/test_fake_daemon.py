@@ -65,6 +65,17 @@ def test_a_lying_reply_is_an_oserror_ebadmsg(fake, scenario, call):
         assert raised.value.errno == errno.EBADMSG
 
 
+def test_a_daemon_from_before_attach_features_is_attached_without_them(fake):
+    with foliod.Client(fake("before-features"), space="py") as c:
+        (h,) = c.alloc("fast")
+        with c.pin(h) as view:
+            view[:3] = b"old"
+        with c.pin(h, write=False) as view:
+            assert bytes(view[:3]) == b"old"
+            assert c.migrate([h], "slow")[0].errno == errno.EBUSY, "that daemon counts a read pin as a pin"
+        assert c.migrate([h], "slow") == ["slow"]
+
+
 def test_the_good_fake_serves_the_module(fake):
     with foliod.Client(fake("good"), space="py") as c:
         assert c.tiers == ["fast", "slow"]

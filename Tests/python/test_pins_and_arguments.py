@@ -179,6 +179,8 @@ def test_a_read_pin_gives_a_read_only_view_and_ends_with_its_block(daemon):
                 view[0] = 1
             with pytest.raises(TypeError):
                 view[:2] = b"no"
+            with pytest.raises(AttributeError):
+                view.readonly = False
             (busy,) = c.migrate([h], "slow")
             assert isinstance(busy, OSError) and busy.errno == errno.EBUSY, "a held read pin keeps the folio from committing"
         assert c.migrate([h], "slow") == ["slow"], "the read pin ended with the block"

@@ -35,6 +35,10 @@ serve good
 expect_eq "good: the fake daemon serves folioctl (so the failures below are the scenarios')" "0 fast 1 fast " \
     "$(fctl --space s alloc --tier fast --count 2 >/dev/null && fctl --space s migrate --to fast 0 1 | tr '\n' ' ')"
 
+serve before-features
+expect_eq "before-features: folioctl attaches again without the feature word, and is served" "0 fast 1 fast " \
+    "$(fctl --space s alloc --tier fast --count 2 >/dev/null && fctl --space s migrate --to fast 0 1 | tr '\n' ' ')"
+
 for scenario in short-folio-table short-pin-table short-tier-memfd tier-size-2^63 too-many-tiers fewer-fds not-a-memfd; do
     serve "$scenario"
     expect_refused "$scenario" "attach (folioctl alloc)" fctl --space s alloc --tier fast --count 1

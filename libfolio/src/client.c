@@ -344,9 +344,16 @@ static int connect_once(const char *socket_path, const char *space, folio_client
 	c->in->fd_count = 0;
 	pthread_mutex_init(&c->lock, NULL);
 	c->next_id = 2;
-	struct folio_wire_reply reply;
-	size_t length = folio_wire_attach(c->out, FOLIO_WIRE_MAX_BYTES, 1, space);
+	struct folio_wire_reply reply = { 0 };
+	size_t length = folio_wire_attach(c->out, FOLIO_WIRE_MAX_BYTES, 1, space, FOLIO_ATTACH_MARKS_WRITES);
 	err = round_trip(c, c->fd, c->out, length, 1, c->in, &reply);
+	if (err == -EBADMSG && reply.kind == FOLIO_WIRE_ERROR) {
+		/* A daemon from before attach features refuses the word as a malformed request and
+		 * keeps the connection: attach as its clients did, and it counts our pins as it
+		 * always has (any pin keeps a folio from moving). */
+		length = folio_wire_attach(c->out, FOLIO_WIRE_MAX_BYTES, 1, space, 0);
+		err = round_trip(c, c->fd, c->out, length, 1, c->in, &reply);
+	}
 	if (err == 0) {
 		err = adopt(c, &reply, c->in);
 		close_fds(c->in);

@@ -35,12 +35,13 @@ static int take_pin(folio_client *c, struct folio_entry *e, uint32_t *pin, uint3
 				return -ENOTCONN;
 			continue;
 		}
-		uint32_t before = __atomic_fetch_add(pin, unit, __ATOMIC_SEQ_CST);
-		if ((before & mask) == mask) {
-			/* A full half would carry into the other kind's count. */
-			__atomic_fetch_sub(pin, unit, __ATOMIC_SEQ_CST);
-			return -EOVERFLOW;
-		}
+		/* A compare and exchange, not an add then a check: a full half must never carry into
+		 * the other, not even for an instant a freeze could see as "no pin". */
+		uint32_t word = __atomic_load_n(pin, __ATOMIC_RELAXED);
+		do {
+			if ((word & mask) == mask)
+				return -EOVERFLOW;
+		} while (!__atomic_compare_exchange_n(pin, &word, word + unit, 1, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
 		if (__atomic_load_n(&e->seq, __ATOMIC_SEQ_CST) == seq) {
 			/* Step 4: count the access for the tiering policy. */
 			__atomic_fetch_add(&e->accesses, 1, __ATOMIC_RELAXED);

@@ -57,7 +57,7 @@ static size_t finish(struct writer *w)
 	return w->length;
 }
 
-size_t folio_wire_attach(uint8_t *out, size_t cap, uint32_t id, const char *name)
+size_t folio_wire_attach(uint8_t *out, size_t cap, uint32_t id, const char *name, uint32_t features)
 {
 	size_t n = name ? strlen(name) : 0;
 	if (n > FOLIO_NAME_MAX)
@@ -65,7 +65,8 @@ size_t folio_wire_attach(uint8_t *out, size_t cap, uint32_t id, const char *name
 	struct writer w = start(out, cap, FOLIO_WIRE_ATTACH, id);
 	put_le(&w, n, 2);
 	put_bytes(&w, name, n);
-	put_le(&w, FOLIO_ATTACH_MARKS_WRITES, 4);
+	if (features)
+		put_le(&w, features, 4);
 	return finish(&w);
 }
 

@@ -37,7 +37,8 @@ enum folio_wire_kind {
 
 /* Requests: each writes the whole message into out[0..cap) and returns its length, or 0 if
  * it does not fit (or breaks a limit: a name over 255 bytes, more than 16,384 handles). */
-size_t folio_wire_attach(uint8_t *out, size_t cap, uint32_t id, const char *name);
+/* `features` 0 sends no feature word: the attach of a client from before them. */
+size_t folio_wire_attach(uint8_t *out, size_t cap, uint32_t id, const char *name, uint32_t features);
 size_t folio_wire_allocate(uint8_t *out, size_t cap, uint32_t id, uint16_t tier, uint8_t order, uint32_t count);
 size_t folio_wire_free(uint8_t *out, size_t cap, uint32_t id, const uint32_t *handles, uint32_t count);
 size_t folio_wire_migrate(uint8_t *out, size_t cap, uint32_t id, uint16_t tier, uint8_t reason,

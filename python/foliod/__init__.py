@@ -308,13 +308,13 @@ class Client:
         finally:
             self._leave()
 
-    def _unpin(self, handle, view):
+    def _unpin(self, handle, view, write):
         view.release()  # first: no copy into the folio may still run once it can move
         self._views.pop(id(view), None)
         c = self._enter(closed_ok=True)
         if c:  # else the connection's pins went with it
             try:
-                (_lib.folio_unpin_read if view.readonly else _lib.folio_unpin)(c, handle)
+                (_lib.folio_unpin if write else _lib.folio_unpin_read)(c, handle)
             finally:
                 self._leave()
 
@@ -370,11 +370,16 @@ class FolioView:
     a read pin (`c.pin(h, write=False)`) is read-only: a write raises TypeError.
     """
 
-    __slots__ = ("_address", "_length", "_lock", "readonly")
+    __slots__ = ("_address", "_length", "_lock", "_readonly")
 
     def __init__(self, address, length, readonly=False):
         self._address, self._length, self._lock = address, length, threading.Lock()
-        self.readonly = readonly
+        self._readonly = readonly
+
+    @property
+    def readonly(self):
+        """True for the view of a read pin (as memoryview.readonly); it cannot be changed."""
+        return self._readonly
 
     def release(self):
         """Ends the view (waiting for a copy another thread has in flight); the pin itself
@@ -402,7 +407,7 @@ class FolioView:
             return ctypes.string_at(self._live() + start, count)
 
     def _write(self, start, count, data):
-        if self.readonly:
+        if self._readonly:
             raise TypeError("a FolioView of a read pin is read-only")
         if type(data) is not bytes:
             data = memoryview(data).cast("B")
@@ -491,4 +496,4 @@ class _Pin:
     def __exit__(self, *exc):
         view, self._view = self._view, None
         if view is not None:
-            self._client._unpin(self._handle, view)
+            self._client._unpin(self._handle, view, self._write)
