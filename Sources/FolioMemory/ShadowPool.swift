@@ -63,7 +63,10 @@ public final class ShadowPool: Sendable {
             held.add(shadow.bytes, ordering: .relaxed)
             return state.shadows.updateValue(shadow, forKey: Key(space: space, handle: handle))
         }
-        if let replaced { release(replaced) }
+        if let replaced {
+            held.subtract(replaced.bytes, ordering: .relaxed)
+            release(replaced)
+        }
     }
 
     /// The shadow of `handle` in `space`, out of the pool: the caller uses it or releases it.
@@ -107,9 +110,11 @@ public final class ShadowPool: Sendable {
             }
             return taken
         }
-        taken.forEach(release)
+        // Off the pool's count before the tier's budget gets the bytes back, so that
+        // `Tier.availableBytes` never counts them twice.
         let freed = taken.reduce(0) { $0 + $1.bytes }
         held.subtract(freed, ordering: .relaxed)
+        taken.forEach(release)
         return freed
     }
 
