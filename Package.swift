@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // The metrics endpoint (FolioMetrics): HTTP on SwiftNIO, the exposition format by swift-prometheus.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -152,6 +155,7 @@ let package = Package(
             name: "folioctl",
             dependencies: [
                 "FolioCommandLine",
+                "CLinux",
                 "SystemCalls",
                 "FolioClient",
                 "FolioProtocol",
@@ -188,10 +192,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `[metrics] listen`: GET /metrics in Prometheus's text format, from the stats reply.
+        .target(
+            name: "FolioMetrics",
+            dependencies: [
+                "FolioProtocol",
+                "SystemCalls",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "FoliodDaemon",
             dependencies: [
                 "FolioSharedMemory",
+                "FolioMetrics",
                 "CLinux",
                 "SystemCalls",
                 "FolioMemory",
@@ -285,6 +304,11 @@ let package = Package(
         .testTarget(
             name: "TieringTests",
             dependencies: ["FolioSharedMemory", "FolioMemory", "Migration", "Sysfs", "Tiering", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FolioMetricsTests",
+            dependencies: ["FolioMetrics", "FolioProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

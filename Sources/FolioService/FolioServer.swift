@@ -121,6 +121,9 @@ public final class FolioServer: Sendable {
     /// Sessions being served now.
     public var sessionCount: Int { state.withLock { $0.sessions.count } }
 
+    /// The stats reply's counters, as a client reads them (the metrics endpoint's source).
+    public func stats() -> FolioStats { StatsReport.stats(core: core, registry: registry) }
+
     /// Stops accepting, lets each session answer the request it is serving (for at most
     /// `drainTimeout`), frees every space and removes the socket file. A second call returns
     /// at once.
@@ -204,6 +207,7 @@ public final class FolioServer: Sendable {
             try? spare.close()
             if let connection = try? listener.accept() {
                 try? connection.send(Reply.error(errno: errno.rawValue, message: "the daemon is out of file descriptors").encode(requestID: 0))
+                registry.counters.refused(errno)
                 connection.close()
             }
             reserve = Self.openReserve()
@@ -254,6 +258,7 @@ public final class FolioServer: Sendable {
 
     private func refused(_ session: Session, _ reason: (Errno, String)) {
         session.refuse(reason)
+        registry.counters.refused(reason.0)
         if throttle.admit("refused").allowed {
             logger.notice("connection refused: \(reason.1)", metadata: ["pid": "\(session.peer.pid)", "uid": "\(session.peer.uid)", "errno": "\(reason.0.name)"])
         }
@@ -272,12 +277,13 @@ public final class FolioServer: Sendable {
                 return (.tooManyUsers, "too many sessions for uid \(uid) (\(limits.sessionsPerUID))")
             }
             state.sessions[ObjectIdentifier(session)] = session
+            registry.counters.sessionStarted()
             return nil
         }
     }
 
     private func release(_ session: Session) {
-        _ = state.withLock { $0.sessions.removeValue(forKey: ObjectIdentifier(session)) }
+        if state.withLock({ $0.sessions.removeValue(forKey: ObjectIdentifier(session)) }) != nil { registry.counters.sessionEnded() }
         // Under the condition's lock, so a `stop` between its count and its wait still hears it.
         sessionLeft.lock()
         sessionLeft.broadcast()

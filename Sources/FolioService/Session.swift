@@ -60,6 +60,7 @@ final class Session: @unchecked Sendable {
                     continue
                 case .resourceTemporarilyUnavailable:
                     _ = reply(.error(errno: Errno.timedOut.rawValue, message: "no attach within \(limits.attachTimeout)"), to: 0)
+                    registry.counters.refused(.timedOut)
                     return .idleBeforeAttach
                 case .connectionReset:
                     return nil
@@ -108,7 +109,7 @@ final class Session: @unchecked Sendable {
             case (.attach(let name, let features), .connected): return try attach(name: name, features: features)
             case (.attach, _): throw .socketIsConnected
             // The daemon's counters belong to no space: reading them attaches nothing.
-            case (.stats, _): return (.stats(StatsReport.stats(core: core, tiers: registry.tiers, tiering: registry.tiering)), [])
+            case (.stats, _): return (.stats(StatsReport.stats(core: core, registry: registry)), [])
             case (_, .connected), (_, .closed): throw .socketNotConnected
             case (.allocate(let tier, let order, let count), .attached(let space, _)):
                 return (try allocate(space, tier: tier, order: order, count: count), [])
@@ -126,7 +127,11 @@ final class Session: @unchecked Sendable {
     }
 
     private func attach(name: String?, features: AttachFeatures) throws(Errno) -> (Reply, [Int32]) {
-        let space = try registry.attach(name: name, uid: peer.uid)
+        let space: AddressSpace
+        do throws(Errno) { space = try registry.attach(name: name, uid: peer.uid) } catch {
+            registry.counters.refused(error)
+            throw error
+        }
         let pins: PinTable
         do { pins = try space.attach(marksWrites: features.contains(.marksWrites)) } catch {
             registry.detach(space)

@@ -48,9 +48,14 @@ final class SpaceRegistry: Sendable {
     let tiers: [Tier]
     /// The placement policy every space is shown to, if the daemon runs one.
     let tiering: TieringPolicy?
+    /// The server's counts for the stats reply (`service.*`).
+    let counters = ServiceCounters()
     private let limits: ServiceLimits
     private let events: SpaceEvents
     private let state = Mutex(State())
+
+    /// Named spaces now (the stats reply's `service.named_spaces`).
+    var namedSpaceCount: Int { state.withLock { $0.named.count } }
 
     init(tiers: [Tier], limits: ServiceLimits, events: SpaceEvents = .none, tiering: TieringPolicy? = nil) {
         self.tiers = tiers

@@ -1,13 +1,16 @@
 import FolioMemory
 import FolioProtocol
 import Migration
+import SystemCalls
 import Tiering
 
 /// The `stats` reply: the active migrator, the pipeline's counters under their knob names, each
 /// offload migrator's own counts, the tiering policy's counts and each tier's size, free and
-/// hot bytes.
+/// hot bytes; then each tier's watermarks, the folios moved per reason, the latencies' p50 and
+/// p99, and the server's sessions, named spaces and refusals (PROTOCOL.md §4).
 enum StatsReport {
-    static func stats(core: MigrationCore, tiers: [Tier], tiering: TieringPolicy?) -> FolioStats {
+    static func stats(core: MigrationCore, registry: SpaceRegistry) -> FolioStats {
+        let tiers = registry.tiers, tiering = registry.tiering
         var counters = core.pipeline.statistics.snapshot.map { FolioStats.Counter(name: $0.name, value: $0.value) }
         for migrator in core.slot.offloadMigrators {
             counters.append(.init(name: "\(migrator.name).folios_migrated", value: migrator.stats.foliosMigrated))
@@ -22,6 +25,26 @@ enum StatsReport {
             counters.append(.init(name: "tier.\(tier.spec.name).free_bytes", value: UInt64(tier.freeBytes)))
             counters.append(.init(name: "tier.\(tier.spec.name).hot_bytes", value: UInt64(tier.hotBytes)))
             counters.append(.init(name: "tier.\(tier.spec.name).shadow_bytes", value: UInt64(tier.shadows.bytes)))
+        }
+        // Added after version 1's list; clients skip the names they do not know.
+        for tier in tiers {
+            let levels = tier.watermarks.current
+            counters.append(.init(name: "tier.\(tier.spec.name).watermark_min", value: UInt64(levels.min)))
+            counters.append(.init(name: "tier.\(tier.spec.name).watermark_low", value: UInt64(levels.low)))
+            counters.append(.init(name: "tier.\(tier.spec.name).watermark_high", value: UInt64(levels.high)))
+        }
+        for (reason, folios) in core.pipeline.completions.foliosMigratedByReason {
+            counters.append(.init(name: "reason.\(reason.name).folios_migrated", value: folios))
+        }
+        for (name, record) in [("batch_latency", core.pipeline.batchLatency), ("first_folio_latency", core.pipeline.firstFolioLatency)] {
+            let summary = record.summary
+            counters.append(.init(name: "\(name).p50_ns", value: summary.p50))
+            counters.append(.init(name: "\(name).p99_ns", value: summary.p99))
+        }
+        counters.append(.init(name: "service.sessions", value: UInt64(registry.counters.sessions)))
+        counters.append(.init(name: "service.named_spaces", value: UInt64(registry.namedSpaceCount)))
+        for (errno, count) in registry.counters.refused {
+            counters.append(.init(name: "service.refused.\(errno.name)", value: count))
         }
         return FolioStats(migrator: core.slot.active.name, counters: counters)
     }

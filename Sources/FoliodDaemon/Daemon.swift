@@ -1,4 +1,5 @@
 import FolioMemory
+import FolioMetrics
 import FolioProtocol
 import FolioService
 import FoundationEssentials
@@ -75,6 +76,11 @@ public enum Daemon {
         } catch {
             return fail("foliod: \(error)")
         }
+        let metrics: MetricsEndpoint?
+        do { metrics = try node.serveMetrics(config.metricsListen, server: server, logger: logger) } catch {
+            server.stop()
+            return fail("foliod: \(error)")
+        }
         report(server.adoptions, store: store, logger: logger)
         for (name, fd) in passed.named {
             logger.warning("a descriptor passed at start is not foliod's; closed", metadata: ["name": "\(name)"])
@@ -89,6 +95,7 @@ public enum Daemon {
                 if write.refusal == nil { journal?.record { node.journalContents } }
             }
         } catch {
+            metrics?.stop()
             server.stop()
             return fail("foliod: \(error)")
         }
@@ -102,6 +109,7 @@ public enum Daemon {
         serveSignals(signals, node: node, journal: journal, logger: logger)
         notifier.stopping()
         running.store(false, ordering: .relaxed)
+        metrics?.stop()
         server.stop()
         // Kept in the fd store, the mount stays for the next instance (the unit's ExecStopPost
         // unmounts it when the service is stopped for good); else it goes with this one.

@@ -1,4 +1,5 @@
 import FolioMemory
+import FolioMetrics
 import FolioService
 import FolioSharedMemory
 import FoundationEssentials
@@ -39,6 +40,8 @@ public struct DaemonConfig: Sendable {
     public var hugePageChoices: [String] = []
     /// What `node = "auto"`, or a config without `[[tiers]]`, chose for each tier, and why.
     public var nodeChoices: [String] = []
+    /// `[metrics] listen`: where the Prometheus endpoint listens (off when nil).
+    public var metricsListen: MetricsAddress?
 
     private static let sections: [String: Set<String>] = [
         "daemon": ["mount", "socket", "log_level", "group"],
@@ -49,6 +52,7 @@ public struct DaemonConfig: Sendable {
         "tiers": [],
         "dcbm": ["timeout_ms"],
         "knobs": [],
+        "metrics": ["listen"],
     ]
 
     /// The most bytes of config read: anything longer is not a config file.
@@ -179,6 +183,7 @@ public struct DaemonConfig: Sendable {
         } else {
             tiers = TierConfig.fromMachine(choices: &hugePageChoices, nodeChoices: &nodeChoices)
         }
+        metricsListen = try Self.metricsListen(in: table, source: source)
         if let knobs = table["knobs"]?.table {
             self.knobs = try knobs.keys.map { (key) throws(Problem) in
                 guard let value = Self.knobValue(knobs[key]) else { throw fail(key, in: "knobs", "expected a string, an integer or a boolean") }
