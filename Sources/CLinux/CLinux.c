@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 
 #ifndef MPOL_BIND
 #define MPOL_BIND 2
@@ -103,4 +104,12 @@ int clinux_peer_groups(int fd, unsigned int *groups, int capacity) {
             return -1;
     }
     return (int)(length / sizeof(gid_t));
+}
+
+int clinux_terminal_size(int fd, int *columns, int *rows) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
+    *columns = size.ws_col;
+    *rows = size.ws_row;
+    return 0;
 }

@@ -57,4 +57,7 @@ int clinux_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *g
 /// how many it has (more than `capacity` means the list was cut), or -1 with errno.
 int clinux_peer_groups(int fd, unsigned int *groups, int capacity);
 
+/// TIOCGWINSZ (ioctl is variadic): the terminal's columns and rows. Returns 0 or -1 with errno.
+int clinux_terminal_size(int fd, int *columns, int *rows);
+
 #endif
