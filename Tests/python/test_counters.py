@@ -25,6 +25,8 @@ NAMES = [
     "service.refused.EUSERS", "service.refused.ESHUTDOWN", "service.refused.EAGAIN", "service.refused.EMFILE",
     "service.refused.ENFILE", "service.refused.ETIMEDOUT", "service.refused.EDQUOT", "service.refused.ENOSPC",
 ]
+# Version 1's list, which the fake daemon sends; the rest was appended later (clients skip what they do not know).
+VERSION_1 = NAMES[:NAMES.index("tier.fast.watermark_min")]
 
 
 def test_every_counter_by_name(daemon):
@@ -56,7 +58,7 @@ def test_a_name_the_daemon_does_not_send(daemon, name, error):
 
 def test_counters_from_the_fake(fake):
     with foliod.Client(fake("good")) as c:
-        assert list(c.counters()) == NAMES and c.stat("tier.fast.size") == 16 << 20
+        assert list(c.counters()) == VERSION_1 and c.stat("tier.fast.size") == 16 << 20
 
 
 @pytest.mark.parametrize("scenario, call", [
