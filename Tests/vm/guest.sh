@@ -9,8 +9,8 @@ set -u
 BIN=$1 OUT=$2
 exec > "$OUT/guest.log" 2>&1
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=/run/foliod-vm
-rm -rf "$WORK" && mkdir -p "$WORK/mnt" "$WORK/state" "$WORK/bin"
+WORK=$(mktemp -d)  # the guest's /tmp: an overlay of its own
+mkdir -p "$WORK/mnt" "$WORK/state" "$WORK/bin"
 # Run from the guest's tmpfs: every exec over the 9p root costs seconds under emulation.
 cp "$BIN/foliod" "$BIN/folioctl" "$WORK/bin/" && BIN=$WORK/bin
 MNT=$WORK/mnt SOCK=$WORK/foliod.sock LOG=$WORK/foliod.log CONFIG=$WORK/foliod.toml
