@@ -246,3 +246,19 @@ wait_until 30 answers && pass "foliod starts with node = \"auto\" tiers" || { fa
 expect_eq "node = \"auto\" gives the first tier node 0, the second node 1" "0 1" "$(cat "$MNT/tiers/dram/node") $(cat "$MNT/tiers/cxl/node")"
 grep -q 'tier cxl: node auto: node 1: ' "$LOG" && pass "... and logs the choice" || fail "... and logs the choice" "$(head -n 5 "$LOG")"
 kill -TERM "$DAEMON"; wait "$DAEMON"; DAEMON=
+
+# --- huge_pages = "auto" on a node counts that node's own reservation: 16 huge pages on node 1
+# hold a 32 MiB tier there, none on node 2.
+echo 16 > /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages
+sed -i '/^\[\[tiers\]\]/,$d' "$CONFIG"
+for node in 1 2; do printf '[[tiers]]\nname = "huge%s"\nsize = "32M"\nnode = %s\nhuge_pages = "auto"\n\n' "$node" "$node" >> "$CONFIG"; done
+: > "$LOG"
+"$BIN/foliod" --config "$CONFIG" >>"$LOG" 2>&1 &
+DAEMON=$!
+wait_until 30 answers && pass "foliod starts with huge_pages = \"auto\" tiers on nodes 1 and 2" || { fail "foliod starts with huge-page tiers" "$(tail -n 5 "$LOG")"; exit; }
+expect_eq "node 1's reserved huge pages give its tier hugetlb, node 2's none" "hugetlb (auto) none (auto)" "$(cat "$MNT/tiers/huge1/huge_pages") $(cat "$MNT/tiers/huge2/huge_pages")"
+grep 'huge_pages auto' "$LOG" | sed 's/^/        log: /'
+handles=$(ctl alloc --tier huge1 --order 9 --count 4)
+ctl fill --seed 7 $handles && ctl verify --seed 7 $handles || fail "folios in the hugetlb tier"
+expect_eq "8 MiB allocated in the hugetlb tier are on node 1 (node_bytes)" "N0=0 N1=8388608 N2=0" "$(cat "$MNT/tiers/huge1/node_bytes")"
+kill -TERM "$DAEMON"; wait "$DAEMON"; DAEMON=
