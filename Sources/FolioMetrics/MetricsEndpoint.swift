@@ -2,6 +2,7 @@ import FolioProtocol
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 import SystemCalls
 import SystemPackage
 
@@ -25,6 +26,14 @@ public struct MetricsError: Error, CustomStringConvertible {
 /// cooperative pool. `stop()` closes the listener and every connection and returns once that
 /// thread has ended: a scrape in flight is answered or dropped, never waited for long.
 public final class MetricsEndpoint: Sendable {
+    /// Connections served at once; the next is closed as soon as it is accepted. Scrapers
+    /// need one or two: the cap keeps a peer that opens thousands from taking the daemon's
+    /// descriptors, which its clients' sessions need.
+    public static let maxConnections = 64
+    /// A connection with no request for this long is closed (a Prometheus scraping every
+    /// minute keeps its connection; one that connects and sends nothing does not).
+    public static let idleTimeout = TimeAmount.seconds(120)
+
     /// The address it listens on.
     public let address: MetricsAddress
     private let group: MultiThreadedEventLoopGroup
@@ -42,12 +51,16 @@ public final class MetricsEndpoint: Sendable {
                              stats: @escaping @Sendable () -> FolioStats) throws(MetricsError) -> MetricsEndpoint {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let render: @Sendable () -> [UInt8] = { MetricsExposition.render(stats(), histograms: histograms) }
+        let open = ConnectionCount()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 16)
             // A daemon restarted while its last scrape's connection is in TIME_WAIT binds again.
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                guard open.enter() else { return channel.close() }
+                channel.closeFuture.whenComplete { _ in open.leave() }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(MetricsHandler(render: render))
                 }
@@ -72,6 +85,21 @@ public final class MetricsEndpoint: Sendable {
     }
 }
 
+/// The endpoint's open connections, against `maxConnections`.
+private final class ConnectionCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    func enter() -> Bool {
+        guard count.add(1, ordering: .relaxed).newValue <= MetricsEndpoint.maxConnections else {
+            count.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func leave() { count.subtract(1, ordering: .relaxed) }
+}
+
 /// One connection's requests: `GET` or `HEAD` of `/metrics` (a query string is ignored), `/`
 /// says where the metrics are, anything else is 404, another method on `/metrics` 405.
 private final class MetricsHandler: ChannelInboundHandler {
@@ -83,6 +111,11 @@ private final class MetricsHandler: ChannelInboundHandler {
 
     init(render: @escaping @Sendable () -> [UInt8]) {
         self.render = render
+    }
+
+    /// The idle timeout fired: nothing came for `idleTimeout`.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -106,6 +106,36 @@ struct MetricsTests {
         #expect(head.status == "HTTP/1.0 200 OK" && head.body.isEmpty)
     }
 
+    /// A peer that opens connections and sends nothing holds at most `maxConnections`: the
+    /// next one is closed at once, and a scrape gets through again once one of them goes.
+    @Test func idleConnectionsAreCapped() throws {
+        let endpoint = try MetricsEndpoint.start(at: MetricsAddress(host: "127.0.0.1", port: 0)) { Self.stats }
+        defer { endpoint.stop() }
+        func open() -> Int32 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(endpoint.port).bigEndian)
+            address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            return fd
+        }
+        var idle = (0..<MetricsEndpoint.maxConnections).map { _ in open() }
+        defer { idle.forEach { close($0) } }
+        // Accepted in order: once a request on the last one is answered, all are counted.
+        _ = Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8).withUnsafeBytes { send(idle[idle.count - 1], $0.baseAddress, $0.count, 0) }
+        var byte: UInt8 = 0
+        #expect(recv(idle[idle.count - 1], &byte, 1, 0) == 1)
+        #expect(Self.get("GET /metrics HTTP/1.0\r\n\r\n", port: endpoint.port).status == "")
+        close(idle.removeFirst())
+        var status = ""
+        for _ in 0..<100 where status.isEmpty {
+            status = Self.get("GET /metrics HTTP/1.0\r\n\r\n", port: endpoint.port).status
+            if status.isEmpty { usleep(10_000) }
+        }
+        #expect(status == "HTTP/1.0 200 OK")
+    }
+
     @Test func aPortInUseIsAnErrorAtStart() throws {
         let first = try MetricsEndpoint.start(at: MetricsAddress(host: "127.0.0.1", port: 0)) { Self.stats }
         defer { first.stop() }
