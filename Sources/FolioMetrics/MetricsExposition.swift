@@ -61,13 +61,21 @@ public enum MetricsExposition {
     ]
 
     private static let used = Family(name: "foliod_tier_used_bytes", help: "Bytes of the tier in use: its size less its free bytes (shadows included).")
-    private static let migratorMigrated = Family(name: "foliod_migrator_folios_migrated_total", help: "Folios an offload migrator copied (<migrator>/folios_migrated).")
+    private static let migratorMigrated = Family(name: "foliod_migrator_folios_migrated_total", help: "Folios a migrator copied, every copy counted (<migrator>/folios_migrated; kernel's from the stats reply).")
     private static let migratorFailures = Family(name: "foliod_migrator_folios_failures_total", help: "Folios an offload migrator failed to copy, which the fallback copied (<migrator>/folios_failures).")
     private static let reasonMigrated = Family(name: "foliod_reason_folios_migrated_total", help: "Folios migrated, by the reason their request named.")
     private static let sessions = Family(name: "foliod_sessions", help: "Client sessions served now.")
     private static let namedSpaces = Family(name: "foliod_named_spaces", help: "Named address spaces now.")
     private static let refused = Family(name: "foliod_refused_connections_total", help: "Connections and attaches the server refused, by the errno it answered.")
     private static let migratorInfo = Family(name: "foliod_migrator_info", help: "The active migrator (migration/offload_migrator), as the label of a 1.")
+
+    /// Every name the tables give: a counter the tables do not know is left out rather than
+    /// given one of these (swift-prometheus ends the process on a family registered twice
+    /// with another help text or other labels).
+    private static let knownNames: Set<String> = Set(
+        (Array(pipeline.values) + Array(tiering.values) + Array(tier.values)
+            + [used, migratorMigrated, migratorFailures, reasonMigrated, sessions, namedSpaces, refused, migratorInfo]).map(\.name)
+            + ["foliod_batch_duration_seconds", "foliod_first_folio_duration_seconds"])
 
     /// `stats` as the text format, followed by `histograms`' families.
     public static func render(_ stats: FolioStats, histograms: LatencyHistograms? = nil) -> [UInt8] {
@@ -94,13 +102,15 @@ public enum MetricsExposition {
                 } else if let name = sanitized(parts[0]) {
                     let seconds = name.hasSuffix("_ns")
                     let base = seconds ? String(name.dropLast(3)) + "_seconds" : name
-                    addCounter(Family(name: "foliod_\(base)_total", help: "migration/stats/\(parts[0]).", nanoseconds: seconds), [], value)
+                    let family = Family(name: "foliod_\(base)_total", help: "migration/stats/\(parts[0]).", nanoseconds: seconds)
+                    if !knownNames.contains(family.name) { addCounter(family, [], value) }
                 }
             case 2 where parts[0] == "tiering":
                 if let family = tiering[parts[1]] {
                     addCounter(family, [], value)
                 } else if let name = sanitized(parts[1]) {
-                    addCounter(Family(name: "foliod_tiering_\(name)_total", help: "tiering/\(parts[1])."), [], value)
+                    let family = Family(name: "foliod_tiering_\(name)_total", help: "tiering/\(parts[1]).")
+                    if !knownNames.contains(family.name) { addCounter(family, [], value) }
                 }
             case 2 where parts[0] == "service":
                 if parts[1] == "sessions" { addGauge(sessions, [], value) }

@@ -33,6 +33,9 @@ enum StatsReport {
             counters.append(.init(name: "tier.\(tier.spec.name).watermark_low", value: UInt64(levels.low)))
             counters.append(.init(name: "tier.\(tier.spec.name).watermark_high", value: UInt64(levels.high)))
         }
+        // The default copier's own count, as the offload migrators' above: folios it copied as
+        // the active migrator (or for a reason the mask keeps from them).
+        counters.append(.init(name: "\(core.kernel.name).folios_migrated", value: core.kernel.stats.foliosMigrated))
         for (reason, folios) in core.pipeline.completions.foliosMigratedByReason {
             counters.append(.init(name: "reason.\(reason.name).folios_migrated", value: folios))
         }

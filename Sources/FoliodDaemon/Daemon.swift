@@ -54,7 +54,9 @@ public enum Daemon {
         }
         let logger = makeLogger(level: config.logLevel)
         for choice in config.nodeChoices + config.hugePageChoices { logger.notice("\(choice)") }
-        ensureFileLimit(config.limits.fileDescriptors(tiers: config.tiers.count), logger: logger)
+        // The metrics endpoint's connections (and its event loop's own descriptors) on top.
+        let metricsDescriptors = config.metricsListen == nil ? 0 : MetricsEndpoint.maxConnections + 8
+        ensureFileLimit(config.limits.fileDescriptors(tiers: config.tiers.count) + metricsDescriptors, logger: logger)
         let notifier = SystemdNotifier()
         var passed = PassedDescriptors.take()
         let journal = KnobJournal.open(passed: &passed, notifier: notifier)
@@ -70,6 +72,8 @@ public enum Daemon {
         // its mount would otherwise be reported as a busy mount point.
         let server: FolioServer
         let mount: KnobMount
+        // Before the first client can migrate: every batch reaches the histograms.
+        let histograms = config.metricsListen.map { _ in node.recordLatencies() }
         do {
             let listener = listenerSource(config.socket, passed: &passed, logger: logger)
             server = try node.serve(listener: listener, events: store.events, restoring: restoring.spaces, logger: logger)
@@ -77,9 +81,17 @@ public enum Daemon {
             return fail("foliod: \(error)")
         }
         let metrics: MetricsEndpoint?
-        do { metrics = try node.serveMetrics(config.metricsListen, server: server, logger: logger) } catch {
-            server.stop()
-            return fail("foliod: \(error)")
+        do { metrics = try node.serveMetrics(config.metricsListen, histograms: histograms, server: server, logger: logger) } catch {
+            // A restart that took spaces or a mount from the fd store must not fail for the
+            // metrics port (another process may hold it for a moment): systemd would give up
+            // after a few tries and release the store with every named space in it.
+            if !restoring.spaces.isEmpty || leftMount.connection != nil {
+                logger.error("the metrics endpoint is off until the next start: \(error)")
+                metrics = nil
+            } else {
+                server.stop()
+                return fail("foliod: \(error)")
+            }
         }
         report(server.adoptions, store: store, logger: logger)
         for (name, fd) in passed.named {

@@ -23,8 +23,8 @@ struct MachineTiers: Equatable {
     static func read(root: String = "") -> MachineTiers {
         let nodeRoot = root + "/sys/devices/system/node"
         func text(_ path: String) -> String? { NodeResidency.readText(path) }
-        let withMemory = text(nodeRoot + "/has_memory").flatMap(NodeResidency.nodeList)
-            ?? text(nodeRoot + "/online").flatMap(NodeResidency.nodeList) ?? []
+        let online = text(nodeRoot + "/online").flatMap(NodeResidency.nodeList) ?? []
+        let withMemory = text(nodeRoot + "/has_memory").flatMap(NodeResidency.nodeList) ?? online
         let withCPUs = text(nodeRoot + "/has_cpu").flatMap(NodeResidency.nodeList) ?? []
         var distances: [Int: [Int]] = [:]
         var memory: [Int: Int] = [:]
@@ -41,16 +41,21 @@ struct MachineTiers: Equatable {
             guard let list = text("\(tierRoot)/memory_tier\(id)/nodelist") else { continue }
             if let nodes = NodeResidency.nodeList(list), !nodes.isEmpty { memoryTiers.append((id, nodes)) }
         }
-        return MachineTiers(memoryTiers: memoryTiers, nodesWithMemory: withMemory, nodesWithCPUs: withCPUs, distances: distances, memory: memory)
+        return MachineTiers(memoryTiers: memoryTiers, nodesWithMemory: withMemory, nodesWithCPUs: withCPUs, online: online, distances: distances, memory: memory)
     }
 
     /// Groups from what `read` found: each memory tier in order (all nodes with memory as one,
     /// when the kernel has no memory tiers), split by distance from the nearest node with CPUs,
-    /// nearest first.
-    init(memoryTiers: [(id: Int, nodes: [Int])], nodesWithMemory: [Int], nodesWithCPUs: [Int], distances: [Int: [Int]], memory: [Int: Int]) {
+    /// nearest first. Several nodes at one distance share a tier when they have CPUs (two
+    /// sockets' DRAM: unbound, each process's memory local to it); CPU-less ones (CXL
+    /// expanders) get a tier each, bound, since no process would ever place memory there.
+    /// `distances` rows are as `nodeN/distance` writes them: a column per online node, in the
+    /// order of `online` (not by node number: online nodes may be sparse).
+    init(memoryTiers: [(id: Int, nodes: [Int])], nodesWithMemory: [Int], nodesWithCPUs: [Int], online: [Int], distances: [Int: [Int]], memory: [Int: Int]) {
         let tiers = memoryTiers.isEmpty ? (nodesWithMemory.isEmpty ? [] : [(id: -1, nodes: nodesWithMemory)]) : memoryTiers
         func distance(_ node: Int) -> Int? {
-            nodesWithCPUs.compactMap { cpu in distances[cpu].flatMap { node < $0.count ? $0[node] : nil } }.min()
+            guard let column = online.firstIndex(of: node) else { return nil }
+            return nodesWithCPUs.compactMap { cpu in distances[cpu].flatMap { column < $0.count ? $0[column] : nil } }.min()
         }
         groups = []
         for tier in tiers {
@@ -61,7 +66,13 @@ struct MachineTiers: Equatable {
                 if let far {
                     reason += ", distance \(far) from node\(nodesWithCPUs.count == 1 ? "" : "s") \(Self.describe(nodesWithCPUs))"
                 }
-                groups.append(Group(nodes: nodes, memoryBytes: nodes.reduce(0) { $0 + (memory[$1] ?? 0) }, reason: reason))
+                guard nodes.count > 1, !nodes.contains(where: nodesWithCPUs.contains) else {
+                    groups.append(Group(nodes: nodes, memoryBytes: nodes.reduce(0) { $0 + (memory[$1] ?? 0) }, reason: reason))
+                    continue
+                }
+                for node in nodes {
+                    groups.append(Group(nodes: [node], memoryBytes: memory[node] ?? 0, reason: reason + ", a tier per CPU-less node"))
+                }
             }
         }
     }

@@ -16,13 +16,18 @@ extension DaemonConfig {
 }
 
 extension DaemonNode {
-    /// Starts `[metrics] listen`'s endpoint (nil when the config has none) over `server`'s
-    /// stats reply, and has the pipeline feed its latency histograms as batches complete.
-    func serveMetrics(_ address: MetricsAddress?, server: FolioServer, logger: Logger) throws(MetricsError) -> MetricsEndpoint? {
-        guard let address else { return nil }
+    /// Latency histograms the pipeline feeds as batches complete.
+    func recordLatencies() -> LatencyHistograms {
         let histograms = LatencyHistograms()
-        let endpoint = try MetricsEndpoint.start(at: address, histograms: histograms) { server.stats() }
         core.pipeline.completions.observe { histograms.record(batchNanos: $0.batchNanos, firstFolioNanos: $0.firstFolioNanos) }
+        return histograms
+    }
+
+    /// Starts `[metrics] listen`'s endpoint (nil when the config has none) over `server`'s
+    /// stats reply and `histograms`.
+    func serveMetrics(_ address: MetricsAddress?, histograms: LatencyHistograms?, server: FolioServer, logger: Logger) throws(MetricsError) -> MetricsEndpoint? {
+        guard let address else { return nil }
+        let endpoint = try MetricsEndpoint.start(at: address, histograms: histograms) { server.stats() }
         logger.info("metrics endpoint listening", metadata: ["listen": "\(address)", "path": "/metrics"])
         return endpoint
     }

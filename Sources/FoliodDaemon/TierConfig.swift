@@ -35,6 +35,11 @@ enum TierConfig {
                 throw fail("name", "expected a name of letters, digits, '_' or '-'")
             }
             guard !specs.contains(where: { $0.name == name }) else { throw fail("name", "tier '\(name)' is defined twice") }
+            // A tier's memfds are named foliod-SPACE-NAME, beside the space's own -table,
+            // -pins and -meta, which node_bytes must not count as a tier's; and a memfd name
+            // holds at most 249 bytes.
+            guard !["table", "pins", "meta"].contains(name) else { throw fail("name", "'\(name)' names a space's own memfd; choose another") }
+            guard name.utf8.count <= 64 else { throw fail("name", "at most 64 bytes") }
             guard let size = table["size"].flatMap(byteCount), size > 0, size % sizeUnit == 0 else {
                 throw fail("size", "expected a positive multiple of 2 MiB, as bytes or with K, M, G or T (\"512M\")")
             }

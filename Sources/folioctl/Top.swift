@@ -21,7 +21,8 @@ struct Top: ParsableCommand {
     @Option(help: "Stop after this many screens (by default, when q is typed).") var count: Int?
 
     func validate() throws {
-        try ArgumentRanges.check(interval, "--interval")
+        // At most an hour: the refresh waits in milliseconds, counted in 32 bits.
+        try ArgumentRanges.check(interval, "--interval", in: 0...3600)
         guard interval >= 0.1 else { throw ValidationError("--interval must be at least 0.1") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
     }
@@ -102,7 +103,7 @@ private final class Keyboard {
     /// (a closed pipe) it only waits.
     func waitForQuit(milliseconds: Int32) -> Bool {
         guard !closed else {
-            usleep(UInt32(milliseconds) * 1000)
+            OSThread.sleep(.milliseconds(Int(milliseconds)))
             return false
         }
         var descriptor = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)

@@ -57,6 +57,17 @@ struct MetricsTests {
         #expect(!text.contains("unknown"))
     }
 
+    /// A counter the tables do not know whose generated name is a known family's is left out:
+    /// swift-prometheus would end the daemon on the clash.
+    @Test func anUnknownCounter_neverTakesAKnownFamilysName() {
+        let stats = FolioStats(migrator: "kernel", counters: [.init(name: "tiering.demoted", value: 1), .init(name: "tiering.demoted_folios", value: 2),
+                                                              .init(name: "kernel.folios_migrated", value: 5)])
+        let text = String(decoding: MetricsExposition.render(stats), as: UTF8.self)
+        #expect(text.contains("foliod_tiering_demoted_folios_total 1\n"))
+        #expect(!text.contains("foliod_tiering_demoted_folios_total 2"))
+        #expect(text.contains("foliod_migrator_folios_migrated_total{migrator=\"kernel\"} 5\n"))
+    }
+
     @Test func theHistogramsCountEachBatch() {
         let histograms = LatencyHistograms()
         histograms.record(batchNanos: 30_000, firstFolioNanos: 30_000)

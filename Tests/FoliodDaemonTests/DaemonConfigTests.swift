@@ -74,6 +74,14 @@ struct DaemonConfigTests {
         #expect(Self.problem(["[[tiers]]", "size = \"2M\"", "name = \(name)"]) == "test.toml:3: [[tiers]] name: expected a name of letters, digits, '_' or '-'")
     }
 
+    /// A space's own memfds are foliod-ID-table, -pins and -meta: a tier of that name would
+    /// have its node_bytes mixed with them.
+    @Test(arguments: ["table", "pins", "meta"])
+    func theSpacesOwnMemfdNames_areNoTierNames(name: String) {
+        #expect(Self.problem(["[[tiers]]", "size = \"2M\"", "name = \"\(name)\""]) == "test.toml:3: [[tiers]] name: '\(name)' names a space's own memfd; choose another")
+        #expect(Self.problem(["[[tiers]]", "size = \"2M\"", "name = \"\(String(repeating: "a", count: 65))\""]) == "test.toml:3: [[tiers]] name: at most 64 bytes")
+    }
+
     @Test func tierNames_areUniqueAndMayHoldLettersDigitsUnderscoresAndDashes() throws {
         #expect(Self.problem(Self.tier() + ["", "[[tiers]]", "size = \"2M\"", "name = \"fast\""]) == "test.toml:7: [[tiers]] name: tier 'fast' is defined twice")
         #expect(try Self.parse(Self.tier() + ["[[tiers]]", "name = \"slow_2-x\"", "size = \"2M\""]).tiers.map(\.name) == ["fast", "slow_2-x"])

@@ -50,14 +50,43 @@ struct MachineTiersTests {
         #expect(MachineTiers.read(root: root).groups.map(\.nodes) == [[0], [1], [2]])
     }
 
-    @Test func nodesAtOneDistance_shareATier_unbound() throws {
+    /// Two CPU-less nodes at one distance (two CXL expanders): a tier each, bound, or nothing
+    /// would ever place pages there.
+    @Test func cpuLessNodesAtOneDistance_getATierEach_bound() throws {
         let root = try Self.threeNodes(distances: ["10 20 20", "20 10 20", "20 20 10"], tiers: ["4": "0-2"])
         defer { try? FileManager.default.removeItem(atPath: root) }
         let machine = MachineTiers.read(root: root)
-        #expect(machine.groups.map(\.nodes) == [[0], [1, 2]])
-        #expect(MachineTiers.binding(of: machine.groups[0]).node == 0)
-        let far = MachineTiers.binding(of: machine.groups[1])
-        #expect(far.node == nil && far.choice.hasPrefix("auto: nodes 1-2, not bound"))
+        #expect(machine.groups.map(\.nodes) == [[0], [1], [2]])
+        #expect(machine.groups.map { MachineTiers.binding(of: $0).node } == [0, 1, 2])
+        #expect(machine.groups[2].reason.hasSuffix("a tier per CPU-less node"))
+    }
+
+    /// Two sockets' DRAM (both with CPUs, at one distance): one tier, unbound.
+    @Test func nodesWithCPUsAtOneDistance_shareATier_unbound() throws {
+        let root = try Self.threeNodes(distances: ["10 10 20", "10 10 20", "20 20 10"], tiers: ["4": "0-2"])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try "0-1\n".write(toFile: root + "/sys/devices/system/node/has_cpu", atomically: false, encoding: .utf8)
+        let machine = MachineTiers.read(root: root)
+        #expect(machine.groups.map(\.nodes) == [[0, 1], [2]])
+        let near = MachineTiers.binding(of: machine.groups[0])
+        #expect(near.node == nil && near.choice.hasPrefix("auto: nodes 0-1, not bound"))
+    }
+
+    /// `nodeN/distance` has a column per online node, in order: with nodes 0, 2 and 3 online,
+    /// node 3's distance is the third column, not the fourth.
+    @Test func distances_areReadByOnlinePosition() throws {
+        var files = [
+            "sys/devices/system/node/online": "0,2-3\n",
+            "sys/devices/system/node/has_memory": "0,2-3\n",
+            "sys/devices/system/node/has_cpu": "0\n",
+        ]
+        for (node, row) in [(0, "10 30 20"), (2, "30 10 20"), (3, "20 20 10")] {
+            files["sys/devices/system/node/node\(node)/distance"] = row + "\n"
+            files["sys/devices/system/node/node\(node)/meminfo"] = "Node \(node) MemTotal: 1048576 kB\n"
+        }
+        let root = try Self.tree(files)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(MachineTiers.read(root: root).groups.map(\.nodes) == [[0], [3], [2]])
     }
 
     @Test func noMemoryTiers_stillSplitsByDistance() throws {

@@ -19,7 +19,7 @@ NAMES = [
     "tier.fast.hot_bytes", "tier.fast.shadow_bytes", "tier.slow.size", "tier.slow.free_bytes",
     "tier.slow.hot_bytes", "tier.slow.shadow_bytes", "tier.fast.watermark_min", "tier.fast.watermark_low",
     "tier.fast.watermark_high", "tier.slow.watermark_min", "tier.slow.watermark_low", "tier.slow.watermark_high",
-    "reason.syscall.folios_migrated", "reason.demotion.folios_migrated", "reason.promotion.folios_migrated",
+    "kernel.folios_migrated", "reason.syscall.folios_migrated", "reason.demotion.folios_migrated", "reason.promotion.folios_migrated",
     "reason.compaction.folios_migrated", "batch_latency.p50_ns", "batch_latency.p99_ns", "first_folio_latency.p50_ns",
     "first_folio_latency.p99_ns", "service.sessions", "service.named_spaces", "service.refused.EACCES",
     "service.refused.EUSERS", "service.refused.ESHUTDOWN", "service.refused.EAGAIN", "service.refused.EMFILE",

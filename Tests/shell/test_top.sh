@@ -50,3 +50,8 @@ tm send-keys -t top "echo echoed-back" Enter
 wait_for_screen 'screen | grep -q "^echoed-back"' 5 && pass "... and the terminal is given back (echo on, main screen)" || fail "the terminal after top" "$(screen)"
 expect_contains "... where the command that ran top still shows" "top; echo" "$(screen)"
 tm kill-server
+
+# Intervals the refresh can wait: 0.1 s to an hour; past that, a clear error, never a trap.
+out=$("$FOLIOCTL" --socket "$SOCK" top --interval 7200 2>&1); status=$?
+expect_eq "top --interval 7200 is refused (exit 64)" "64" "$status"
+expect_contains "... saying the range" "--interval must be from 0 to 3600" "$out"
