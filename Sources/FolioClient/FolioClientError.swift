@@ -18,6 +18,11 @@ public struct FolioClientError: Error, CustomStringConvertible, Equatable {
 
     public var description: String { "\(message): \(errno)" }
 
+    /// The same errno and message, whoever said it.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.errno == rhs.errno && lhs.message == rhs.message
+    }
+
     init(_ error: SystemCallError) {
         self.init(errno: error.errno, message: error.call)
     }
