@@ -73,6 +73,9 @@ expect_eq "bench --readers exits 0 (no reader saw a wrong byte)" "0" "$?"
 expect_contains "... with the no-migration baseline" "(no migration)" "$out"
 expect_eq "... and a row per transactional setting, 0 wrong" "2" "$(printf '%s\n' "$out" | awk '$3 == "kernel" && ($4 == 0 || $4 == 1) && $NF == 0' | wc -l)"
 expect_eq "... and transactional is back to 1" "1" "$(cat "$MNT/migration/transactional")"
+# More folios than one request carries: the moves go in requests of 16,384, as the bench's own.
+"$FOLIOBENCH" --socket "$SOCK" bench --mount "$MNT" --readers 1 --sizes 4K --count 20000 --migrators kernel --reader-seconds 0.2 > "$WORK/many.out" 2>&1
+expect_eq "bench --readers with 20,000 folios (two requests a move) exits 0" "0" "$?"
 out=$("$FOLIOBENCH" --socket "$SOCK" bench --mount "$MNT" --sizes 64K --count 64 --reps 1 --migrators kernel/tx0,kernel/tx1 2>&1)
 expect_eq "bench --migrators kernel/tx0,kernel/tx1: a row for each, side by side" "kernel/tx0 kernel/tx1" \
     "$(printf '%s\n' "$out" | awk '$1 == "64K" && $3 ~ /^kernel\// { printf "%s%s", sep, $3; sep=" " }')"

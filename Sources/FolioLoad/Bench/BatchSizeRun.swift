@@ -55,7 +55,7 @@ final class BatchSizeRun {
                     try target.setKnob("migration/stats/batch_latency_ns", "0")
                     try target.setKnob("migration/stats/first_folio_ns", "0")
                     tier = 1 - tier
-                    let (wall, _) = try run.move(handles, to: tier)
+                    let (wall, _, _) = try run.move(handles, to: tier)
                     rates[index].append(Double(size.bytes * count) / Double(wall))
                     latencies[index].append(try summary("migration/stats/batch_latency_ns") + summary("migration/stats/first_folio_ns"))
                 }

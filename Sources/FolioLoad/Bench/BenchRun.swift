@@ -126,7 +126,7 @@ final class BenchRun {
                 try apply(setting)
                 tier = 1 - tier
                 let faultsBefore = try target.copyFaults()
-                let (wall, copy) = try move(handles, to: tier)
+                let (wall, copy, _) = try move(handles, to: tier)
                 faults[index] += try target.copyFaults() - faultsBefore
                 let gbps = Double(ceiling.size * handles.count) / Double(wall)
                 if setting.name == "kernel" { kernel = gbps }
@@ -149,22 +149,27 @@ final class BenchRun {
         for (path, value) in setting.knobWrites { try target.setKnob(path, value) }
     }
 
-    /// Moves every handle to `tier`; the wall and copy nanoseconds of all its requests.
-    func move(_ handles: [FolioHandle], to tier: Int) throws -> (wall: UInt64, copy: UInt64) {
+    /// Moves every handle to `tier`; the wall and copy nanoseconds of all its requests, and the
+    /// folios left in place by a pin (EBUSY), which only `allowingBusy` tolerates: readers
+    /// running beside the moves may cause them. Any other failure ends the run.
+    @discardableResult
+    func move(_ handles: [FolioHandle], to tier: Int, allowingBusy: Bool = false) throws -> (wall: UInt64, copy: UInt64, busy: Int) {
         var wall: UInt64 = 0
         var copy: UInt64 = 0
+        var busy = 0
         for start in stride(from: 0, to: handles.count, by: Self.maxHandlesPerRequest) {
             let chunk = Array(handles[start..<min(start + Self.maxHandlesPerRequest, handles.count)])
             let begin = DispatchTime.now().uptimeNanoseconds
             let (results, copyNanos) = try target.migrate(chunk, to: tier)
             wall += DispatchTime.now().uptimeNanoseconds - begin
             copy += copyNanos
-            let failures = Set(results.filter { $0 != .tier(tier) }.map { "\($0)" })
+            busy += allowingBusy ? results.count { $0 == .failed(.resourceBusy) } : 0
+            let failures = Set(results.filter { $0 != .tier(tier) && !(allowingBusy && $0 == .failed(.resourceBusy)) }.map { "\($0)" })
             guard failures.isEmpty else {
                 throw BenchError("a migration failed: \(failures.sorted().joined(separator: ", "))")
             }
         }
-        return (wall, copy)
+        return (wall, copy, busy)
     }
 
     private func fill(_ handles: [FolioHandle], seed: UInt64) throws {

@@ -90,7 +90,7 @@ final class ReaderRun {
             while DispatchTime.now().uptimeNanoseconds < deadline {
                 do {
                     tier = 1 - tier
-                    let (nanos, pinned) = try move(handles, to: tier)
+                    let (nanos, _, pinned) = try run.move(handles, to: tier, allowingBusy: true)
                     moveNanos += nanos
                     busy += pinned
                     moves += 1
@@ -106,7 +106,7 @@ final class ReaderRun {
         shared.stop.store(true, ordering: .relaxed)
         OSThread.backoff { shared.finished.load(ordering: .acquiring) == readers }
         // Every folio back in the first tier, once no reader holds one.
-        if tier != 0 { _ = try? move(handles, to: 0) }
+        if tier != 0 { _ = try? run.move(handles, to: 0) }
         if let failure { throw failure }
         let outcomes = shared.results.withLock { $0 }
         if let error = outcomes.compactMap(\.error).first { throw BenchError("a reader failed: \(error)") }
@@ -116,17 +116,6 @@ final class ReaderRun {
                           pins: outcomes.reduce(0) { $0 + $1.pins }, seconds: elapsed, waits: waits,
                           wrong: outcomes.reduce(0) { $0 + $1.wrong }, moves: moves,
                           gbps: moves == 0 ? 0 : Double(size * (count * moves - busy)) / Double(max(moveNanos, 1)), busy: busy)
-    }
-
-    /// Moves `handles` to `tier`: the wall nanoseconds and the folios a reader kept in place
-    /// (EBUSY, which readers may cause); any other failure ends the run.
-    private func move(_ handles: [FolioHandle], to tier: Int) throws -> (nanos: UInt64, busy: Int) {
-        let begin = DispatchTime.now().uptimeNanoseconds
-        let (results, _) = try run.target.migrate(handles, to: tier)
-        let nanos = DispatchTime.now().uptimeNanoseconds - begin
-        let failures = Set(results.filter { $0 != .tier(tier) && $0 != .failed(.resourceBusy) }.map { "\($0)" })
-        guard failures.isEmpty else { throw BenchError("a migration failed: \(failures.sorted().joined(separator: ", "))") }
-        return (nanos, results.count { $0 == .failed(.resourceBusy) })
     }
 
     /// One reader: pins each folio in turn, from `first`, and checks the first word and one
