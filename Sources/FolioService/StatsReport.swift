@@ -36,8 +36,8 @@ enum StatsReport {
         // The default copier's own count, as the offload migrators' above: folios it copied as
         // the active migrator (or for a reason the mask keeps from them).
         counters.append(.init(name: "\(core.kernel.name).folios_migrated", value: core.kernel.stats.foliosMigrated))
-        for (reason, folios) in core.pipeline.completions.foliosMigratedByReason {
-            counters.append(.init(name: "reason.\(reason.name).folios_migrated", value: folios))
+        for (reason, folios) in core.pipeline.foliosByReason.snapshot {
+            counters.append(.init(name: "reason.\(reason).folios_migrated", value: folios))
         }
         for (name, record) in [("batch_latency", core.pipeline.batchLatency), ("first_folio_latency", core.pipeline.firstFolioLatency)] {
             let summary = record.summary

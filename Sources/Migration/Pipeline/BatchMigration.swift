@@ -48,6 +48,8 @@ struct BatchMigration {
     private var tally = Tally()
     /// Counts for `MigrationStatistics`, filled by `run`.
     private(set) var counts: KeyValuePairs<MigrationCounter, UInt64> = [:]
+    /// Folios `run` moved.
+    var foliosMoved: Int { tally.moved }
 
     private struct Tally {
         var moved = 0, busy = 0, bytesCopied = 0, fellBack = 0

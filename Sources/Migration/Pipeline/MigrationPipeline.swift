@@ -23,7 +23,9 @@ public final class MigrationPipeline: Sendable {
     /// Each request's time to its first completed folios: from the request's start to the
     /// end of its first batch's move step, when they are readable at their new place.
     public let firstFolioLatency = LatencyRecord()
-    /// Each batch as it completes: folios moved per reason, and an observer (the metrics).
+    /// Folios moved for each reason (the stats reply's `reason.<name>.folios_migrated`).
+    public let foliosByReason = CounterSet<MigrationReason>()
+    /// Each batch's latencies as it completes, for an observer (the metrics).
     public let completions = BatchCompletions()
     private let batchLimit = Atomic<Int>(MigrationPipeline.maxBatchFolios)
     private let offloadReasons = Atomic<Int>((1 << MigrationReason.allCases.count) - 1)
@@ -82,19 +84,18 @@ public final class MigrationPipeline: Sendable {
         for start in stride(from: 0, to: request.handles.count, by: size) {
             let indices = start..<min(start + size, request.handles.count)
             let batchStart = DispatchTime.now().uptimeNanoseconds
-            let moved = space.locked { metadata in
+            space.locked { metadata in
                 let mode = BatchMigration.Mode(offload: offload, transactional: transactional, keepsShadows: keepsShadows)
                 var batch = BatchMigration(request: request, indices: indices, metadata: metadata, mode: mode)
                 batch.run(slot: slot, into: &result)
                 statistics.add(batch.counts)
-                return batch.counts.first { $0.key == .foliosMigrated }?.value ?? 0
+                foliosByReason.add([request.reason: UInt64(batch.foliosMoved)])
             }
             // A batch's folios complete together, when its move step ends.
             let end = DispatchTime.now().uptimeNanoseconds
             batchLatency.record(end - batchStart)
             if start == 0 { firstFolioLatency.record(end - requestStart) }
-            completions.record(.init(reason: request.reason, folios: moved, batchNanos: end - batchStart,
-                                     firstFolioNanos: start == 0 ? end - requestStart : nil))
+            completions.record(.init(batchNanos: end - batchStart, firstFolioNanos: start == 0 ? end - requestStart : nil))
             result.batches += 1
         }
         return .success(result)

@@ -1,5 +1,10 @@
+import FolioProtocol
+
 /// The pipeline's counters, shown under `migration/stats/`. Units are in the names.
 public typealias MigrationStatistics = CounterSet<MigrationCounter>
+
+/// The folios moved for each reason are counted as the pipeline's counters are.
+extension MigrationReason: StatisticsCounter {}
 
 /// One of the pipeline's counters; its name is the knob's.
 public enum MigrationCounter: Int, StatisticsCounter {
