@@ -274,7 +274,7 @@ public final class AddressSpace: @unchecked Sendable {
 
         /// Counts a move `taken` served; its block is the folio's from now on.
         public func useShadow(_ taken: TakenShadow) {
-            space.tiers[taken.tier].shadows.hit(taken.shadow)
+            space.tiers[taken.tier].shadows.countHit()
         }
 
         /// Frees a shadow taken and not used.

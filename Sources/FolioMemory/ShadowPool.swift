@@ -77,8 +77,8 @@ public final class ShadowPool: Sendable {
         return shadow
     }
 
-    /// Counts a demotion the shadow `taken` served; its block is the folio's again.
-    func hit(_ taken: Shadow) { used.add(1, ordering: .relaxed) }
+    /// Counts a move a taken shadow served (its block is the folio's again).
+    func countHit() { used.add(1, ordering: .relaxed) }
 
     /// Frees a shadow taken and not used.
     func release(_ taken: Shadow) { taken.release() }
