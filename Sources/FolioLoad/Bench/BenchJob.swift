@@ -54,8 +54,10 @@ public struct BenchJob: Sendable {
             ? try InProcessBenchTarget(tierBytes: max(total.bytes, (count ?? 0) * (sizes.map(\.bytes).max() ?? 0)) / 2 * 2 + (64 << 20))
             : try DaemonBenchTarget(socket: socket, mount: mount)
         let run = BenchRun(target: target, sizes: sizes, settings: migrators, totalBytes: total.bytes, fixedCount: count, reps: reps, verify: verify)
-        // A setting with /tx0 or /tx1 changes migration/transactional: put it back afterwards.
-        let transactional = migrators.contains { $0.transactional != nil } ? try target.knob("migration/transactional") : nil
+        // A setting with /tx0 or /tx1, and the reader cells, change migration/transactional:
+        // put it back afterwards.
+        let changesTransactional = readers > 0 || migrators.contains { $0.transactional != nil }
+        let transactional = changesTransactional ? try target.knob("migration/transactional") : nil
         defer { if let transactional { try? target.setKnob("migration/transactional", transactional) } }
         if readers > 0 {
             let cells = try ReaderRun(run: run, readers: readers, seconds: readerSeconds).measure()

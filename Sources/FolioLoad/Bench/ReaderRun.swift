@@ -42,8 +42,6 @@ final class ReaderRun {
     }
 
     func measure() throws -> [ReaderCell] {
-        let original = try run.target.knob("migration/transactional")
-        defer { try? run.target.setKnob("migration/transactional", original) }
         var cells: [ReaderCell] = []
         for size in run.sizes {
             let (handles, count) = try run.allocateAndFill(size: size.bytes)
