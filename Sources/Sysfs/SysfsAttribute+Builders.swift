@@ -22,6 +22,18 @@ extension SysfsAttribute {
         SysfsAttribute(name, mode: .knob, show: { "\(value())\n" }, store: { _ in reset() })
     }
 
+    /// A `0644` boolean knob: shows `0` or `1`, stores what `kstrtobool` takes (EINVAL for
+    /// anything else). Its value is a setting a restart brings back.
+    public static func boolean(
+        _ name: String,
+        get: @escaping @Sendable () -> Bool,
+        set: @escaping @Sendable (Bool) -> Void
+    ) -> SysfsAttribute {
+        SysfsAttribute(name, mode: .knob, persistence: .shown, show: { get() ? "1\n" : "0\n" }, store: { (input) throws(Errno) in
+            set(try kstrtobool(input))
+        })
+    }
+
     /// A `0644` unsigned knob parsed with `kstrtouint(…, 0)` and limited to `range` (EINVAL
     /// outside); `set` may refuse a value in range with its own errno (EAGAIN for a thread).
     /// Its value is a setting a restart brings back.

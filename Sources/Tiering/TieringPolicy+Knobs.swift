@@ -11,13 +11,7 @@ extension TieringPolicy {
     /// Fills `tiering/`: `enabled`, the intervals, `hot_threshold`, `promote_rate_limit_MBps`,
     /// the counters, `shadows` and `shadow_hits`.
     public func registerKnobs(in directory: SysfsDirectory) {
-        directory.add(SysfsAttribute(
-            "enabled",
-            mode: .knob,
-            persistence: .shown,
-            show: { self.enabled ? "1\n" : "0\n" },
-            store: { (input) throws(Errno) in self.enabled = try kstrtobool(input) }
-        ))
+        directory.add(.boolean("enabled", get: { self.enabled }, set: { self.enabled = $0 }))
         directory.add(.unsigned("aggregation_interval_ms", range: Self.intervalRange,
                                 get: { UInt32(self.aggregationInterval / .milliseconds(1)) },
                                 set: { self.aggregationInterval = .milliseconds($0) }))
@@ -31,18 +25,11 @@ extension TieringPolicy {
         for counter in TieringCounter.allCases {
             directory.add(.readOnly(counter.name) { "\(self.statistics[counter])\n" })
         }
-        directory.add(SysfsAttribute(
-            "shadows",
-            mode: .knob,
-            persistence: .shown,
-            show: { self.pipeline.keepsShadows ? "1\n" : "0\n" },
-            store: { (input) throws(Errno) in
-                let keep = try kstrtobool(input)
-                self.pipeline.keepsShadows = keep
-                // Off means none kept, not only none made from now on.
-                if !keep { self.tiers.forEach { $0.shadows.reclaim(.max) } }
-            }
-        ))
+        directory.add(.boolean("shadows", get: { self.pipeline.keepsShadows }) { keep in
+            self.pipeline.keepsShadows = keep
+            // Off means none kept, not only none made from now on.
+            if !keep { self.tiers.forEach { $0.shadows.reclaim(.max) } }
+        })
         directory.add(.readOnly("shadow_hits") { "\(self.shadowHits)\n" })
     }
 }

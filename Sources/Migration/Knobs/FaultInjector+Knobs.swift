@@ -17,8 +17,6 @@ extension FaultInjector {
                 self.times = Int(value)
             }
         ))
-        directory.add(SysfsAttribute("stall", mode: .knob, persistence: .shown, show: { self.stallChannels ? "1\n" : "0\n" }) { (input) throws(Errno) in
-            self.stallChannels = try kstrtobool(input)
-        })
+        directory.add(.boolean("stall", get: { self.stallChannels }, set: { self.stallChannels = $0 }))
     }
 }

@@ -6,13 +6,7 @@ extension MigrationPipeline {
     /// Adds `reason_mask`, `transactional`, `batch_size` and `stats/*` to `directory` (`migration/`).
     func registerKnobs(in directory: SysfsDirectory) {
         directory.add(reasonMaskAttribute())
-        directory.add(SysfsAttribute(
-            "transactional",
-            mode: .knob,
-            persistence: .shown,
-            show: { self.transactional ? "1\n" : "0\n" },
-            store: { (input) throws(Errno) in self.transactional = try kstrtobool(input) }
-        ))
+        directory.add(.boolean("transactional", get: { self.transactional }, set: { self.transactional = $0 }))
         directory.add(.unsigned("batch_size", range: 1...UInt32(Self.maxBatchFolios), get: { UInt32(self.batchSize) }, set: { self.batchSize = Int($0) }))
         let stats = directory.subdirectory("stats")
         for counter in MigrationCounter.allCases {
