@@ -41,11 +41,17 @@ out=$("$FOLIOCTL" --socket "$SOCK" alloc --tier fast --count 10 2>&1)
 expect_eq "exactly folios_per_space is allowed" "10" "$(printf '%s\n' "$out" | wc -l)"
 
 holders=
-for _ in 1 2 3; do "$FOLIOBENCH" --socket "$SOCK" exercise --tier fast --other slow --order 0 --count 4 --seconds 3 >/dev/null 2>&1 & holders="$holders $!"; done
-sleep 1
+# The three holders connect as fast as the machine lets them. Ask the mount, which takes no
+# session, until all three have their 4 folios of 4 KiB (in fast or slow: they move between
+# them); then one session more.
+both_free() { echo $(( $(cat "$MNT/tiers/fast/free_bytes") + $(cat "$MNT/tiers/slow/free_bytes") )); }
+free=$(both_free)
+for _ in 1 2 3; do "$FOLIOBENCH" --socket "$SOCK" exercise --tier fast --other slow --order 0 --count 4 --seconds 30 >/dev/null 2>&1 & holders="$holders $!"; done
+end=$((SECONDS + 20))
+while [ "$SECONDS" -lt "$end" ] && [ $((free - $(both_free))) -lt $((3 * 4 * 4096)) ]; do sleep 0.1; done
 out=$("$FOLIOCTL" --socket "$SOCK" stat 2>&1)
 expect_contains "a session past [limits] sessions is refused with EUSERS" "too many sessions (3): Too many users (EUSERS)" "$out"
-wait $holders
+kill $holders; wait $holders 2>/dev/null
 expect_contains "... and served again once sessions end" "migrator: kernel" "$("$FOLIOCTL" --socket "$SOCK" stat 2>&1)"
 stop_daemon TERM
 
