@@ -8,7 +8,7 @@ DEB_PACKAGES := fuse3 libfuse3-dev pkg-config
 # build and inspect it; dpkg-deb and lintian build and check the package; a real Prometheus
 # scrapes the metrics endpoint (promtool checks its output, curl reads it) and tmux runs
 # `folioctl top`.
-TEST_PACKAGES := systemd systemd-container valgrind gcc binutils dpkg-dev lintian prometheus tmux curl
+TEST_PACKAGES := systemd systemd-container valgrind gcc binutils dpkg-dev lintian prometheus tmux curl memtester stress-ng
 # What Tests/vm/run boots its three-node VM with (it installs them, and virtme-ng from PyPI,
 # and downloads a Debian kernel image into .build-vm-kernel/ itself).
 VM_PACKAGES := qemu-system-x86 kmod busybox-static
