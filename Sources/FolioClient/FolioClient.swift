@@ -232,6 +232,13 @@ public final class FolioClient: @unchecked Sendable {
         return UnsafeMutableRawBufferPointer(start: tierBases[tier] + offset, count: size)
     }
 
+    /// Every handle that names a folio now, from the shared table.
+    public var allocatedHandles: [FolioHandle] {
+        (0..<FolioTableLayout.capacity).compactMap { index in
+            FolioEntry(table: table, handle: index).isAllocated ? FolioHandle(rawValue: UInt32(index)) : nil
+        }
+    }
+
     /// Whether `handle`'s folio is in the middle of a migration (its sequence word is odd).
     public func isMigrating(_ handle: FolioHandle) -> Bool {
         guard let entry = try? entry(handle) else { return false }

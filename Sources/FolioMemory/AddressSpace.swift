@@ -58,6 +58,10 @@ public final class AddressSpace: @unchecked Sendable {
     public let limits: SpaceLimits
     /// What the space holds counts here too (its owner's bytes across spaces), if set.
     public let quota: ByteBudget?
+    /// A program space: a program maps its folios with no pin, and they move only through
+    /// its runtime (AddressSpace+Program.swift).
+    public let isProgram: Bool
+    let runtimeSlot = Mutex<(any ProgramRuntime)?>(nil)
     // Internal, not private, for the adoption in AddressSpace+Adoption.swift, which fills
     // them in before the space is shared with anyone.
     let arenas: [Arena]
@@ -76,10 +80,13 @@ public final class AddressSpace: @unchecked Sendable {
     // no shadow is kept.
     private var unmarkedTables: [PinTable] = []
     var bytesHeld = 0
+    // Program spaces: destination blocks of folios whose runtime did not answer a remap in
+    // time, per handle (AddressSpace+Program.swift).
+    var unsettled: [Int: FolioRecord] = [:]
     private var destroyed = false
 
     /// A new, empty space with an arena in each tier.
-    public convenience init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits(), quota: ByteBudget? = nil) throws(SystemCallError) {
+    public convenience init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits = SpaceLimits(), quota: ByteBudget? = nil, isProgram: Bool = false) throws(SystemCallError) {
         var arenas: [Arena] = []
         let tableFD: FileDescriptor
         do {
@@ -97,14 +104,15 @@ public final class AddressSpace: @unchecked Sendable {
             try? tableFD.close()
             throw error
         }
-        self.init(id: id, name: name, owner: owner, tiers: tiers, limits: limits, quota: quota, arenas: arenas, tableFD: tableFD, table: table)
+        self.init(id: id, name: name, owner: owner, tiers: tiers, limits: limits, quota: quota, arenas: arenas, tableFD: tableFD, table: table, isProgram: isProgram)
     }
 
     /// A space over memory that exists already: new arenas and table (above), or a restarted
     /// daemon's adoption. No records yet.
     init(id: Int, name: String?, owner: UInt32, tiers: [Tier], limits: SpaceLimits, quota: ByteBudget?,
-         arenas: [Arena], tableFD: FileDescriptor, table: UnsafeMutableRawPointer) {
+         arenas: [Arena], tableFD: FileDescriptor, table: UnsafeMutableRawPointer, isProgram: Bool = false) {
         self.id = id
+        self.isProgram = isProgram
         self.name = name
         self.owner = owner
         self.tiers = tiers
@@ -180,6 +188,8 @@ public final class AddressSpace: @unchecked Sendable {
             // Before the table is unmapped: the pools read the shadows' entries.
             for tier in tiers { tier.shadows.dropAll(space: id) }
             for case let record? in records { arenas[record.tier].release(offset: record.offset, order: record.order) }
+            for record in unsettled.values { arenas[record.tier].release(offset: record.offset, order: record.order) }
+            unsettled = [:]
             quota?.credit(bytesHeld)
             records = []
             pinTables = []
@@ -344,6 +354,8 @@ public final class AddressSpace: @unchecked Sendable {
             space.entry(handle).isAllocated = false
             space.records[handle] = nil
             release(tier: record.tier, offset: record.offset, order: record.order)
+            // The program gave it up: neither block is mapped for it any more.
+            if let destination = space.unsettled.removeValue(forKey: handle) { release(tier: destination.tier, offset: destination.offset, order: destination.order) }
             space.bytesHeld -= record.bytes
             space.quota?.credit(record.bytes)
             space.freeHandles.append(handle)

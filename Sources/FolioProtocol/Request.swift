@@ -134,8 +134,15 @@ public struct AttachFeatures: OptionSet, Sendable, Hashable {
     /// word's high half (PROTOCOL.md §6): the daemon may copy the space's folios unfrozen.
     public static let marksWrites = AttachFeatures(rawValue: 1)
 
+    /// The attach makes a program space: its folios are mapped into a program with no pin,
+    /// and move only through its runtime's channel (PROTOCOL.md §10).
+    public static let mapsUnpinned = AttachFeatures(rawValue: 2)
+
+    /// This connection is the runtime channel of the program space it names (§10).
+    public static let runtimeChannel = AttachFeatures(rawValue: 4)
+
     /// Every feature this build knows.
-    public static let all: AttachFeatures = [.marksWrites]
+    public static let all: AttachFeatures = [.marksWrites, .mapsUnpinned, .runtimeChannel]
 
     /// `bits` if every one is known, else nil.
     init?(known bits: UInt32) {

@@ -69,15 +69,16 @@ public final class SeqpacketSocket: Sendable {
         SeqpacketSocket(fd: try Posix.call("accept") { clinux_accept_cloexec(fd) })
     }
 
-    /// Sends one message with `fds` attached. One thread at a time may send on a socket.
-    public func send(_ bytes: [UInt8], fds: [Int32] = []) throws(SystemCallError) {
+    /// Sends one message with `fds` attached. One thread at a time may send on a socket. With
+    /// `wait` false, EAGAIN when the peer's queue is full.
+    public func send(_ bytes: [UInt8], fds: [Int32] = [], wait: Bool = true) throws(SystemCallError) {
         guard bytes.count <= MessageHeader.maxMessageBytes, fds.count <= MessageBuffer.maxFDs else {
             throw SystemCallError(call: "sendmsg", errno: .messageTooLong)
         }
         sendBuffer.payload.copyBytes(from: bytes)
         if !fds.isEmpty { fds.withUnsafeBufferPointer { clinux_cmsg_put_fds(sendBuffer.control, $0.baseAddress, Int32($0.count)) } }
         var message = sendBuffer.header(length: bytes.count, controlLength: fds.isEmpty ? 0 : clinux_cmsg_space_fds(Int32(fds.count)))
-        _ = try Posix.call("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) >= 0 ? 0 : -1 }
+        _ = try Posix.call("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | (wait ? 0 : Int32(MSG_DONTWAIT))) >= 0 ? 0 : -1 }
     }
 
     /// The next message and the fds that came with it; nil when the peer closed (or this side

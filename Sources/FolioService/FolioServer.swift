@@ -51,7 +51,7 @@ public final class FolioServer: Sendable {
     // Written to on stop: wakes the accept thread without touching the listener, which under
     // socket activation is shared with the service manager and must stay listening.
     private let wake: (read: Int32, write: Int32)
-    private let registry: SpaceRegistry
+    let registry: SpaceRegistry
     private let core: MigrationCore
     private let policy: AccessPolicy
     private let limits: ServiceLimits

@@ -13,6 +13,9 @@ final class Session: @unchecked Sendable {
     private enum State {
         case connected
         case attached(AddressSpace, PinTable)
+        /// The runtime channel of a program space (PROTOCOL.md §10): it carries calls and
+        /// answers, no requests.
+        case channel(AddressSpace, PinTable, RuntimeChannel)
         case closed
     }
 
@@ -93,12 +96,20 @@ final class Session: @unchecked Sendable {
 
     /// Answers one message; false when the answer could not be delivered.
     private func handle(_ bytes: [UInt8]) -> Bool {
+        if case .channel(_, _, let channel) = state {
+            channel.received(bytes)
+            return true
+        }
         let decoded: (requestID: UInt32, request: Request)
         do { decoded = try Request.decode(bytes) } catch {
             return reply(.error(errno: error.rawValue, message: "malformed request"), to: MessageHeader.requestID(ofMalformed: bytes))
         }
         switch dispatch(decoded.request) {
-        case .success(let (answer, fds)): return reply(answer, to: decoded.requestID, fds: fds)
+        case .success(let (answer, fds)):
+            guard reply(answer, to: decoded.requestID, fds: fds) else { return false }
+            // Calls may go out only once the runtime has its attached reply.
+            if case .channel(let space, _, let channel) = state, (try? space.install(runtime: channel)) == nil { return false }
+            return true
         case .failure(let error): return reply(.error(errno: error.rawValue, message: decoded.request.name), to: decoded.requestID)
         }
     }
@@ -106,11 +117,14 @@ final class Session: @unchecked Sendable {
     private func dispatch(_ request: Request) -> Result<(Reply, [Int32]), Errno> {
         Result { () throws(Errno) -> (Reply, [Int32]) in
             switch (request, state) {
+            case (.attach(let name, let features), .connected) where features.contains(.runtimeChannel):
+                return try attachChannel(name: name, features: features)
             case (.attach(let name, let features), .connected): return try attach(name: name, features: features)
             case (.attach, _): throw .socketIsConnected
             // The daemon's counters belong to no space: reading them attaches nothing.
             case (.stats, _): return (.stats(StatsReport.stats(core: core, registry: registry)), [])
             case (_, .connected), (_, .closed): throw .socketNotConnected
+            case (_, .channel): throw .invalidArgument
             case (.allocate(let tier, let order, let count), .attached(let space, _)):
                 return (try allocate(space, tier: tier, order: order, count: count), [])
             case (.free(let handles), .attached(let space, _)):
@@ -128,18 +142,40 @@ final class Session: @unchecked Sendable {
 
     private func attach(name: String?, features: AttachFeatures) throws(Errno) -> (Reply, [Int32]) {
         let space: AddressSpace
-        do throws(Errno) { space = try registry.attach(name: name, uid: peer.uid) } catch {
+        do throws(Errno) { space = try registry.attach(name: name, uid: peer.uid, program: features.contains(.mapsUnpinned), pid: peer.pid) } catch {
             registry.counters.refused(error)
             throw error
         }
-        let pins: PinTable
-        do { pins = try space.attach(marksWrites: features.contains(.marksWrites)) } catch {
+        let pins = try pinTable(in: space, marksWrites: features.contains(.marksWrites))
+        state = .attached(space, pins)
+        return attachedReply(space, pins)
+    }
+
+    /// A program's runtime channel (PROTOCOL.md §10), installed in its space once the
+    /// attached reply is out.
+    private func attachChannel(name: String?, features: AttachFeatures) throws(Errno) -> (Reply, [Int32]) {
+        guard let name, !features.contains(.mapsUnpinned) else { throw .invalidArgument }
+        let space = try registry.attachChannel(name: name, uid: peer.uid)
+        guard space.runtime == nil else {
+            registry.detach(space)
+            throw .resourceBusy
+        }
+        let pins = try pinTable(in: space, marksWrites: false)
+        let pipeline = core.pipeline
+        state = .channel(space, pins, RuntimeChannel(socket: socket, timeout: { .milliseconds(pipeline.revokeTimeoutMilliseconds) }))
+        return attachedReply(space, pins)
+    }
+
+    private func pinTable(in space: AddressSpace, marksWrites: Bool) throws(Errno) -> PinTable {
+        do { return try space.attach(marksWrites: marksWrites) } catch {
             registry.detach(space)
             throw error.errno
         }
+    }
+
+    private func attachedReply(_ space: AddressSpace, _ pins: PinTable) -> (Reply, [Int32]) {
         // Attached: the client may now idle as long as it likes.
         try? socket.setTimeouts(receive: nil, send: limits.replyTimeout)
-        state = .attached(space, pins)
         let tiers = space.tiers.map { TierInfo(name: $0.spec.name, sizeBytes: UInt64($0.spec.sizeBytes)) }
         let fds = [space.tableFD, pins.fd].compactMap { $0 } + space.sharedFDs.dropFirst()
         return (.attached(spaceID: UInt32(space.id), tiers: tiers), fds.map(\.rawValue))
@@ -172,9 +208,16 @@ final class Session: @unchecked Sendable {
 
     /// Lets go of the attached space: its pins stop counting, and an anonymous one is freed.
     private func detach() {
-        if case .attached(let space, let pins) = state {
+        switch state {
+        case .attached(let space, let pins):
             space.detach(pins)
             registry.detach(space)
+        case .channel(let space, let pins, let channel):
+            space.remove(runtime: channel)
+            channel.end()
+            space.detach(pins)
+            registry.detach(space)
+        case .connected, .closed: break
         }
         state = .connected
     }

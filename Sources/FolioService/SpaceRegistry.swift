@@ -40,6 +40,8 @@ final class SpaceRegistry: Sendable {
         var named: [[UInt8]: AddressSpace] = [:]
         var holders: [ObjectIdentifier: Int] = [:]
         var doomed: Set<ObjectIdentifier> = []
+        // Program spaces, with the pid that made each one.
+        var programs: [ObjectIdentifier: (space: AddressSpace, pid: Int32)] = [:]
         // Kept for good once made: a quota that anonymous spaces still charge must not be
         // replaced by a fresh one.
         var accounts: [UInt32: Account] = [:]
@@ -53,6 +55,11 @@ final class SpaceRegistry: Sendable {
     private let limits: ServiceLimits
     private let events: SpaceEvents
     private let state = Mutex(State())
+
+    /// Program spaces now, by name, with the pid that made each (`folioctl ps`).
+    var programs: [(name: String, pid: Int32, space: AddressSpace)] {
+        state.withLock { $0.programs.values.map { ($0.space.name ?? "", $0.pid, $0.space) } }.sorted { $0.name < $1.name }
+    }
 
     /// Named spaces now (the stats reply's `service.named_spaces`).
     var namedSpaceCount: Int { state.withLock { $0.named.count } }
@@ -86,9 +93,13 @@ final class SpaceRegistry: Sendable {
     /// missing). EACCES when another uid owns the name; EDQUOT when `uid` owns as many named
     /// spaces as it may; ENOSPC when the daemon holds as many as it may; ENOMEM or EMFILE when
     /// memfds cannot be had.
-    func attach(name: String?, uid: UInt32) throws(Errno) -> AddressSpace {
+    /// `program`: a new program space (PROTOCOL.md §10), named and freed with its last
+    /// session, never kept for a restart: EINVAL without a name, EEXIST if the name is taken.
+    func attach(name: String?, uid: UInt32, program: Bool = false, pid: Int32 = 0) throws(Errno) -> AddressSpace {
         try state.withLock { (state) throws(Errno) -> AddressSpace in
+            if program && name == nil { throw .invalidArgument }
             if let name, let existing = state.named[Array(name.utf8)] {
+                guard !program else { throw .fileExists }
                 guard existing.owner == uid else { throw .permissionDenied }
                 state.holders[ObjectIdentifier(existing), default: 0] += 1
                 return existing
@@ -100,7 +111,7 @@ final class SpaceRegistry: Sendable {
             }
             let space: AddressSpace
             do throws(SystemCallError) {
-                space = try AddressSpace(id: state.nextID, name: name, owner: uid, tiers: tiers, limits: limits.space, quota: account.quota)
+                space = try AddressSpace(id: state.nextID, name: name, owner: uid, tiers: tiers, limits: limits.space, quota: account.quota, isProgram: program)
             } catch {
                 throw error.errno
             }
@@ -109,7 +120,8 @@ final class SpaceRegistry: Sendable {
             if let name {
                 state.named[Array(name.utf8)] = space
                 account.namedSpaces += 1
-                events.created(space)
+                // A program's memory is mapped in the program: no restart can hand it back.
+                if program { state.programs[ObjectIdentifier(space)] = (space, pid) } else { events.created(space) }
             }
             state.accounts[uid] = account
             state.holders[ObjectIdentifier(space)] = 1
@@ -117,7 +129,20 @@ final class SpaceRegistry: Sendable {
         }
     }
 
-    /// A session lets go of `space`: an anonymous or destroyed space with no holder left is freed.
+    /// The program space `name` for its runtime's channel: ENOENT if there is none, EACCES
+    /// if `uid` does not own it, EINVAL if it is not a program space.
+    func attachChannel(name: String, uid: UInt32) throws(Errno) -> AddressSpace {
+        try state.withLock { (state) throws(Errno) -> AddressSpace in
+            guard let space = state.named[Array(name.utf8)] else { throw .noSuchFileOrDirectory }
+            guard space.owner == uid else { throw .permissionDenied }
+            guard space.isProgram else { throw .invalidArgument }
+            state.holders[ObjectIdentifier(space), default: 0] += 1
+            return space
+        }
+    }
+
+    /// A session lets go of `space`: an anonymous, program or destroyed space with no holder
+    /// left is freed.
     func detach(_ space: AddressSpace) {
         let release = state.withLock { state -> Bool in
             let key = ObjectIdentifier(space)
@@ -127,8 +152,13 @@ final class SpaceRegistry: Sendable {
                 return false
             }
             state.holders[key] = nil
-            let keep = space.name != nil && !state.doomed.contains(key)
+            let keep = space.name != nil && !space.isProgram && !state.doomed.contains(key)
             if !keep { state.doomed.remove(key) }
+            if space.isProgram, let name = space.name.map({ Array($0.utf8) }), state.named[name] === space {
+                state.named[name] = nil
+                state.accounts[space.owner]?.namedSpaces -= 1
+            }
+            if !keep { state.programs[key] = nil }
             return !keep
         }
         if release { destroy(released: space) }

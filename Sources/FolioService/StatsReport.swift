@@ -9,6 +9,8 @@ import Tiering
 /// hot bytes; then each tier's watermarks, the folios moved per reason, the latencies' p50 and
 /// p99, and the server's sessions, named spaces and refusals (PROTOCOL.md §4).
 enum StatsReport {
+    static let maxProgramsShown = 64
+
     static func stats(core: MigrationCore, registry: SpaceRegistry) -> FolioStats {
         let tiers = registry.tiers, tiering = registry.tiering
         var counters = core.pipeline.statistics.snapshot.map { FolioStats.Counter(name: $0.name, value: $0.value) }
@@ -48,6 +50,14 @@ enum StatsReport {
         counters.append(.init(name: "service.named_spaces", value: UInt64(registry.namedSpaceCount)))
         for (errno, count) in registry.counters.refused {
             counters.append(.init(name: "service.refused.\(errno.name)", value: count))
+        }
+        // Programs run by foliod-run (PROTOCOL.md §10): `folioctl ps` reads these. The first
+        // `maxProgramsShown` by name, so that the reply fits one message whatever the names.
+        for program in registry.programs.prefix(maxProgramsShown) {
+            counters.append(.init(name: "program.\(program.name).pid", value: UInt64(max(program.pid, 0))))
+            for (tier, bytes) in zip(tiers, program.space.bytesPerTier) {
+                counters.append(.init(name: "program.\(program.name).tier.\(tier.spec.name).bytes", value: UInt64(bytes)))
+            }
         }
         return FolioStats(migrator: core.slot.active.name, counters: counters)
     }

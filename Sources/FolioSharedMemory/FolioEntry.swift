@@ -71,8 +71,13 @@ public struct FolioEntry {
 
     /// Points the entry at `offset` in `tier`, in one store.
     public func repoint(tier: Int, offset: Int) {
+        location.store(Self.location(tier: tier, offset: offset), ordering: .releasing)
+    }
+
+    /// The `where` word of `offset` in `tier`.
+    public static func location(tier: Int, offset: Int) -> UInt64 {
         precondition(offset < 1 << FolioTableLayout.offsetBits && tier < 256)
-        location.store(UInt64(tier) << UInt64(FolioTableLayout.offsetBits) | UInt64(offset), ordering: .releasing)
+        return UInt64(tier) << UInt64(FolioTableLayout.offsetBits) | UInt64(offset)
     }
 
     /// The folio's order.

@@ -58,25 +58,53 @@ struct Verify: ParsableCommand {
 }
 
 struct Migrate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Move folios to a tier; prints `HANDLE STATUS` a line (the tier, or the errno).")
+    static let configuration = CommandConfiguration(
+        abstract: "Move folios to a tier; prints `HANDLE STATUS` a line (the tier, or the errno), or with --all `STATUS COUNT` a line."
+    )
     @ParentCommand var folioctl: Folioctl
     @Option(help: "The target tier's name.") var to: String
     @Option(help: "syscall, demotion, promotion or compaction.") var reason = "syscall"
-    @Argument(help: "Handles.") var handles: [FolioHandle]
+    @Flag(help: "Every folio of the space (a program's: folioctl ps names them).") var all = false
+    @Argument(help: "Handles.") var handles: [FolioHandle] = []
+
+    func validate() throws {
+        guard all != !handles.isEmpty else { throw ValidationError("name handles, or --all, not both") }
+    }
 
     func run() throws {
         guard let reason = MigrationReason(name: reason) else {
             throw ValidationError("unknown reason '\(reason)' (\(MigrationReason.names.joined(separator: ", ")))")
         }
         try folioctl.options.withClient(program: "folioctl") { client in
-            let outcome = try client.migrate(handles, to: to, reason: reason)
-            for (handle, result) in zip(handles, outcome.results) {
-                switch result {
-                case .tier(let tier): print("\(handle) \(client.tiers[tier].name)")
-                case .failed(let errno): print("\(handle) \(errno.name)")
+            let handles = all ? client.allocatedHandles : handles
+            var counts: [String: Int] = [:]
+            // One request carries at most Request.maxHandles.
+            for start in stride(from: 0, to: handles.count, by: Request.maxHandles) {
+                let chunk = Array(handles[start..<min(start + Request.maxHandles, handles.count)])
+                for (handle, result) in zip(chunk, try client.migrate(chunk, to: to, reason: reason).results) {
+                    let status = switch result {
+                    case .tier(let tier): client.tiers[tier].name
+                    case .failed(let errno): errno.name
+                    }
+                    if all { counts[status, default: 0] += 1 } else { print("\(handle) \(status)") }
                 }
             }
+            for (status, count) in counts.sorted(by: { $0.key < $1.key }) { print("\(status) \(count)") }
         }
+    }
+}
+
+struct Ps: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the programs foliod-run runs in the daemon's tiers, with their bytes per tier.")
+    @ParentCommand var folioctl: Folioctl
+
+    func run() throws {
+        let stats: FolioStats
+        do { stats = try FolioClient.stats(socketPath: folioctl.options.socket) } catch {
+            print("folioctl: \(error.message): \(error.errno) (\(error.errno.name))", to: &standardError)
+            throw ExitCode.failure
+        }
+        print(ProgramTable(stats).text, terminator: "")
     }
 }
 

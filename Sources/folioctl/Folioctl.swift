@@ -11,7 +11,7 @@ struct Folioctl: ParsableCommand {
         commandName: "folioctl",
         abstract: "Allocate, fill, migrate and check folios in a running foliod.",
         version: "folioctl \(FoliodVersion.release) (protocol \(MessageHeader.version))",
-        subcommands: [Alloc.self, Fill.self, Verify.self, Migrate.self, Free.self, Destroy.self, Stat.self, Top.self, Hold.self, Watch.self]
+        subcommands: [Alloc.self, Fill.self, Verify.self, Migrate.self, Free.self, Destroy.self, Stat.self, Ps.self, Top.self, Hold.self, Watch.self]
     )
 
     @OptionGroup var options: ClientOptions

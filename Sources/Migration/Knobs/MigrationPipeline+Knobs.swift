@@ -3,11 +3,13 @@ import Sysfs
 import SystemPackage
 
 extension MigrationPipeline {
-    /// Adds `reason_mask`, `transactional`, `batch_size` and `stats/*` to `directory` (`migration/`).
+    /// Adds `reason_mask`, `transactional`, `batch_size`, `revoke_timeout_ms` and `stats/*` to
+    /// `directory` (`migration/`).
     func registerKnobs(in directory: SysfsDirectory) {
         directory.add(reasonMaskAttribute())
         directory.add(.boolean("transactional", get: { self.transactional }, set: { self.transactional = $0 }))
         directory.add(.unsigned("batch_size", range: 1...UInt32(Self.maxBatchFolios), get: { UInt32(self.batchSize) }, set: { self.batchSize = Int($0) }))
+        directory.add(.unsigned("revoke_timeout_ms", range: 1...UInt32(Self.maxRevokeTimeoutMilliseconds), get: { UInt32(self.revokeTimeoutMilliseconds) }, set: { self.revokeTimeoutMilliseconds = Int($0) }))
         let stats = directory.subdirectory("stats")
         for counter in MigrationCounter.allCases {
             stats.add(.readOnly(counter.name) { "\(self.statistics[counter])\n" })

@@ -21,7 +21,7 @@ struct BatchMigration {
     }
 
     /// A folio that passed `prepare`: its source, and the destination block reserved for it.
-    private struct Candidate {
+    struct Candidate {
         let index: Int  // into the request's handles (and the result's results)
         let handle: Int
         let source: FolioRecord
@@ -36,22 +36,22 @@ struct BatchMigration {
         let shadow: TakenShadow
     }
 
-    private let request: MigrationRequest
+    let request: MigrationRequest
     private let indices: Range<Int>
-    private let metadata: AddressSpace.Metadata
+    let metadata: AddressSpace.Metadata
     private let mode: Mode
     private let pinTables: [PinTable]
-    private var candidates: [Candidate] = []
+    var candidates: [Candidate] = []
     private var remaps: [Remap] = []
     /// Source blocks to give back when the batch ends, and what the steps did, for the counters.
     private var retired: [FolioRecord] = []
-    private var tally = Tally()
+    var tally = Tally()
     /// Counts for `MigrationStatistics`, filled by `run`.
     private(set) var counts: KeyValuePairs<MigrationCounter, UInt64> = [:]
     /// Folios `run` moved.
     var foliosMoved: Int { tally.moved }
 
-    private struct Tally {
+    struct Tally {
         var moved = 0, busy = 0, bytesCopied = 0, fellBack = 0
         var committed = 0, aborted = 0, frozenCopies = 0
         var unmapNanos: UInt64 = 0, copyNanos: UInt64 = 0, moveNanos: UInt64 = 0
@@ -72,6 +72,27 @@ struct BatchMigration {
         // Counted by the copying threads themselves; a concurrent batch's copies may count
         // in both.
         let faultsBefore = CopyFaults.count
+        if metadata.space.isProgram {
+            migrateMapped(slot: slot, into: &result)
+        } else {
+            migratePinned(slot: slot, into: &result)
+        }
+        let faults = max(CopyFaults.count - faultsBefore, 0)
+        result.unmapNanos += tally.unmapNanos
+        result.copyNanos += tally.copyNanos
+        result.moveNanos += tally.moveNanos
+        let failed = indices.count { result.results[$0].tier == nil } - tally.busy
+        counts = [
+            .batches: 1, .foliosMigrated: UInt64(tally.moved), .foliosFailed: UInt64(failed),
+            .foliosBusy: UInt64(tally.busy), .bytesCopied: UInt64(tally.bytesCopied),
+            .unmapNanos: tally.unmapNanos, .copyNanos: tally.copyNanos, .moveNanos: tally.moveNanos,
+            .fallbacks: UInt64(tally.fellBack), .copyFaults: UInt64(faults),
+            .txCommitted: UInt64(tally.committed), .txAborted: UInt64(tally.aborted), .txFrozenCopies: UInt64(tally.frozenCopies),
+        ]
+    }
+
+    /// The steps for folios clients reach through pins.
+    private mutating func migratePinned(slot: MigratorSlot, into result: inout MigrationOutcome) {
         var toFreeze = candidates
         if mode.transactional && metadata.writesAreMarked { toFreeze = copyUnfrozen(slot: slot, into: &result) }
         // After the unfrozen copies: a stale shadow's folio stays frozen until its copy.
@@ -90,21 +111,9 @@ struct BatchMigration {
         move(frozen, into: &result)
         releaseRetired()
         tally.moveNanos += Self.now() - start
-        let faults = max(CopyFaults.count - faultsBefore, 0)
-        result.unmapNanos += tally.unmapNanos
-        result.copyNanos += tally.copyNanos
-        result.moveNanos += tally.moveNanos
-        let failed = indices.count { result.results[$0].tier == nil } - tally.busy
-        counts = [
-            .batches: 1, .foliosMigrated: UInt64(tally.moved), .foliosFailed: UInt64(failed),
-            .foliosBusy: UInt64(tally.busy), .bytesCopied: UInt64(tally.bytesCopied),
-            .unmapNanos: tally.unmapNanos, .copyNanos: tally.copyNanos, .moveNanos: tally.moveNanos,
-            .fallbacks: UInt64(tally.fellBack), .copyFaults: UInt64(faults),
-            .txCommitted: UInt64(tally.committed), .txAborted: UInt64(tally.aborted), .txFrozenCopies: UInt64(tally.frozenCopies),
-        ]
     }
 
-    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     // MARK: prepare
 
@@ -137,7 +146,9 @@ struct BatchMigration {
                 orders |= 1 << source.order
             case .remap(let source, let shadow): remaps.append(Remap(index: index, handle: request.handles[index], source: source, shadow: shadow))
             case .alreadyInTarget: result.results[index] = .tier(request.targetTier)
-            case .failed(let error): result.results[index] = .failed(error)
+            case .failed(let error):
+                result.results[index] = .failed(error)
+                if error == .resourceBusy { tally.busy += 1 }
             }
         }
         candidates.reserveCapacity(movable.count)
@@ -157,6 +168,8 @@ struct BatchMigration {
         let handle = request.handles[index]
         guard let source = metadata.record(handle) else { return .failed(.noSuchFileOrDirectory) }
         guard source.tier != request.targetTier else { return .alreadyInTarget }
+        // Its runtime may still map it at either block (AddressSpace+Program.swift).
+        guard !metadata.isUnsettled(handle) else { return .failed(.resourceBusy) }
         // A folio that moves anywhere but to its shadow leaves the shadow behind for good.
         if let shadow = metadata.takeShadow(handle) {
             if shadow.tier == request.targetTier && mode.keepsShadows { return .remap(source, shadow) }
@@ -197,7 +210,7 @@ struct BatchMigration {
 
     /// Freezes `folios` for a frozen copy; those still pinned fail with EBUSY, stay where they
     /// are, and give their destination back.
-    private mutating func unmap(_ folios: [Candidate], into result: inout MigrationOutcome) -> [Candidate] {
+    mutating func unmap(_ folios: [Candidate], into result: inout MigrationOutcome) -> [Candidate] {
         var frozen: [Candidate] = []
         frozen.reserveCapacity(folios.count)
         let pinned = freezeEach(folios, handle: \.handle) { _, candidate in frozen.append(candidate) }
@@ -206,7 +219,7 @@ struct BatchMigration {
     }
 
     /// A candidate that will not move: its destination goes back, its result is `error`.
-    private mutating func fail(_ candidate: Candidate, _ error: Errno, into result: inout MigrationOutcome) {
+    mutating func fail(_ candidate: Candidate, _ error: Errno, into result: inout MigrationOutcome) {
         undoDestination(candidate)
         result.results[candidate.index] = .failed(error)
         if error == .resourceBusy { tally.busy += 1 }
@@ -214,7 +227,7 @@ struct BatchMigration {
 
     /// `try_to_unmap_flush()`: one barrier for the batch, so every freeze is visible before any
     /// byte is copied.
-    private func flush() {
+    func flush() {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
     }
 
@@ -312,7 +325,7 @@ struct BatchMigration {
     // MARK: copy and move
 
     /// One call to the active migrator for `folios`; the slot recopies what it failed.
-    private mutating func copy(_ folios: [Candidate], slot: MigratorSlot) {
+    mutating func copy(_ folios: [Candidate], slot: MigratorSlot) {
         guard !folios.isEmpty else { return }
         // Each tier's base once for the batch, not once per folio.
         let bases = metadata.space.tiers.indices.map { metadata.address(tier: $0, offset: 0) }
@@ -336,7 +349,7 @@ struct BatchMigration {
     }
 
     /// Repoints a frozen folio at its destination, retires its source and thaws it.
-    private mutating func place(_ candidate: Candidate, into result: inout MigrationOutcome) {
+    mutating func place(_ candidate: Candidate, into result: inout MigrationOutcome) {
         metadata.repoint(candidate.handle, tier: request.targetTier, offset: candidate.destinationOffset)
         retire(candidate.source, of: candidate.handle)
         metadata.thaw(candidate.handle)
@@ -356,7 +369,7 @@ struct BatchMigration {
     }
 
     /// Frees the retired source blocks, per tier at once.
-    private func releaseRetired() {
+    func releaseRetired() {
         var sourceTiers = 0  // a bit per tier the sources come from
         for source in retired { sourceTiers |= 1 << source.tier }
         for tier in metadata.space.tiers.indices where sourceTiers & (1 << tier) != 0 {

@@ -31,6 +31,11 @@ public final class MigrationPipeline: Sendable {
     private let offloadReasons = Atomic<Int>((1 << MigrationReason.allCases.count) - 1)
     private let unfrozenCopies = Atomic<Bool>(true)
     private let shadowsKept = Atomic<Bool>(true)
+    private let revokeTimeout = Atomic<Int>(MigrationPipeline.defaultRevokeTimeoutMilliseconds)
+
+    /// `migration/revoke_timeout_ms`'s default and its largest value.
+    public static let defaultRevokeTimeoutMilliseconds = 500
+    public static let maxRevokeTimeoutMilliseconds = 60_000
 
     public init(slot: MigratorSlot) {
         self.slot = slot
@@ -63,6 +68,16 @@ public final class MigrationPipeline: Sendable {
     public var keepsShadows: Bool {
         get { shadowsKept.load(ordering: .relaxed) }
         set { shadowsKept.store(newValue, ordering: .relaxed) }
+    }
+
+    /// `migration/revoke_timeout_ms`: how long a batch of a program space waits for each of
+    /// its runtime's answers (PROTOCOL.md §10) before its folios count as busy.
+    public var revokeTimeoutMilliseconds: Int {
+        get { revokeTimeout.load(ordering: .relaxed) }
+        set {
+            precondition((1...Self.maxRevokeTimeoutMilliseconds).contains(newValue))
+            revokeTimeout.store(newValue, ordering: .relaxed)
+        }
     }
 
     /// Whether a handle appears twice (sorting: no hashing on the per-request path).
