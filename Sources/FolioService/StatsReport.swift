@@ -51,6 +51,11 @@ enum StatsReport {
         for (errno, count) in registry.counters.refused {
             counters.append(.init(name: "service.refused.\(errno.name)", value: count))
         }
+        // What a program's runtime scans for heat (PROTOCOL.md §10), while the policy runs.
+        if let tiering {
+            counters.append(.init(name: "tiering.scan_period_ms", value: UInt64(tiering.scanPeriod / .milliseconds(1))))
+            counters.append(.init(name: "tiering.scan_size_mb", value: tiering.enabled ? UInt64(tiering.scanSizeMB) : 0))
+        }
         // Programs run by foliod-run (PROTOCOL.md §10): `folioctl ps` reads these. The first
         // `maxProgramsShown` by name, so that the reply fits one message whatever the names.
         for program in registry.programs.prefix(maxProgramsShown) {

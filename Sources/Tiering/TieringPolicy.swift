@@ -50,6 +50,13 @@ public final class TieringPolicy: Sendable {
         set { scanMillis.store(Int(newValue / .milliseconds(1)), ordering: .relaxed); wake() }
     }
 
+    /// `tiering/scan_size_mb`: how much of each program's memory its runtime's hint-fault scan
+    /// takes access away from per `scanPeriod` (PROTOCOL.md §10); 0 turns the scan off.
+    public var scanSizeMB: Int {
+        get { scanSize.load(ordering: .relaxed) }
+        set { scanSize.store(newValue, ordering: .relaxed) }
+    }
+
     /// `tiering/hot_threshold`: the heat from which a folio counts as hot (promoted, and in
     /// `hot_bytes`). Heat is about twice a folio's pins per aggregation interval.
     public var hotThreshold: UInt32 {
@@ -70,6 +77,7 @@ public final class TieringPolicy: Sendable {
     private let isEnabled = Atomic<Bool>(false)
     private let aggregationMillis = Atomic<Int>(100)
     private let scanMillis = Atomic<Int>(1000)
+    private let scanSize = Atomic<Int>(256)
     private let threshold = Atomic<UInt32>(8)
     // The kernel's default: 64 GiB/s, no limit in practice.
     private let rateLimit = Atomic<Int>(65536)

@@ -49,7 +49,7 @@ struct MessageCodingTests {
         let marked = Request.attachMessage(nameBytes: Array("a".utf8), features: .marksWrites, requestID: 1)
         #expect(marked.count == plain.count + 4)
         #expect(try Request.decode(marked).request == .attach(name: "a", features: .marksWrites))
-        #expect(throws: Errno.invalidArgument) { try Request.decode(Request.attachMessage(nameBytes: [], features: AttachFeatures(rawValue: 2), requestID: 1)) }
+        #expect(throws: Errno.invalidArgument) { try Request.decode(Request.attachMessage(nameBytes: [], features: AttachFeatures(rawValue: 8), requestID: 1)) }
         var short = plain + [1, 0]
         short[12] += 2  // the payload length covers the two bytes
         #expect(throws: Errno.badMessage) { try Request.decode(short) }

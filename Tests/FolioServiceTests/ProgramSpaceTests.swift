@@ -71,6 +71,16 @@ struct ProgramSpaceTests {
             try request(.attach(name: name, features: features), on: connection)
         }
 
+        /// A channel for program `name`, once the daemon has installed it (just after the
+        /// attached reply).
+        func channel(_ name: String) throws -> SeqpacketSocket {
+            let channel = try connect()
+            guard case .attached = try attach(name, .runtimeChannel, on: channel).reply else { throw Errno.invalidArgument }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while server.registry.programs.first(where: { $0.name == name })?.space.runtime == nil && ContinuousClock.now < deadline { OSThread.sleep(microseconds: 1000) }
+            return channel
+        }
+
         func migrate(_ handles: [UInt32], to tier: UInt16, on connection: SeqpacketSocket) throws -> [FolioResult] {
             guard case .migrated(let outcome) = try request(.migrate(handles: handles, targetTier: tier, reason: .syscall), on: connection).reply else {
                 Issue.record("no migrated reply")
@@ -127,8 +137,7 @@ struct ProgramSpaceTests {
         // No channel yet: nothing can take write access away, so nothing moves.
         #expect(try served.migrate([0, 1], to: 1, on: program) == [.failed(.resourceBusy), .failed(.resourceBusy)])
 
-        let channel = try served.connect()
-        guard case .attached = try served.attach("run/1", .runtimeChannel, on: channel).reply else { Issue.record("channel attach"); return }
+        let channel = try served.channel("run/1")
         let runtime = try Runtime(channel: channel) { call in
             if case .remap(let folios) = call { return .remapped(status: folios.map { $0.handle == 1 ? -Errno.noMemory.rawValue : 0 }) }
             return .revoked
@@ -154,8 +163,7 @@ struct ProgramSpaceTests {
         let (_, mapped) = try served.attach("run/2", .mapsUnpinned, on: program)
         _ = try served.request(.allocate(tier: 0, order: 0, count: 2), on: program)
         mapped.fill([0, 1])
-        let channel = try served.connect()
-        _ = try served.attach("run/2", .runtimeChannel, on: channel)
+        let channel = try served.channel("run/2")
         let stopped = Atomic<Bool>(true)
         let runtime = try Runtime(channel: channel) { call in stopped.load(ordering: .relaxed) ? nil : Runtime.allMapped(call) }
         let start = ContinuousClock.now
@@ -185,8 +193,7 @@ struct ProgramSpaceTests {
         let (_, mapped) = try served.attach("run/3", .mapsUnpinned, on: program)
         _ = try served.request(.allocate(tier: 0, order: 0, count: 1), on: program)
         mapped.fill([0])
-        let channel = try served.connect()
-        _ = try served.attach("run/3", .runtimeChannel, on: channel)
+        let channel = try served.channel("run/3")
         let runtime = try Runtime(channel: channel) { call in
             if case .revoke = call { return .revoked }
             return nil
@@ -213,10 +220,9 @@ struct ProgramSpaceTests {
         #expect(try served.attach("run/none", .runtimeChannel, on: try served.connect()).reply == .error(errno: Errno.noSuchFileOrDirectory.rawValue, message: "attach"))
         _ = try served.attach("plain", [.marksWrites], on: try served.connect())
         #expect(try served.attach("plain", .runtimeChannel, on: try served.connect()).reply == .error(errno: Errno.invalidArgument.rawValue, message: "attach"))
-        var channel: SeqpacketSocket? = try served.connect()
-        _ = try served.attach("run/4", .runtimeChannel, on: channel!)
         // The runtime is installed once its reply is out; a second channel is refused.
-        Self.wait { registry.programs.first?.space.runtime != nil }
+        var channel: SeqpacketSocket? = try served.channel("run/4")
+        #expect(registry.programs.first?.space.runtime != nil)
         #expect(try served.attach("run/4", .runtimeChannel, on: try served.connect()).reply == .error(errno: Errno.resourceBusy.rawValue, message: "attach"))
         _ = try served.request(.allocate(tier: 0, order: 0, count: 8), on: program!)
         #expect(registry.programs.map(\.name) == ["run/4"])

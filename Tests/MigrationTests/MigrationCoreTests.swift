@@ -28,7 +28,7 @@ struct MigrationCoreTests {
         let stats = ["batches", "folios_migrated", "folios_failed", "folios_busy", "bytes_copied", "unmap_ns", "copy_ns", "move_ns", "fallbacks", "copy_faults",
                      "tx_committed", "tx_aborted", "tx_frozen_copies", "batch_latency_ns", "first_folio_ns"]
         #expect(tree.allAttributes().map(\.path) == [
-            "migration/offload_migrator", "migration/reason_mask", "migration/transactional", "migration/batch_size",
+            "migration/offload_migrator", "migration/reason_mask", "migration/transactional", "migration/batch_size", "migration/revoke_timeout_ms",
         ] + stats.map { "migration/stats/\($0)" } + [
             "mtcopy/offloading", "mtcopy/threads", "mtcopy/folios_migrated", "mtcopy/folios_failures",
             "dcbm/offloading", "dcbm/nr_dma_chan", "dcbm/engine", "dcbm/folios_migrated", "dcbm/folios_failures", "dcbm/timeouts",
