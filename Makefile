@@ -106,7 +106,28 @@ LIBFOLIO_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -fPIC -Il
 LIBFOLIO_SOURCES := $(wildcard libfolio/src/*.c)
 LIBFOLIO_OBJECTS := $(LIBFOLIO_SOURCES:libfolio/src/%.c=$(CBUILD)/%.o)
 
-libfolio: $(CBUILD)/libfolio.so.1 $(CBUILD)/libfolio.a
+# foliod-run (issue 22): libfolio-run.so, an LD_PRELOAD runtime built from libfolio/run and
+# libfolio's own objects (its version script exports only the libc calls it interposes), the
+# launcher, and the gups example it is shown with.
+RUN_SOURCES := $(filter-out libfolio/run/foliod-run.c,$(wildcard libfolio/run/*.c))
+RUN_OBJECTS := $(RUN_SOURCES:libfolio/run/%.c=$(CBUILD)/run/%.o)
+
+libfolio: $(CBUILD)/libfolio.so.1 $(CBUILD)/libfolio.a $(CBUILD)/libfolio-run.so $(CBUILD)/foliod-run $(CBUILD)/gups
+
+$(CBUILD)/run/%.o: libfolio/run/%.c libfolio/run/*.h libfolio/src/*.h libfolio/include/folio.h | $(CBUILD)/run
+	$(CC) $(LIBFOLIO_CFLAGS) -c $< -o $@
+
+$(CBUILD)/libfolio-run.so: $(RUN_OBJECTS) $(LIBFOLIO_OBJECTS) libfolio/run/libfolio-run.map
+	$(CC) -shared -Wl,--version-script=libfolio/run/libfolio-run.map -Wl,-z,defs -o $@ $(RUN_OBJECTS) $(LIBFOLIO_OBJECTS) -lpthread -ldl
+
+$(CBUILD)/foliod-run: libfolio/run/foliod-run.c | $(CBUILD)
+	$(CC) $(LIBFOLIO_CFLAGS) -o $@ $<
+
+$(CBUILD)/gups: examples/gups.c | $(CBUILD)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+$(CBUILD)/run:
+	mkdir -p $@
 
 $(CBUILD)/%.o: libfolio/src/%.c libfolio/src/*.h libfolio/include/folio.h | $(CBUILD)
 	$(CC) $(LIBFOLIO_CFLAGS) -c $< -o $@
@@ -155,6 +176,10 @@ install: deps libfolio
 	strip --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libfolio.so.1
 	ln -sf libfolio.so.1 $(DESTDIR)$(PREFIX)/lib/libfolio.so
 	install -m 0644 $(CBUILD)/libfolio.a $(DESTDIR)$(PREFIX)/lib/libfolio.a
+	install -D -m 0644 $(CBUILD)/libfolio-run.so $(DESTDIR)$(PREFIX)/lib/libfolio-run.so
+	strip --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libfolio-run.so
+	install -D -m 0755 -s $(CBUILD)/foliod-run $(DESTDIR)$(PREFIX)/bin/foliod-run
+	install -D -m 0644 libfolio/run/foliod-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/foliod-run.1
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/doc/foliod/examples
 	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' libfolio/folio.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/folio.pc
 	install -D -m 0644 python/foliod/__init__.py $(DESTDIR)$(PYTHON_SITE)/foliod/__init__.py

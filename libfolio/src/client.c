@@ -2,6 +2,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +272,17 @@ static int take_tier(struct folio_tier *tier, const struct folio_wire_tier *wire
 	return 0;
 }
 
+/* CLOEXEC copies of the tier memfds, for a caller that maps folios itself later. */
+static int keep_tier_fds(folio_client *c, const struct received *m, uint16_t count)
+{
+	for (uint16_t i = 0; i < count; i++) {
+		c->tier_fds[i] = fcntl(m->fds[2 + i], F_DUPFD_CLOEXEC, 3);
+		if (c->tier_fds[i] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 /* Takes the attached reply's tiers and maps its fds (which the caller closes). Everything is
  * checked before the first mmap: a refused reply maps nothing. */
 static int adopt(folio_client *c, const struct folio_wire_reply *r, const struct received *m)
@@ -290,6 +302,12 @@ static int adopt(folio_client *c, const struct folio_wire_reply *r, const struct
 	c->pins = map(m->fds[1], FOLIO_PIN_TABLE_BYTES);
 	if (!c->table || !c->pins)
 		return -errno;
+	if (c->connect_flags & FOLIO_CONNECT_KEEP_FDS)
+		err = keep_tier_fds(c, m, count);
+	if (err != 0 || (c->connect_flags & FOLIO_CONNECT_NO_TIER_MAPS)) {
+		c->tier_count = count;
+		return err;
+	}
 	for (uint16_t i = 0; i < count; i++) {
 		c->tiers[i].base = map(m->fds[2 + i], c->tiers[i].size);
 		if (!c->tiers[i].base)
@@ -300,7 +318,8 @@ static int adopt(folio_client *c, const struct folio_wire_reply *r, const struct
 	return 0;
 }
 
-static int connect_once(const char *socket_path, const char *space, folio_client **out);
+static int connect_once(const char *socket_path, const char *space, uint32_t features, unsigned flags,
+			folio_client **out);
 
 /*
  * A daemon that took the connection as it stopped answers ESHUTDOWN. Under a service manager
@@ -310,23 +329,41 @@ static int connect_once(const char *socket_path, const char *space, folio_client
 #define RESTART_WAIT_MS 5000
 #define RESTART_STEP_MS 20
 
-int folio_connect(const char *socket_path, const char *space, folio_client **out)
+/* Our attach: marks_writes, retried without the word for a daemon from before features. */
+#define DEFAULT_FEATURES (~0u)
+
+static int connect_retrying(const char *socket_path, const char *space, uint32_t features, unsigned flags,
+			    folio_client **out)
 {
 	if (!socket_path || !out)
 		return -EINVAL;
 	*out = NULL;
 	if (space && (strlen(space) == 0 || strlen(space) > FOLIO_NAME_MAX))
 		return -EINVAL;
-	int err = connect_once(socket_path, space, out);
+	int err = connect_once(socket_path, space, features, flags, out);
 	for (int waited = 0; err == -ESHUTDOWN && waited < RESTART_WAIT_MS; waited += RESTART_STEP_MS) {
 		struct timespec step = { 0, RESTART_STEP_MS * 1000000L };
 		nanosleep(&step, NULL);
-		err = connect_once(socket_path, space, out);
+		err = connect_once(socket_path, space, features, flags, out);
 	}
 	return err;
 }
 
-static int connect_once(const char *socket_path, const char *space, folio_client **out)
+int folio_connect(const char *socket_path, const char *space, folio_client **out)
+{
+	return connect_retrying(socket_path, space, DEFAULT_FEATURES, 0, out);
+}
+
+int folio_connect_features(const char *socket_path, const char *space, uint32_t features,
+			   unsigned flags, folio_client **out)
+{
+	if (features == DEFAULT_FEATURES)
+		return -EINVAL;
+	return connect_retrying(socket_path, space, features, flags, out);
+}
+
+static int connect_once(const char *socket_path, const char *space, uint32_t features, unsigned flags,
+			folio_client **out)
 {
 	/* The buffers every request of this client goes through, allocated once. */
 	folio_client *c = calloc(1, sizeof(*c));
@@ -342,12 +379,17 @@ static int connect_once(const char *socket_path, const char *space, folio_client
 	c->out = out_buffer;
 	c->in = in;
 	c->in->fd_count = 0;
+	c->connect_flags = flags;
+	for (int i = 0; i < FOLIO_MAX_TIERS; i++)
+		c->tier_fds[i] = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	c->next_id = 2;
 	struct folio_wire_reply reply = { 0 };
-	size_t length = folio_wire_attach(c->out, FOLIO_WIRE_MAX_BYTES, 1, space, FOLIO_ATTACH_MARKS_WRITES);
+	int chosen = features != DEFAULT_FEATURES;
+	size_t length = folio_wire_attach(c->out, FOLIO_WIRE_MAX_BYTES, 1, space,
+					  chosen ? features : FOLIO_ATTACH_MARKS_WRITES);
 	err = round_trip(c, c->fd, c->out, length, 1, c->in, &reply);
-	if (err == -EBADMSG && reply.kind == FOLIO_WIRE_ERROR) {
+	if (err == -EBADMSG && reply.kind == FOLIO_WIRE_ERROR && !chosen) {
 		/* A daemon from before attach features refuses the word as a malformed request and
 		 * keeps the connection: attach as its clients did, and it counts our pins as it
 		 * always has (any pin keeps a folio from moving). */
@@ -373,6 +415,10 @@ void folio_close(folio_client *c)
 		return;
 	unmap_all(c);
 	close(c->fd);
+	for (int i = 0; i < FOLIO_MAX_TIERS; i++) {
+		if (c->tier_fds[i] >= 0)
+			close(c->tier_fds[i]);
+	}
 	pthread_mutex_destroy(&c->lock);
 	free(c->out);
 	free(c->in);

@@ -59,7 +59,23 @@ struct folio_client {
 	struct folio_tier tiers[FOLIO_MAX_TIERS];
 	struct folio_entry *table;
 	uint32_t *pins;
+	/* folio_connect_features' flags, and the tier memfds it kept (-1: none kept). */
+	unsigned connect_flags;
+	int tier_fds[FOLIO_MAX_TIERS];
 };
+
+/*
+ * Internal (not in libfolio.map): folio_connect with the attach feature word chosen by the
+ * caller, sent as is (no retry without it), for the preload runtime (libfolio/run), which
+ * attaches program spaces (maps_unpinned) and channels (runtime_channel, PROTOCOL.md
+ * section 10). FOLIO_CONNECT_KEEP_FDS keeps a CLOEXEC copy of each tier memfd in
+ * c->tier_fds (folio_close closes them); FOLIO_CONNECT_NO_TIER_MAPS maps the folio and pin
+ * tables only, not the tiers (folio_pin cannot be used then).
+ */
+#define FOLIO_CONNECT_KEEP_FDS 1u
+#define FOLIO_CONNECT_NO_TIER_MAPS 2u
+int folio_connect_features(const char *socket_path, const char *space, uint32_t features,
+			   unsigned flags, folio_client **out);
 
 /* 1 if the daemon hung up (or the socket failed), 0 if it is still there. */
 int folio_daemon_gone(folio_client *c);

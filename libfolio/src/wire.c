@@ -308,3 +308,45 @@ int folio_wire_error(const struct folio_wire_reply *r, int32_t *error, char *mes
 	message[text ? n : 0] = '\0';
 	return done(&p);
 }
+
+int folio_wire_revoke(const struct folio_wire_reply *r, uint32_t *handles, uint32_t cap, uint32_t *count)
+{
+	if (r->kind != FOLIO_WIRE_REVOKE)
+		return -EBADMSG;
+	struct reader p = payload(r);
+	*count = (uint32_t)get_le(&p, 4);
+	if (*count > cap)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < *count && !p.bad; i++)
+		handles[i] = (uint32_t)get_le(&p, 4);
+	return done(&p);
+}
+
+int folio_wire_remap(const struct folio_wire_reply *r, uint32_t *handles, uint64_t *wheres, uint32_t cap,
+		     uint32_t *count)
+{
+	if (r->kind != FOLIO_WIRE_REMAP)
+		return -EBADMSG;
+	struct reader p = payload(r);
+	*count = (uint32_t)get_le(&p, 4);
+	if (*count > cap)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < *count && !p.bad; i++) {
+		handles[i] = (uint32_t)get_le(&p, 4);
+		wheres[i] = get_le(&p, 8);
+	}
+	return done(&p);
+}
+
+size_t folio_wire_revoked(uint8_t *out, size_t cap, uint32_t id)
+{
+	struct writer w = start(out, cap, FOLIO_WIRE_REVOKED, id);
+	return finish(&w);
+}
+
+size_t folio_wire_remapped(uint8_t *out, size_t cap, uint32_t id, const int32_t *status, uint32_t count)
+{
+	struct writer w = start(out, cap, FOLIO_WIRE_REMAPPED, id);
+	put_words(&w, (const uint32_t *)status, count);
+	return finish(&w);
+}

@@ -18,6 +18,9 @@
 /* The attach feature bit we send: our write pins mark the entry, our read pins count in the
  * pin word's high half. */
 #define FOLIO_ATTACH_MARKS_WRITES 1u
+/* PROTOCOL.md section 10: a program space's request connection, and its runtime's channel. */
+#define FOLIO_ATTACH_MAPS_UNPINNED 2u
+#define FOLIO_ATTACH_RUNTIME_CHANNEL 4u
 
 enum folio_wire_kind {
 	FOLIO_WIRE_ATTACH = 1,
@@ -33,6 +36,11 @@ enum folio_wire_kind {
 	FOLIO_WIRE_STATS_REPLY = 0x85,
 	FOLIO_WIRE_DESTROYED = 0x86,
 	FOLIO_WIRE_ERROR = 0xFF,
+	/* The daemon's calls on a runtime channel, and the runtime's answers (section 10). */
+	FOLIO_WIRE_REVOKE = 0x40,
+	FOLIO_WIRE_REMAP = 0x41,
+	FOLIO_WIRE_REVOKED = 0xC0,
+	FOLIO_WIRE_REMAPPED = 0xC1,
 };
 
 /* Requests: each writes the whole message into out[0..cap) and returns its length, or 0 if
@@ -78,6 +86,15 @@ int folio_wire_stats_reply(const struct folio_wire_reply *r, struct folio_stats 
  * non-zero return of `each` ends the walk and is returned; 0 once every counter was seen. */
 typedef int (*folio_wire_counter_fn)(const uint8_t *name, uint16_t length, uint64_t value, void *arg);
 int folio_wire_counters(const struct folio_wire_reply *r, folio_wire_counter_fn each, void *arg);
+/* A runtime channel's calls: the handles of a revoke (at most `cap`), and the handles and
+ * wheres of a remap. 0, or -EBADMSG (the payload is not exactly the kind's, or holds more
+ * than cap entries). */
+int folio_wire_revoke(const struct folio_wire_reply *r, uint32_t *handles, uint32_t cap, uint32_t *count);
+int folio_wire_remap(const struct folio_wire_reply *r, uint32_t *handles, uint64_t *wheres, uint32_t cap,
+		     uint32_t *count);
+/* The runtime's answers: `revoked` (nothing) and `remapped` (one status per folio). */
+size_t folio_wire_revoked(uint8_t *out, size_t cap, uint32_t id);
+size_t folio_wire_remapped(uint8_t *out, size_t cap, uint32_t id, const int32_t *status, uint32_t count);
 /* `message` gets at most message_cap - 1 bytes and a terminating NUL. */
 int folio_wire_error(const struct folio_wire_reply *r, int32_t *error, char *message, size_t message_cap);
 
