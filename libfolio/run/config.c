@@ -54,7 +54,7 @@ static void default_socket(void)
 	copy(run_config.socket, sizeof(run_config.socket), s);
 }
 
-void run_config_load(void)
+static void load(void)
 {
 	const char *s = getenv("FOLIOD_RUN_SOCKET");
 	if (s && *s)
@@ -79,4 +79,12 @@ void run_config_load(void)
 	run_config.scan_bytes = v >= 0 && v <= (1LL << 24) ? (size_t)v << 20 : (size_t)256 << 20;
 	s = getenv("FOLIOD_RUN_DEBUG_PLAIN");
 	run_config.debug_plain = s && *s == '1';
+}
+
+/* From the constructor, and again from the first connect: another library's constructor may
+ * make a large allocation before ours has run (stress-ng's dependencies do). */
+void run_config_load(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, load);
 }

@@ -107,6 +107,7 @@ int run_connect(void)
 		return mode == MODE_CONNECTED ? 0 : -1;
 	pthread_mutex_lock(&connect_lock);
 	run_in_library++;
+	run_config_load();
 	if (__atomic_load_n(&run.mode, __ATOMIC_ACQUIRE) == MODE_UNTRIED && attach() == 0) {
 		open_channel();
 		run_start_runtime();
