@@ -161,13 +161,12 @@ static long now_ms(void)
 static void *runtime_main(void *arg)
 {
 	struct buffers *b = arg;
-	int scanning = run_config.scan_bytes > 0;
-	long next_scan = now_ms() + run_config.scan_period_ms;
+	long next_scan = now_ms();
 	for (;;) {
 		int channel = run.channel ? run.channel->fd : -1;
 		struct pollfd p[2] = { { .fd = run.event_fd, .events = POLLIN }, { .fd = channel, .events = POLLIN } };
-		long wait = scanning ? next_scan - now_ms() : -1;
-		int n = poll(p, 2, scanning ? (wait > 0 ? (int)wait : 0) : -1);
+		long wait = next_scan - now_ms();
+		int n = poll(p, 2, wait > 0 ? (int)wait : 0);
 		if (n > 0 && (p[0].revents & POLLIN)) {
 			uint64_t v;
 			while (read(run.event_fd, &v, sizeof(v)) == sizeof(v))
@@ -179,9 +178,11 @@ static void *runtime_main(void *arg)
 			run_channel_lost();
 			return NULL;
 		}
-		if (scanning && now_ms() >= next_scan) {
+		if (now_ms() >= next_scan) {
+			/* The daemon's settings every 2 s; a scan turned on starts within that. */
+			run_scan_settings_refresh(b->in, sizeof(b->in));
 			run_scan_step();
-			next_scan = now_ms() + run_config.scan_period_ms;
+			next_scan = now_ms() + (run_scan_bytes() > 0 ? run_scan_period_ms() : 2000);
 		}
 	}
 }

@@ -73,10 +73,11 @@ static void load(void)
 	}
 	long long v = decimal(getenv("FOLIOD_RUN_MIN_BYTES"));
 	run_config.min_bytes = v >= (long long)RUN_PAGE ? (size_t)v : 2 * 1024 * 1024;
+	/* Unset: the daemon's tiering/scan_period_ms and scan_size_mb (scan_settings.c). */
 	v = decimal(getenv("FOLIOD_RUN_SCAN_PERIOD_MS"));
-	run_config.scan_period_ms = v > 0 && v <= 86400000 ? (unsigned)v : 1000;
+	run_config.scan_period_ms = v > 0 && v <= 86400000 ? (unsigned)v : 0;
 	v = decimal(getenv("FOLIOD_RUN_SCAN_MB"));
-	run_config.scan_bytes = v >= 0 && v <= (1LL << 24) ? (size_t)v << 20 : (size_t)256 << 20;
+	run_config.scan_bytes = v >= 0 && v <= (1LL << 24) ? (size_t)v << 20 : SIZE_MAX;
 	s = getenv("FOLIOD_RUN_DEBUG_PLAIN");
 	run_config.debug_plain = s && *s == '1';
 }

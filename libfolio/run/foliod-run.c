@@ -147,6 +147,7 @@ static void set(const char *name, const char *value)
 struct options {
 	const char *socket, *tier, *name;
 	unsigned long long min_bytes, scan_period_ms, scan_mb;
+	int scan_period_given, scan_mb_given;
 	int program;  /* argv index of PROGRAM */
 };
 
@@ -187,9 +188,9 @@ static void parse(int argc, char **argv, struct options *o)
 		else if ((v = value_of("--min-bytes", argc, argv, &i)))
 			o->min_bytes = number("--min-bytes", v, (unsigned long long)SIZE_MAX >> 1, 1);
 		else if ((v = value_of("--scan-period-ms", argc, argv, &i)))
-			o->scan_period_ms = number("--scan-period-ms", v, 86400000ULL, 0);
+			o->scan_period_ms = number("--scan-period-ms", v, 86400000ULL, 0), o->scan_period_given = 1;
 		else if ((v = value_of("--scan-mb", argc, argv, &i)))
-			o->scan_mb = number("--scan-mb", v, 1ULL << 24, 0);
+			o->scan_mb = number("--scan-mb", v, 1ULL << 24, 0), o->scan_mb_given = 1;
 		else if (a[0] == '-')
 			usage_error("unknown option %s", a);
 		else
@@ -199,14 +200,14 @@ static void parse(int argc, char **argv, struct options *o)
 		usage_error("no program to run%s", "");
 	if (o->min_bytes < 4096)
 		usage_error("--min-bytes must be at least 4096 (one page)%s", "");
-	if (o->scan_period_ms == 0)
+	if (o->scan_period_given && o->scan_period_ms == 0)
 		usage_error("--scan-period-ms must be at least 1%s", "");
 	o->program = i;
 }
 
 int main(int argc, char **argv)
 {
-	struct options o = { .min_bytes = 2u << 20, .scan_period_ms = 1000, .scan_mb = 256 };
+	struct options o = { .min_bytes = 2u << 20 };
 	parse(argc, argv, &o);
 	char socket[PATH_MAX], library[PATH_MAX], number_text[32];
 	absolute_socket(o.socket ? o.socket : default_socket(), socket, sizeof(socket));
@@ -236,10 +237,17 @@ int main(int argc, char **argv)
 	}
 	snprintf(number_text, sizeof(number_text), "%llu", o.min_bytes);
 	set("FOLIOD_RUN_MIN_BYTES", number_text);
+	/* Not given: the runtime follows the daemon's tiering/scan_period_ms and scan_size_mb. */
 	snprintf(number_text, sizeof(number_text), "%llu", o.scan_period_ms);
-	set("FOLIOD_RUN_SCAN_PERIOD_MS", number_text);
+	if (o.scan_period_ms)
+		set("FOLIOD_RUN_SCAN_PERIOD_MS", number_text);
+	else
+		unsetenv("FOLIOD_RUN_SCAN_PERIOD_MS");
 	snprintf(number_text, sizeof(number_text), "%llu", o.scan_mb);
-	set("FOLIOD_RUN_SCAN_MB", number_text);
+	if (o.scan_mb_given)
+		set("FOLIOD_RUN_SCAN_MB", number_text);
+	else
+		unsetenv("FOLIOD_RUN_SCAN_MB");
 	execvp(argv[o.program], argv + o.program);
 	int err = errno;
 	if (err == ENOENT)

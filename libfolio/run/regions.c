@@ -195,7 +195,8 @@ void *run_region_create(size_t len, size_t align, int prot, int malloc_block)
 		return NULL;
 	}
 	uintptr_t addr = run_slot_addr((size_t)s0);
-	int err = run_region_fill(addr, len, prot);
+	/* A malloc block is all of its slots: malloc_usable_size says so, and realloc relies on it. */
+	int err = run_region_fill(addr, malloc_block ? count << RUN_SLOT_SHIFT : len, prot);
 	run_lock();
 	if (err != 0) {
 		release_slots((size_t)s0, count);

@@ -6,20 +6,48 @@
  * tiering policy ranks folios by it) and gives the program's protection back. A folio still
  * armed when the next window starts gets its protection back uncounted: it was not touched.
  * Revoked folios are skipped (their protection belongs to the migration).
+ *
+ * A touch counts more the sooner it came: `accesses` gains SCAN_REFERENCE_US / delay (1 to
+ * SCAN_MAX_WEIGHT), the delay being from the folio's arming to its first touch. For accesses
+ * that arrive at random, the delay's expectation is the inverse of the folio's access rate, so
+ * the weight estimates the rate; a plain "touched or not" cannot tell a folio touched a
+ * thousand times a second from one touched a million times, and under GUPS every folio is
+ * touched within any scan period.
  */
 #include "run.h"
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <time.h>
 
-static uint32_t *armed;
+#define SCAN_REFERENCE_US 1000u
+#define SCAN_MAX_WEIGHT 64u
+
+static uint32_t *armed, *armed_at;
 static size_t armed_count, armed_cap, cursor;
 
-static void restore(size_t slot, int counted)
+uint32_t run_now_us(void)
 {
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint32_t)((uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u);
+}
+
+static uint32_t weight(size_t index)
+{
+	uint32_t delay = run.slots[armed[index]].touched_us - armed_at[index];
+	if (delay == 0)
+		return SCAN_MAX_WEIGHT;
+	uint32_t w = SCAN_REFERENCE_US / delay;
+	return w < 1 ? 1 : w > SCAN_MAX_WEIGHT ? SCAN_MAX_WEIGHT : w;
+}
+
+static void restore(size_t index, int counted)
+{
+	size_t slot = armed[index];
 	struct slot *s = &run.slots[slot];
 	if (counted && run.requests && s->handle < FOLIO_TABLE_ENTRIES)
-		__atomic_fetch_add(&run.requests->table[s->handle].accesses, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&run.requests->table[s->handle].accesses, weight(index), __ATOMIC_RELAXED);
 	__atomic_store_n(&s->scan, 0, __ATOMIC_RELEASE);
 	run_apply_prot(slot * RUN_PAGES_PER_SLOT, (slot + 1) * RUN_PAGES_PER_SLOT);
 	raw_futex_wake(&s->scan);
@@ -32,7 +60,7 @@ void run_scan_disarm_all(void)
 		struct slot *s = &run.slots[armed[i]];
 		uint32_t v = __atomic_load_n(&s->scan, __ATOMIC_ACQUIRE);
 		if (s->kind == SLOT_FOLIO && v != 0)
-			restore(armed[i], v == SCAN_TOUCHED);
+			restore(i, v == SCAN_TOUCHED);
 	}
 	armed_count = 0;
 }
@@ -44,7 +72,7 @@ void run_scan_serve(void)
 	for (size_t i = 0; i < armed_count; i++) {
 		struct slot *s = &run.slots[armed[i]];
 		if (s->kind == SLOT_FOLIO && __atomic_load_n(&s->scan, __ATOMIC_ACQUIRE) == SCAN_TOUCHED)
-			restore(armed[i], 1);
+			restore(i, 1);
 	}
 	run_unlock();
 }
@@ -58,27 +86,30 @@ static int armable(const struct slot *s)
 void run_scan_step(void)
 {
 	if (!armed) {
-		armed_cap = run_config.scan_bytes >> RUN_SLOT_SHIFT;
-		if (armed_cap == 0)
-			armed_cap = 1;
-		void *p = raw_mmap(NULL, armed_cap * sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		/* Room for every slot of the window: the size may grow at any refresh. */
+		armed_cap = run.slot_count;
+		void *p = raw_mmap(NULL, 2 * armed_cap * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
 			return;
 		armed = p;
+		armed_at = armed + armed_cap;
 	}
+	size_t window = run_scan_bytes() >> RUN_SLOT_SHIFT;
 	run_lock();
 	run_scan_disarm_all();
 	size_t top = run.slot_top;
-	for (size_t walked = 0; walked < top && armed_count < armed_cap; walked++) {
+	for (size_t walked = 0; walked < top && armed_count < armed_cap && armed_count < window; walked++) {
 		if (cursor >= top)
 			cursor = 0;
 		size_t slot = cursor++;
 		struct slot *s = &run.slots[slot];
 		if (!armable(s))
 			continue;
+		armed_at[armed_count] = run_now_us();
+		armed[armed_count++] = (uint32_t)slot;
 		__atomic_store_n(&s->scan, SCAN_ARMED, __ATOMIC_RELEASE);
 		raw_mprotect((void *)run_slot_addr(slot), RUN_SLOT, PROT_NONE);
-		armed[armed_count++] = (uint32_t)slot;
 	}
 	run_unlock();
 }

@@ -118,7 +118,9 @@ long run_window_carve(size_t count, size_t align_slots)
 	if (align_slots == 0)
 		align_slots = 1;
 	for (size_t i = 0; i < extent_count; i++) {
-		size_t start = ((size_t)extents[i].start + align_slots - 1) & ~(align_slots - 1);
+		/* Aligned as an address: the window itself is only 2 MiB aligned. */
+		size_t base_slot = run.base >> RUN_SLOT_SHIFT;
+		size_t start = (((size_t)extents[i].start + base_slot + align_slots - 1) & ~(align_slots - 1)) - base_slot;
 		size_t end = (size_t)extents[i].start + extents[i].count;
 		if (start + count <= end && start + count > start)
 			return cut(i, start, count) == 0 ? (long)start : -1;
