@@ -64,11 +64,8 @@ static void touch(size_t slot)
 		run_apply_prot(slot * RUN_PAGES_PER_SLOT, (slot + 1) * RUN_PAGES_PER_SLOT);
 		return;
 	}
-	uint32_t now = run_now_us();
-	if (__atomic_compare_exchange_n(&s->scan, &expected, SCAN_TOUCHED, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		__atomic_store_n(&s->touched_us, now, __ATOMIC_RELEASE);
+	if (__atomic_compare_exchange_n(&s->scan, &expected, SCAN_TOUCHED, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		wake_runtime();
-	}
 	uint32_t v = __atomic_load_n(&s->scan, __ATOMIC_ACQUIRE);
 	if (v != 0 && __atomic_load_n(&run.runtime_alive, __ATOMIC_ACQUIRE))
 		raw_futex_wait(&s->scan, v, WAIT_NS);

@@ -52,7 +52,7 @@ struct slot {
 	uint8_t flags;
 	uint64_t where;       /* SLOT_FOLIO: tier << 56 | offset, where it is mapped now */
 	uint32_t block_slots; /* a malloc block's head: the slots of the block */
-	uint32_t touched_us;  /* scan: when the first touch of an armed folio faulted (µs, wrapping) */
+	uint32_t pad;
 };
 
 /* The page byte: the program's protection (PROT_READ/WRITE/EXEC), whether it maps the page,
@@ -194,7 +194,5 @@ void run_fork_init(void);
 void run_scan_settings_refresh(uint8_t *buffer, size_t cap);
 unsigned run_scan_period_ms(void);
 size_t run_scan_bytes(void);
-/* A monotonic clock in µs, wrapping: the scan's touch delays (async-signal-safe). */
-uint32_t run_now_us(void);
 
 #endif /* FOLIO_RUN_H */

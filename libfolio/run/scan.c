@@ -7,47 +7,34 @@
  * armed when the next window starts gets its protection back uncounted: it was not touched.
  * Revoked folios are skipped (their protection belongs to the migration).
  *
- * A touch counts more the sooner it came: `accesses` gains SCAN_REFERENCE_US / delay (1 to
- * SCAN_MAX_WEIGHT), the delay being from the folio's arming to its first touch. For accesses
- * that arrive at random, the delay's expectation is the inverse of the folio's access rate, so
- * the weight estimates the rate; a plain "touched or not" cannot tell a folio touched a
- * thousand times a second from one touched a million times, and under GUPS every folio is
- * touched within any scan period.
+ * A touch counts more the sooner it came in its window: the first eighth of the window's
+ * folios to be touched add SCAN_MAX_WEIGHT to `accesses`, the others 1. A plain "touched or
+ * not" cannot tell a folio touched a thousand times a second from one touched a million times
+ * (under GUPS every folio is touched within any scan period), and the time from arming to the
+ * first touch, the kernel's hint-fault latency, measures mostly the faults queued before it:
+ * a thread waits in the handler for each touch it makes, so its touches come one at a time, in
+ * the order of the folios' access rates. The order is what survives; the rank is the estimate.
  */
 #include "run.h"
 
 #include <errno.h>
 #include <sys/mman.h>
-#include <time.h>
 
-#define SCAN_REFERENCE_US 1000u
 #define SCAN_MAX_WEIGHT 64u
 
-static uint32_t *armed, *armed_at;
-static size_t armed_count, armed_cap, cursor;
+static uint32_t *armed;
+static size_t armed_count, armed_cap, cursor, counted_in_window;
 
-uint32_t run_now_us(void)
+static uint32_t weight(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint32_t)((uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u);
+	return counted_in_window++ < (armed_count + 7) / 8 ? SCAN_MAX_WEIGHT : 1;
 }
 
-static uint32_t weight(size_t index)
+static void restore(size_t slot, int counted)
 {
-	uint32_t delay = run.slots[armed[index]].touched_us - armed_at[index];
-	if (delay == 0)
-		return SCAN_MAX_WEIGHT;
-	uint32_t w = SCAN_REFERENCE_US / delay;
-	return w < 1 ? 1 : w > SCAN_MAX_WEIGHT ? SCAN_MAX_WEIGHT : w;
-}
-
-static void restore(size_t index, int counted)
-{
-	size_t slot = armed[index];
 	struct slot *s = &run.slots[slot];
 	if (counted && run.requests && s->handle < FOLIO_TABLE_ENTRIES)
-		__atomic_fetch_add(&run.requests->table[s->handle].accesses, weight(index), __ATOMIC_RELAXED);
+		__atomic_fetch_add(&run.requests->table[s->handle].accesses, weight(), __ATOMIC_RELAXED);
 	__atomic_store_n(&s->scan, 0, __ATOMIC_RELEASE);
 	run_apply_prot(slot * RUN_PAGES_PER_SLOT, (slot + 1) * RUN_PAGES_PER_SLOT);
 	raw_futex_wake(&s->scan);
@@ -60,9 +47,10 @@ void run_scan_disarm_all(void)
 		struct slot *s = &run.slots[armed[i]];
 		uint32_t v = __atomic_load_n(&s->scan, __ATOMIC_ACQUIRE);
 		if (s->kind == SLOT_FOLIO && v != 0)
-			restore(i, v == SCAN_TOUCHED);
+			restore(armed[i], v == SCAN_TOUCHED);
 	}
 	armed_count = 0;
+	counted_in_window = 0;
 }
 
 /* The touched folios of the armed window, counted and restored. */
@@ -72,7 +60,7 @@ void run_scan_serve(void)
 	for (size_t i = 0; i < armed_count; i++) {
 		struct slot *s = &run.slots[armed[i]];
 		if (s->kind == SLOT_FOLIO && __atomic_load_n(&s->scan, __ATOMIC_ACQUIRE) == SCAN_TOUCHED)
-			restore(i, 1);
+			restore(armed[i], 1);
 	}
 	run_unlock();
 }
@@ -88,12 +76,11 @@ void run_scan_step(void)
 	if (!armed) {
 		/* Room for every slot of the window: the size may grow at any refresh. */
 		armed_cap = run.slot_count;
-		void *p = raw_mmap(NULL, 2 * armed_cap * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+		void *p = raw_mmap(NULL, armed_cap * sizeof(uint32_t), PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
 			return;
 		armed = p;
-		armed_at = armed + armed_cap;
 	}
 	size_t window = run_scan_bytes() >> RUN_SLOT_SHIFT;
 	run_lock();
@@ -106,7 +93,6 @@ void run_scan_step(void)
 		struct slot *s = &run.slots[slot];
 		if (!armable(s))
 			continue;
-		armed_at[armed_count] = run_now_us();
 		armed[armed_count++] = (uint32_t)slot;
 		__atomic_store_n(&s->scan, SCAN_ARMED, __ATOMIC_RELEASE);
 		raw_mprotect((void *)run_slot_addr(slot), RUN_SLOT, PROT_NONE);
