@@ -78,8 +78,6 @@ static void load(void)
 	run_config.scan_period_ms = v > 0 && v <= 86400000 ? (unsigned)v : 0;
 	v = decimal(getenv("FOLIOD_RUN_SCAN_MB"));
 	run_config.scan_bytes = v >= 0 && v <= (1LL << 24) ? (size_t)v << 20 : SIZE_MAX;
-	s = getenv("FOLIOD_RUN_DEBUG_PLAIN");
-	run_config.debug_plain = s && *s == '1';
 }
 
 /* From the constructor, and again from the first connect: another library's constructor may

@@ -97,7 +97,6 @@ struct run_config {
 	size_t min_bytes;
 	unsigned scan_period_ms;
 	size_t scan_bytes;
-	int debug_plain;
 };
 
 extern struct run_state run;
@@ -164,7 +163,6 @@ int run_region_fill(uintptr_t addr, size_t len, int prot);
 int run_region_unmap(uintptr_t addr, size_t len);
 int run_map_folio(size_t slot, uint64_t where);
 int run_range_uniform(uintptr_t addr, size_t len, int *prot);
-int run_copy_out(uintptr_t addr, size_t len, void *dst);
 int run_wait_settled(size_t slot);
 
 /* interpose_mmap.c */

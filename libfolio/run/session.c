@@ -50,8 +50,6 @@ static int adopt_requests(folio_client *c)
  * migration of the space is EBUSY) and the program runs on unmoved folios. */
 static void open_channel(void)
 {
-	if (run_config.debug_plain)
-		return;
 	folio_client *ch = NULL;
 	int err = folio_connect_features(run_config.socket, run.space, FOLIO_ATTACH_RUNTIME_CHANNEL,
 					 FOLIO_CONNECT_NO_TIER_MAPS, &ch);
@@ -73,9 +71,7 @@ static int attach(void)
 	else
 		snprintf(run.space, sizeof(run.space), "run/%ld", (long)getpid());
 	folio_client *c = NULL;
-	int err = run_config.debug_plain
-		? folio_connect_features(run_config.socket, NULL, 0, FOLIO_CONNECT_KEEP_FDS | FOLIO_CONNECT_NO_TIER_MAPS, &c)
-		: folio_connect_features(run_config.socket, run.space, FOLIO_ATTACH_MAPS_UNPINNED,
+	int err = folio_connect_features(run_config.socket, run.space, FOLIO_ATTACH_MAPS_UNPINNED,
 					 FOLIO_CONNECT_KEEP_FDS | FOLIO_CONNECT_NO_TIER_MAPS, &c);
 	if (err != 0) {
 		char what[400];
