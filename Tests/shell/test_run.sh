@@ -53,7 +53,7 @@ grep -E 'total|verify' "$WORK/gups.out" | sed 's/^/        /'
 expect_eq "memtester 64M 1 under foliod-run: exit 0, no FAILURE" "0 0" "$status $(grep -ac FAILURE "$WORK/memtester.out")"
 tests=$(grep -ac '^  [A-Z]' "$WORK/memtester.out")
 oks=$(grep -a '^  [A-Z]' "$WORK/memtester.out" | grep -ac 'ok$')
-[ "$tests" -ge 17 ] && [ "$oks" = "$tests" ] && pass "... every test ok ($oks of $tests)" ||
+[ "$tests" -ge 15 ] && [ "$oks" = "$tests" ] && ! grep -aq FAILURE "$WORK/memtester.out" && pass "... every test ok ($oks of $tests)" ||
     fail "... every test ok" "$oks of $tests: $(tail -c 300 "$WORK/memtester.out")"
 
 "$RUN" --socket "$SOCK" -- stress-ng --vm 2 --vm-bytes 96M --vm-method all --verify -t 20 > "$WORK/stress.out" 2>&1 &
@@ -70,7 +70,18 @@ wait "$stress"; status=$?
 expect_eq "stress-ng --vm 2 --vm-method all --verify under foliod-run, $moves migrations meanwhile: exit 0" "0" "$status"
 grep -qi 'fail' "$WORK/stress.out" && fail "... no verification failure" "$(grep -i fail "$WORK/stress.out" | head -n 3)" || pass "... no verification failure"
 wait_for all_free && pass "... and every space is freed" || fail "... and every space is freed" "$(free_fast)"
-stop_daemon TERM
+
+# The daemon dies while the program's folios migrate: the program runs on and loses nothing.
+"$RUN" --socket "$SOCK" -- "$CBUILD/gups" --bytes 64M --seconds 4 > "$WORK/gups.out" 2>&1 &
+gups=$!
+wait_for some_used
+"$FOLIOCTL" --socket "$SOCK" --space "run/$gups" migrate --all --to slow > /dev/null 2>&1 &
+sleep 0.05
+stop_daemon KILL
+wait "$gups"; status=$?
+expect_eq "the daemon killed mid-migration: the program runs on and verifies its table" "0" "$status"
+grep -q 'verify ok' "$WORK/gups.out" || printf '        %s\n' "$(tail -n 2 "$WORK/gups.out")"
+is_mounted && umount -l "$MNT"
 
 # No daemon: the program runs on ordinary memory, said once.
 out=$("$RUN" --socket "$WORK/absent.sock" -- "$WORK/run_probe" 2>"$WORK/absent.err"); status=$?
