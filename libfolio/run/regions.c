@@ -17,6 +17,9 @@
 /* Slots one lock hold of an unmap goes through: bounds the time others wait, and the handles
  * it frees afterwards. */
 #define UNMAP_BATCH 256
+/* run_region_fill's answer when the kernel refused to map the folios (its map count,
+ * vm.max_map_count, most likely), told apart from the daemon's refusals. */
+#define MAP_REFUSED (-4096)
 
 int run_map_folio(size_t slot, uint64_t where)
 {
@@ -132,7 +135,7 @@ static int fill_locked(size_t s0, size_t count, const uint32_t *handles, const u
 	int err = map_slots(s0, count);
 	if (err != 0) {
 		unset_slots(s0, count);
-		return err;
+		return MAP_REFUSED;
 	}
 	zero_unpunched(s0, count, punched);
 	run_apply_prot(s0 * RUN_PAGES_PER_SLOT, (s0 + count) * RUN_PAGES_PER_SLOT);
@@ -207,7 +210,10 @@ void *run_region_create(size_t len, size_t align, int prot, int malloc_block)
 	run_unlock();
 	if (err != 0) {
 		char why[96] = "the daemon refused an allocation: ";
-		strncat(why, strerror(-err), sizeof(why) - strlen(why) - 1);
+		if (err == MAP_REFUSED)
+			strcpy(why, "the kernel refused to map folios (vm.max_map_count?)");
+		else
+			strncat(why, strerror(-err), sizeof(why) - strlen(why) - 1);
 		run_note(why);
 		return NULL;
 	}
