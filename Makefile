@@ -118,7 +118,7 @@ $(CBUILD)/run/%.o: libfolio/run/%.c libfolio/run/*.h libfolio/src/*.h libfolio/i
 	$(CC) $(LIBFOLIO_CFLAGS) -c $< -o $@
 
 $(CBUILD)/libfolio-run.so: $(RUN_OBJECTS) $(LIBFOLIO_OBJECTS) libfolio/run/libfolio-run.map
-	$(CC) -shared -Wl,--version-script=libfolio/run/libfolio-run.map -Wl,-z,defs -o $@ $(RUN_OBJECTS) $(LIBFOLIO_OBJECTS) -lpthread -ldl
+	$(CC) -shared -Wl,-soname,libfolio-run.so -Wl,--version-script=libfolio/run/libfolio-run.map -Wl,-z,defs -o $@ $(RUN_OBJECTS) $(LIBFOLIO_OBJECTS) -lpthread -ldl
 
 $(CBUILD)/foliod-run: libfolio/run/foliod-run.c | $(CBUILD)
 	$(CC) $(LIBFOLIO_CFLAGS) -o $@ $<
@@ -209,6 +209,7 @@ deb: test-deps man release libfolio
 	gzip -9n < $(MAN)/1/folioctl.1 > $(DEB)/root/usr/share/man/man1/folioctl.1.gz
 	gzip -9n < $(MAN)/1/foliobench.1 > $(DEB)/root/usr/share/man/man1/foliobench.1.gz
 	gzip -9n < $(MAN)/8/foliod.8 > $(DEB)/root/usr/share/man/man8/foliod.8.gz
+	gzip -9nf $(DEB)/root/usr/share/man/man1/foliod-run.1
 	install -m 0644 packaging/debian/copyright $(DEB)/root/usr/share/doc/foliod/copyright
 	sed 's|@VERSION@|$(VERSION)|' packaging/debian/changelog | gzip -9n > $(DEB)/root/usr/share/doc/foliod/changelog.gz
 	install -m 0644 packaging/debian/conffiles packaging/debian/triggers $(DEB)/root/DEBIAN/

@@ -13,7 +13,8 @@ expect_eq "lintian reports no error" "" "$(printf '%s\n' "$out" | grep '^E:')"
 contents=$(dpkg-deb --contents "$deb")
 for path in ./usr/bin/foliod ./usr/bin/folioctl ./usr/bin/foliobench ./etc/foliod/foliod.toml ./lib/systemd/system/foliod.service ./lib/systemd/system/foliod.socket \
         ./usr/lib/sysusers.d/foliod.conf ./usr/share/man/man8/foliod.8.gz ./usr/share/man/man1/folioctl.1.gz ./usr/share/man/man1/foliobench.1.gz \
-        ./usr/lib/libfolio.so.1 ./usr/include/folio.h ./usr/lib/pkgconfig/folio.pc ./usr/lib/python3/dist-packages/foliod/__init__.py ./usr/share/doc/foliod/copyright; do
+        ./usr/lib/libfolio.so.1 ./usr/include/folio.h ./usr/lib/pkgconfig/folio.pc ./usr/lib/python3/dist-packages/foliod/__init__.py ./usr/share/doc/foliod/copyright \
+        ./usr/bin/foliod-run ./usr/lib/libfolio-run.so ./usr/share/man/man1/foliod-run.1.gz; do
     case "$contents" in *" $path"*) pass "the package holds $path" ;; *) fail "the package holds $path" ;; esac
 done
 expect_eq "the config is a conffile" "/etc/foliod/foliod.toml" "$(dpkg-deb --info "$deb" conffiles)"
