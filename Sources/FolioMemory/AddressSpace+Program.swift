@@ -13,9 +13,9 @@ public protocol ProgramRuntime: AnyObject, Sendable {
     /// Maps each folio at `location` (the entry's `where` word); per folio 0 or a negative
     /// errno, or nil if no answer came in time (the runtime is then given up for good).
     func remap(_ folios: [(handle: Int, location: UInt64)]) -> [Int32]?
-    /// Gives write access back where each folio is now, not waiting for the answer: after a
-    /// `revoke` that was not answered in time.
-    func restore(_ folios: [(handle: Int, location: UInt64)])
+    /// Gives write access back to `handles` where they are mapped now, not waiting for the
+    /// answer: after a `revoke` that was not answered in time.
+    func restore(_ handles: [Int])
 }
 
 extension AddressSpace {
@@ -32,11 +32,13 @@ extension AddressSpace {
         }
     }
 
-    /// Bytes of folios the space holds in each tier now.
-    public var bytesPerTier: [Int] {
-        locked { metadata in
+    /// Bytes of folios the space holds in each tier, or nil while a batch (or anything else)
+    /// holds its lock: the stats reply must not wait for a program's migration, which may be
+    /// waiting for that program's runtime, which may be asking for the stats.
+    public var bytesPerTierIfIdle: [Int]? {
+        lock.withLockIfAvailable { _ in
             var bytes = [Int](repeating: 0, count: tiers.count)
-            for case let record? in metadata.space.records { bytes[record.tier] += record.bytes }
+            for case let record? in records { bytes[record.tier] += record.bytes }
             return bytes
         }
     }

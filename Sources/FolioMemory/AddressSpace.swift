@@ -68,7 +68,7 @@ public final class AddressSpace: @unchecked Sendable {
     /// The shared folio table.
     public let tableFD: FileDescriptor
     let table: UnsafeMutableRawPointer
-    private let lock = Mutex<Void>(())
+    let lock = Mutex<Void>(())
     // Grown on demand: a space costs memory for the handles it has used, not for 65,536.
     var records: [FolioRecord?] = []
     var freeHandles: [Int] = []

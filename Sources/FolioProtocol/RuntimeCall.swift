@@ -7,10 +7,15 @@ public enum RuntimeCall: Equatable, Sendable {
     case revoke(handles: [UInt32])
     /// Map each folio's bytes at `location` (the entry's `where` encoding) at its address.
     case remap(folios: [RemappedFolio])
+    /// Give write access back to these folios where they are mapped now (after a revoke the
+    /// daemon gave up waiting for): never maps anything, so a handle freed and reused since
+    /// cannot be pointed at a block it no longer owns.
+    case restore(handles: [UInt32])
 
     enum Kind: UInt16 {
         case revoke = 0x40
         case remap = 0x41
+        case restore = 0x42
     }
 
     /// One folio of a `remap` call: 12 bytes on the wire.
@@ -33,6 +38,9 @@ public enum RuntimeCall: Equatable, Sendable {
         case .revoke(let handles):
             payload.put(array: handles)
             return frame(kind: Kind.revoke.rawValue, requestID: callID, payload: payload.bytes)
+        case .restore(let handles):
+            payload.put(array: handles)
+            return frame(kind: Kind.restore.rawValue, requestID: callID, payload: payload.bytes)
         case .remap(let folios):
             payload.put(UInt32(folios.count))
             for folio in folios {
@@ -50,6 +58,7 @@ public enum RuntimeCall: Equatable, Sendable {
         let call: RuntimeCall
         switch Kind(rawValue: header.kind) {
         case .revoke: call = .revoke(handles: try reader.getArray(limit: maxFolios))
+        case .restore: call = .restore(handles: try reader.getArray(limit: maxFolios))
         case .remap:
             let count: UInt32 = try reader.get()
             guard count <= maxFolios else { throw .badMessage }
@@ -65,7 +74,7 @@ public enum RuntimeCall: Equatable, Sendable {
 
 /// A runtime's answer to a `RuntimeCall`, carrying the call's id back.
 public enum RuntimeAnswer: Equatable, Sendable {
-    /// Write access is gone from every folio of the `revoke`.
+    /// Write access is gone from every folio of the `revoke` (and is back, for a `restore`).
     case revoked
     /// Per folio of the `remap`, in its order: 0, or a negative errno for one left where it was.
     case remapped(status: [Int32])

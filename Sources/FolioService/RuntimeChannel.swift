@@ -6,8 +6,10 @@ import SystemPackage
 
 /// The daemon's end of a program's runtime channel (PROTOCOL.md §10). A batch's thread sends
 /// a call and waits for the answer, which the channel's session thread receives and hands over
-/// here. A call not answered in time makes the runtime unresponsive until it answers anything;
-/// a remap not answered in time, or an answer that breaks the protocol, ends the channel.
+/// here. A call not answered in time makes the runtime unresponsive until it answers anything,
+/// and for at least a back-off that doubles with each miss (1 s to 64 s), so a runtime that
+/// always answers late costs the policy one timeout per back-off, not one per batch. A remap
+/// not answered in time, or an answer that breaks the protocol, ends the channel.
 final class RuntimeChannel: ProgramRuntime, @unchecked Sendable {
     private let socket: SeqpacketSocket
     private let timeout: @Sendable () -> Duration
@@ -18,33 +20,46 @@ final class RuntimeChannel: ProgramRuntime, @unchecked Sendable {
     private var answer: RuntimeAnswer?
     private var answering = true
     private var closed = false
+    private var quietUntil = ContinuousClock.now
+    private var backOff = RuntimeChannel.firstBackOff
+
+    static let firstBackOff = Duration.seconds(1)
+    static let lastBackOff = Duration.seconds(64)
 
     init(socket: SeqpacketSocket, timeout: @escaping @Sendable () -> Duration) {
         self.socket = socket
         self.timeout = timeout
     }
 
-    var isResponsive: Bool { locked { answering && !closed } }
+    var isResponsive: Bool { locked { answering && !closed && ContinuousClock.now >= quietUntil } }
 
     func revoke(_ handles: [Int]) -> Bool {
-        call(.revoke(handles: handles.map(UInt32.init))) == .revoked
+        switch call(.revoke(handles: handles.map(UInt32.init))) {
+        case .revoked?: return true
+        case nil: return false
+        case .remapped?:
+            end()
+            return false
+        }
     }
 
+    /// Statuses other than 0 and a negative errno break the protocol: the runtime may have
+    /// mapped the destination, so they count as no answer.
     func remap(_ folios: [(handle: Int, location: UInt64)]) -> [Int32]? {
-        guard case .remapped(let status)? = call(Self.remapCall(folios)), status.count == folios.count else {
+        let call = RuntimeCall.remap(folios: folios.map { RuntimeCall.RemappedFolio(handle: UInt32($0.handle), location: $0.location) })
+        guard case .remapped(let status)? = self.call(call), status.count == folios.count,
+              status.allSatisfy({ $0 == 0 || (-4095 ... -1).contains($0) }) else {
             end()
             return nil
         }
         return status
     }
 
-    func restore(_ folios: [(handle: Int, location: UInt64)]) {
+    /// A restore that cannot be queued would leave the program's writers waiting for ever:
+    /// the channel ends instead, and the runtime gives every write back when it sees that.
+    func restore(_ handles: [Int]) {
         let id = locked { () -> UInt32 in takeCallID() }
-        if !send(Self.remapCall(folios).encode(callID: id)) { locked { answering = false } }
-    }
-
-    private static func remapCall(_ folios: [(handle: Int, location: UInt64)]) -> RuntimeCall {
-        .remap(folios: folios.map { RuntimeCall.RemappedFolio(handle: UInt32($0.handle), location: $0.location) })
+        if !send(RuntimeCall.restore(handles: handles.map(UInt32.init)).encode(callID: id)) { end() }
     }
 
     /// One message from the runtime, on the session's thread: an answer wakes the batch that
@@ -55,6 +70,7 @@ final class RuntimeChannel: ProgramRuntime, @unchecked Sendable {
             answering = true
             guard callID == awaited else { return }
             self.answer = answer
+            backOff = Self.firstBackOff
             condition.signal()
         }
     }
@@ -87,7 +103,11 @@ final class RuntimeChannel: ProgramRuntime, @unchecked Sendable {
                 let deadline = Condition.deadline(after: timeout())
                 while answer == nil && !closed && condition.wait(until: deadline) {}
             }
-            if answer == nil { answering = false }
+            if answer == nil {
+                answering = false
+                quietUntil = ContinuousClock.now + backOff
+                backOff = min(backOff * 2, Self.lastBackOff)
+            }
             return answer
         }
     }

@@ -132,6 +132,8 @@ final class Session: @unchecked Sendable {
                 return (.freed(status: space.free(handles.map(Int.init))), [])
             case (.migrate(let handles, let tier, let reason), .attached(let space, _)):
                 return (try migrate(space, handles: handles, tier: tier, reason: reason), [])
+            // A program's space ends with the program: its name must not be taken meanwhile.
+            case (.destroy, .attached(let space, _)) where space.isProgram: throw .resourceBusy
             case (.destroy, .attached(let space, _)):
                 registry.destroy(space)
                 detach()

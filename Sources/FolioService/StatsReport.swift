@@ -9,7 +9,8 @@ import Tiering
 /// hot bytes; then each tier's watermarks, the folios moved per reason, the latencies' p50 and
 /// p99, and the server's sessions, named spaces and refusals (PROTOCOL.md §4).
 enum StatsReport {
-    static let maxProgramsShown = 64
+    /// Counter bytes the programs may take: a quarter of a message.
+    static let maxProgramBytes = MessageHeader.maxMessageBytes / 4
 
     static func stats(core: MigrationCore, registry: SpaceRegistry) -> FolioStats {
         let tiers = registry.tiers, tiering = registry.tiering
@@ -56,12 +57,18 @@ enum StatsReport {
             counters.append(.init(name: "tiering.scan_period_ms", value: UInt64(tiering.scanPeriod / .milliseconds(1))))
             counters.append(.init(name: "tiering.scan_size_mb", value: tiering.enabled ? UInt64(tiering.scanSizeMB) : 0))
         }
-        // Programs run by foliod-run (PROTOCOL.md §10): `folioctl ps` reads these. The first
-        // `maxProgramsShown` by name, so that the reply fits one message whatever the names.
-        for program in registry.programs.prefix(maxProgramsShown) {
+        // Programs run by foliod-run (PROTOCOL.md §10): `folioctl ps` reads these. By name, as
+        // many as fit `maxProgramBytes` of counters, so the reply fits one message whatever the
+        // names; a program whose space is mid-batch shows no bytes this time.
+        var programBytes = 0
+        for program in registry.programs {
+            let names = ["pid"] + tiers.map { "tier.\($0.spec.name).bytes" }
+            programBytes += names.reduce(0) { $0 + "program.\(program.name).\($1)".utf8.count + 10 }
+            guard programBytes <= maxProgramBytes else { break }
             counters.append(.init(name: "program.\(program.name).pid", value: UInt64(max(program.pid, 0))))
-            for (tier, bytes) in zip(tiers, program.space.bytesPerTier) {
-                counters.append(.init(name: "program.\(program.name).tier.\(tier.spec.name).bytes", value: UInt64(bytes)))
+            guard let bytes = program.space.bytesPerTierIfIdle else { continue }
+            for (tier, held) in zip(tiers, bytes) {
+                counters.append(.init(name: "program.\(program.name).tier.\(tier.spec.name).bytes", value: UInt64(held)))
             }
         }
         return FolioStats(migrator: core.slot.active.name, counters: counters)

@@ -116,7 +116,7 @@ struct ProgramSpaceTests {
 
         static func allMapped(_ call: RuntimeCall) -> RuntimeAnswer? {
             switch call {
-            case .revoke: .revoked
+            case .revoke, .restore: .revoked
             case .remap(let folios): .remapped(status: folios.map { _ in 0 })
             }
         }
@@ -174,7 +174,7 @@ struct ProgramSpaceTests {
         let calls = runtime.calls.withLock { $0 }
         #expect(calls.first == .revoke(handles: [0, 1]))
         let restored = calls.count == 2 ? calls[1] : nil
-        #expect(restored == .remap(folios: [0, 1].map { RuntimeCall.RemappedFolio(handle: $0, location: FolioEntry.location(tier: 0, offset: Int($0) * 4096)) }))
+        #expect(restored == .restore(handles: [0, 1]), "a restore maps nothing: the handles may be freed and reused by then")
         // Unresponsive now: the next batch does not wait, and asks nothing.
         #expect(try served.migrate([0], to: 1, on: program) == [.failed(.resourceBusy)])
         #expect(runtime.calls.withLock { $0.count } == 2)
@@ -235,5 +235,25 @@ struct ProgramSpaceTests {
         #expect(registry.programs.isEmpty)
         #expect(registry.tiers[0].freeBytes == 8 << 20, "the program's folios are freed")
         guard case .attached = try served.attach("run/4", .mapsUnpinned, on: try served.connect()).reply else { Issue.record("the name is free again"); return }
+    }
+
+    @Test func aRemapStatusOutsideTheErrnos_endsTheChannel_insteadOfTrappingOrMisreporting() throws {
+        for bad: Int32 in [Int32.min, 3] {
+            let served = try Served()
+            let program = try served.connect()
+            let (_, mapped) = try served.attach("run/5", .mapsUnpinned, on: program)
+            _ = try served.request(.allocate(tier: 0, order: 0, count: 1), on: program)
+            mapped.fill([0])
+            let runtime = try Runtime(channel: try served.channel("run/5")) { call in
+                if case .remap = call { return .remapped(status: [bad]) }
+                return .revoked
+            }
+            #expect(try served.migrate([0], to: 1, on: program) == [.failed(.resourceBusy)], "status \(bad)")
+            Self.wait { runtime.ended }
+            #expect(runtime.ended, "status \(bad) ends the channel")
+            #expect(mapped.tier(of: 0) == 0 && mapped.holds(0))
+            // And a program's space cannot be destroyed under it.
+            #expect(try served.request(.destroy, on: program).reply == .error(errno: Errno.resourceBusy.rawValue, message: "destroy"))
+        }
     }
 }

@@ -94,6 +94,20 @@ int32_t run_remap_one(uint32_t handle, uint64_t where)
 	return status;
 }
 
+/* A restore: write access back where each revoked folio is mapped now, nothing mapped. A
+ * handle this process no longer maps, or maps again for a new folio that was not revoked,
+ * is left alone. */
+void run_restore(const uint32_t *handles, uint32_t count)
+{
+	run_lock();
+	for (uint32_t i = 0; i < count; i++) {
+		long s = slot_of_handle(handles[i]);
+		if (s >= 0 && (__atomic_load_n(&run.slots[s].revoked, __ATOMIC_ACQUIRE) & REVOKED_DAEMON))
+			unrevoke((size_t)s);
+	}
+	run_unlock();
+}
+
 void run_channel_lost(void)
 {
 	run_lock();
@@ -124,6 +138,10 @@ static int serve_call(int fd, struct buffers *b, size_t length)
 		return 0;
 	if (r.kind == FOLIO_WIRE_REVOKE && folio_wire_revoke(&r, b->handles, MAX_REVOKE, &count) == 0) {
 		run_revoke(b->handles, count);
+		return answer(fd, b->out, folio_wire_revoked(b->out, sizeof(b->out), r.id));
+	}
+	if (r.kind == FOLIO_WIRE_RESTORE && folio_wire_revoke(&r, b->handles, MAX_REVOKE, &count) == 0) {
+		run_restore(b->handles, count);
 		return answer(fd, b->out, folio_wire_revoked(b->out, sizeof(b->out), r.id));
 	}
 	if (r.kind == FOLIO_WIRE_REMAP && folio_wire_remap(&r, b->handles, b->wheres, MAX_REMAP, &count) == 0) {

@@ -174,6 +174,7 @@ int run_install_handler(void);
 /* channel.c / scan.c */
 int run_start_runtime(void);
 void run_revoke(const uint32_t *handles, uint32_t count);
+void run_restore(const uint32_t *handles, uint32_t count);
 int32_t run_remap_one(uint32_t handle, uint64_t where);
 void run_channel_lost(void);
 void run_scan_step(void);

@@ -1,7 +1,7 @@
 /*
  * What the heat scan covers, and how often: the daemon's `tiering/scan_period_ms` and
  * `tiering/scan_size_mb` (PROTOCOL.md section 10), read from its stats reply every few
- * seconds on a connection of its own (never the request connection: a program thread may be
+ * seconds on a connection of its own, bounded by 100 ms each way (never the request connection: a program thread may be
  * waiting there for an allocation that is demoting this program's folios, which needs this
  * thread). foliod-run's --scan-period-ms and --scan-mb override them.
  */
@@ -40,13 +40,14 @@ static int pick(const uint8_t *name, uint16_t length, uint64_t value, void *arg)
 	return 0;
 }
 
-/* One stats request on a fresh connection, bounded by a 500 ms timeout each way. */
+/* One stats request on a fresh connection. */
 static int ask(struct found *f, uint8_t *buffer, size_t cap)
 {
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	struct timeval limit = { .tv_sec = 0, .tv_usec = 500000 };
+	/* Short: the runtime thread serves the daemon's calls meanwhile, nobody else. */
+	struct timeval limit = { .tv_sec = 0, .tv_usec = 100000 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -79,9 +80,12 @@ void run_scan_settings_refresh(uint8_t *buffer, size_t cap)
 		return;
 	refreshed_at = now_ms();
 	struct found f = { 0, 0, 0 };
-	/* A daemon without a policy sends neither: nothing to scan for. */
-	if (ask(&f, buffer, cap) != 0)
+	/* A daemon without a policy sends neither, and one that does not answer moves nothing:
+	 * nothing to scan for either way. */
+	if (ask(&f, buffer, cap) != 0) {
+		size_bytes = 0;
 		return;
+	}
 	period_ms = (f.seen & 1) && f.period_ms > 0 && f.period_ms <= 86400000 ? (unsigned)f.period_ms : 1000;
 	size_bytes = (f.seen & 2) && f.size_mb <= (1u << 24) ? (size_t)f.size_mb << 20 : 0;
 }

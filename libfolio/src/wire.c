@@ -311,7 +311,7 @@ int folio_wire_error(const struct folio_wire_reply *r, int32_t *error, char *mes
 
 int folio_wire_revoke(const struct folio_wire_reply *r, uint32_t *handles, uint32_t cap, uint32_t *count)
 {
-	if (r->kind != FOLIO_WIRE_REVOKE)
+	if (r->kind != FOLIO_WIRE_REVOKE && r->kind != FOLIO_WIRE_RESTORE)
 		return -EBADMSG;
 	struct reader p = payload(r);
 	*count = (uint32_t)get_le(&p, 4);

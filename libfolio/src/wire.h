@@ -39,6 +39,7 @@ enum folio_wire_kind {
 	/* The daemon's calls on a runtime channel, and the runtime's answers (section 10). */
 	FOLIO_WIRE_REVOKE = 0x40,
 	FOLIO_WIRE_REMAP = 0x41,
+	FOLIO_WIRE_RESTORE = 0x42,
 	FOLIO_WIRE_REVOKED = 0xC0,
 	FOLIO_WIRE_REMAPPED = 0xC1,
 };
@@ -86,7 +87,7 @@ int folio_wire_stats_reply(const struct folio_wire_reply *r, struct folio_stats 
  * non-zero return of `each` ends the walk and is returned; 0 once every counter was seen. */
 typedef int (*folio_wire_counter_fn)(const uint8_t *name, uint16_t length, uint64_t value, void *arg);
 int folio_wire_counters(const struct folio_wire_reply *r, folio_wire_counter_fn each, void *arg);
-/* A runtime channel's calls: the handles of a revoke (at most `cap`), and the handles and
+/* A runtime channel's calls: the handles of a revoke or a restore (at most `cap`), and the handles and
  * wheres of a remap. 0, or -EBADMSG (the payload is not exactly the kind's, or holds more
  * than cap entries). */
 int folio_wire_revoke(const struct folio_wire_reply *r, uint32_t *handles, uint32_t cap, uint32_t *count);

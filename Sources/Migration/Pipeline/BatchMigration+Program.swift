@@ -22,7 +22,7 @@ extension BatchMigration {
         tally.unmapNanos += Self.now() - start
         guard revoked else {
             // It may still get to the revoke: the restore after it gives writes back.
-            if !frozen.isEmpty { runtime.restore(frozen.map { ($0.handle, location(of: $0.source)) }) }
+            if !frozen.isEmpty { runtime.restore(frozen.map(\.handle)) }
             for candidate in frozen {
                 metadata.thaw(candidate.handle)
                 fail(candidate, .resourceBusy, into: &result)
@@ -55,9 +55,5 @@ extension BatchMigration {
             result.results[candidate.index] = .failed(.resourceBusy)
             tally.busy += 1
         }
-    }
-
-    private func location(of record: FolioRecord) -> UInt64 {
-        FolioEntry.location(tier: record.tier, offset: record.offset)
     }
 }
