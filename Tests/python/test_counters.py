@@ -24,6 +24,7 @@ NAMES = [
     "first_folio_latency.p99_ns", "service.sessions", "service.named_spaces", "service.refused.EACCES",
     "service.refused.EUSERS", "service.refused.ESHUTDOWN", "service.refused.EAGAIN", "service.refused.EMFILE",
     "service.refused.ENFILE", "service.refused.ETIMEDOUT", "service.refused.EDQUOT", "service.refused.ENOSPC",
+    "tiering.scan_period_ms", "tiering.scan_size_mb",
 ]
 # Version 1's list, which the fake daemon sends; the rest was appended later (clients skip what they do not know).
 VERSION_1 = NAMES[:NAMES.index("tier.fast.watermark_min")]
