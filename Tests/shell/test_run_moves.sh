@@ -82,3 +82,19 @@ n=$(( $(moved) - before ))
 [ "$n" -gt 0 ] && pass "... while $n folios moved ($(wc -l < "$WORK/moves") requests moved some)" || fail "nothing moved under stress-ng"
 wait_for test "$(ctl ps | wc -l)" -eq 1 && pass "every stress-ng process's space is gone once they exit" || fail "folioctl ps after stress-ng" "$(ctl ps)"
 expect_eq "the tiers are whole again" "$((48 << 20)) $((512 << 20))" "$(cat "$MNT/tiers/fast/free_bytes") $(cat "$MNT/tiers/slow/free_bytes")"
+
+# I/O into and out of a program's folios while they move and the scan arms them: the kernel's
+# own copies meet pages the runtime protected, and every read(2), pread(2), readv(2), fread(3),
+# write(2) and fwrite(3) must still be whole (before the library pinned such buffers, the
+# first read failed with EFAULT).
+cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$REPO/Tests/libfolio/run_io.c" -o "$WORK/run_io" || fail "run_io builds"
+head -c 32M /dev/urandom > "$WORK/data"
+"$RUN" --socket "$SOCK" --name io --scan-period-ms 20 -- "$WORK/run_io" "$WORK/data" 6 > "$WORK/io.out" 2>&1 &
+io=$!
+wait_for test "$(ctl ps | awk '$2 == "io"' | wc -l)" -eq 1 || fail "run_io in folioctl ps" "$(cat "$WORK/io.out")"
+before=$(moved)
+while kill -0 "$io" 2>/dev/null; do ctl --space io migrate --all --to slow >/dev/null 2>&1; ctl --space io migrate --all --to fast >/dev/null 2>&1; done
+wait "$io"; status=$?
+n=$(( $(moved) - before ))
+[ "$status" -eq 0 ] && grep -q "every call whole" "$WORK/io.out" && pass "I/O on moving, scanned folios is whole ($(cut -d: -f2 "$WORK/io.out" | head -n 1 | sed 's/^ //'); $n folios moved)" \
+    || fail "run_io under foliod-run (status $status)" "$(cat "$WORK/io.out")"

@@ -52,7 +52,15 @@ void run_revoke(const uint32_t *handles, uint32_t count)
 		if (s < 0)
 			continue;  /* not mapped: nothing of the program's can write it */
 		struct slot *sl = &run.slots[s];
-		__atomic_fetch_or(&sl->revoked, REVOKED_DAEMON, __ATOMIC_ACQ_REL);
+		/* An I/O call in flight pins the folio, as a kernel GUP pin does: it stays
+		 * unrevoked, and its remap is EBUSY. The flag is set before `io` is read, and an
+		 * I/O call raises `io` before it reads the flag (interpose_io.c): one sees the other. */
+		__atomic_fetch_or(&sl->revoked, REVOKED_DAEMON, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&sl->io, __ATOMIC_SEQ_CST) != 0) {
+			__atomic_fetch_and(&sl->revoked, ~REVOKED_DAEMON, __ATOMIC_SEQ_CST);
+			raw_futex_wake(&sl->revoked);
+			continue;
+		}
 		if (__atomic_exchange_n(&sl->scan, 0, __ATOMIC_ACQ_REL) != 0)
 			raw_futex_wake(&sl->scan);
 		apply_slot((size_t)s);

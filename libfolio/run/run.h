@@ -52,7 +52,7 @@ struct slot {
 	uint8_t flags;
 	uint64_t where;       /* SLOT_FOLIO: tier << 56 | offset, where it is mapped now */
 	uint32_t block_slots; /* a malloc block's head: the slots of the block */
-	uint32_t pad;
+	uint32_t io;          /* I/O calls in flight on this slot's pages (interpose_io.c): its pin */
 };
 
 /* The page byte: the program's protection (PROT_READ/WRITE/EXEC), whether it maps the page,

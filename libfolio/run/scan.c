@@ -68,7 +68,7 @@ void run_scan_serve(void)
 static int armable(const struct slot *s)
 {
 	return s->kind == SLOT_FOLIO && s->live > 0 && __atomic_load_n(&s->revoked, __ATOMIC_ACQUIRE) == 0 &&
-	       __atomic_load_n(&s->scan, __ATOMIC_ACQUIRE) == 0;
+	       __atomic_load_n(&s->scan, __ATOMIC_ACQUIRE) == 0 && __atomic_load_n(&s->io, __ATOMIC_SEQ_CST) == 0;
 }
 
 void run_scan_step(void)
@@ -93,8 +93,14 @@ void run_scan_step(void)
 		struct slot *s = &run.slots[slot];
 		if (!armable(s))
 			continue;
+		/* As a revoke does (channel.c): armed before `io` is read, left alone if an I/O
+		 * call is in flight. */
+		__atomic_store_n(&s->scan, SCAN_ARMED, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&s->io, __ATOMIC_SEQ_CST) != 0) {
+			__atomic_store_n(&s->scan, 0, __ATOMIC_SEQ_CST);
+			continue;
+		}
 		armed[armed_count++] = (uint32_t)slot;
-		__atomic_store_n(&s->scan, SCAN_ARMED, __ATOMIC_RELEASE);
 		raw_mprotect((void *)run_slot_addr(slot), RUN_SLOT, PROT_NONE);
 	}
 	run_unlock();
