@@ -105,6 +105,9 @@ public enum MetricsExposition {
                     let family = Family(name: "foliod_\(base)_total", help: "migration/stats/\(parts[0]).", nanoseconds: seconds)
                     if !knownNames.contains(family.name) { addCounter(family, [], value) }
                 }
+            // The runtimes' scan settings: knobs, not counters (and the programs' own counters
+            // fall to `default`).
+            case 2 where parts[0] == "tiering" && parts[1].hasPrefix("scan_"): break
             case 2 where parts[0] == "tiering":
                 if let family = tiering[parts[1]] {
                     addCounter(family, [], value)
