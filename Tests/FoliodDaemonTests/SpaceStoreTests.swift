@@ -11,7 +11,10 @@ import Testing
 
 /// The fd store without systemd: `$NOTIFY_SOCKET` is a datagram socket of the test's, which
 /// receives what `SpaceStore` stores (and the descriptors with it); what it received is handed
-/// back as a restarted daemon is given it.
+/// back as a restarted daemon is given it. Serialized: the tests close descriptors by number,
+/// and one test's close must not meet another's descriptor that took the number meanwhile
+/// (`whatWasKept_comesBackFromTheStore` once read another file's inode in CI).
+@Suite(.serialized)
 struct SpaceStoreTests {
     static let specs = [TierSpec(name: "fast", sizeBytes: 8 << 20), TierSpec(name: "slow", sizeBytes: 4 << 20)]
 
