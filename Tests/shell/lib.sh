@@ -32,7 +32,8 @@ expect_contains() {
 
 SOCK=$WORK/foliod.sock
 
-# write_config KNOB-LINES: a config with two small tiers and the given [knobs] lines.
+# write_config KNOB-LINES [FAST-SIZE SLOW-SIZE]: a config with two small tiers (256M each
+# unless given) and the given [knobs] lines.
 write_config() {
     cat > "$CONFIG" <<TOML
 [daemon]
@@ -42,11 +43,11 @@ log_level = "info"
 
 [[tiers]]
 name = "fast"
-size = "256M"
+size = "${2:-256M}"
 
 [[tiers]]
 name = "slow"
-size = "256M"
+size = "${3:-256M}"
 
 [knobs]
 $1

@@ -4,24 +4,9 @@
 # verifies. The time it took and the folios promoted are printed.
 : "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}"
 CBUILD=$REPO/.build-c
-cat > "$CONFIG" <<TOML
-[daemon]
-mount = "$MNT"
-socket = "$SOCK"
-
-[[tiers]]
-name = "fast"
-size = "64M"
-
-[[tiers]]
-name = "slow"
-size = "512M"
-
-[knobs]
-"tiering/enabled" = 1
+write_config '"tiering/enabled" = 1
 "tiering/aggregation_interval_ms" = 1000
-"tiering/scan_period_ms" = 1000
-TOML
+"tiering/scan_period_ms" = 1000' 64M 512M
 start_daemon
 ctl() { "$FOLIOCTL" --socket "$SOCK" "$@"; }
 running() { ctl ps 2>/dev/null | awk '$2 == "gups" { found = 1 } END { exit !found }'; }

@@ -5,24 +5,9 @@
 : "${FOLIOCTL:?FOLIOCTL must name the folioctl binary}"
 CBUILD=$REPO/.build-c
 RUN=$CBUILD/foliod-run
-cat > "$CONFIG" <<TOML
-[daemon]
-mount = "$MNT"
-socket = "$SOCK"
-
-[[tiers]]
-name = "fast"
-size = "48M"
-
-[[tiers]]
-name = "slow"
-size = "512M"
-
-[knobs]
-"tiering/enabled" = 1
+write_config '"tiering/enabled" = 1
 "tiering/aggregation_interval_ms" = 200
-"tiering/scan_period_ms" = 200
-TOML
+"tiering/scan_period_ms" = 200' 48M 512M
 start_daemon
 ctl() { "$FOLIOCTL" --socket "$SOCK" "$@"; }
 moved() { cat "$MNT/migration/stats/folios_migrated"; }
