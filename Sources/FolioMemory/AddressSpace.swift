@@ -277,7 +277,7 @@ public final class AddressSpace: @unchecked Sendable {
         }
 
         /// Whether `taken` still holds `handle`'s bytes: no write pin since its promotion.
-        /// Meaningful with the folio frozen.
+        /// Final with the folio frozen; unfrozen, only `false` is (`writes` only grows).
         public func isClean(_ taken: TakenShadow, of handle: Int) -> Bool {
             writes(handle) == taken.shadow.mark
         }

@@ -161,9 +161,10 @@ struct TransactionalMigrationTests {
         #expect(client.tryPin(handle, for: .write) == .pinned)
         let (pipeline, migrator) = self.pipeline()
         #expect(try migrate(pipeline, space, [handle], to: 1) == [.failed(.resourceBusy)])
-        // No unfrozen copy ran, and the frozen one found the pin too.
+        // No unfrozen copy ran, and the frozen one found the pin too: nothing was copied.
         #expect(migrator.calls.load(ordering: .relaxed) == 0)
-        #expect(pipeline.statistics[.txFrozenCopies] == 1)
+        #expect(pipeline.statistics[.txFrozenCopies] == 0)
+        #expect(pipeline.statistics[.txAborted] == UInt64(MigrationPipeline.maxTransactionalPasses))
         #expect(slow.freeBytes == 8 << 20)
     }
 
@@ -208,7 +209,8 @@ struct TransactionalMigrationTests {
     }
 
     /// The shadow invalidation: a write after the promotion makes the shadow stale, so the
-    /// demotion copies, and the write reaches the demoted folio.
+    /// demotion copies, and the write reaches the demoted folio. The copy is a transactional
+    /// one (committed, not frozen), so readers do not wait for it either.
     @Test func aFolioWrittenAfterItsPromotion_isCopiedOnDemotion() throws {
         let space = try AddressSpace(id: 1, name: nil, owner: 0, tiers: [fast, slow])
         let client = try Client(space)
@@ -218,8 +220,11 @@ struct TransactionalMigrationTests {
         _ = try migrate(pipeline, space, [handle], to: 0, .promotion)
         client.write(handle, 8)
         let copied = pipeline.statistics[.bytesCopied]
+        let committed = pipeline.statistics[.txCommitted]
         #expect(try migrate(pipeline, space, [handle], to: 1, .demotion) == [.tier(1)])
         #expect(pipeline.statistics[.bytesCopied] == copied + (2 << 20))
+        #expect(pipeline.statistics[.txCommitted] == committed + 1)
+        #expect(pipeline.statistics[.txFrozenCopies] == 0)
         #expect(slow.shadows.hits == 0)
         #expect(client.holds(handle, only: 8))
         #expect(slow.freeBytes == 6 << 20)

@@ -94,11 +94,16 @@ struct BatchMigration {
     /// The steps for folios clients reach through pins.
     private mutating func migratePinned(slot: MigratorSlot, into result: inout MigrationOutcome) {
         var toFreeze = candidates
-        if mode.transactional && metadata.writesAreMarked { toFreeze = copyUnfrozen(slot: slot, into: &result) }
-        // After the unfrozen copies: a stale shadow's folio stays frozen until its copy.
+        let transactional = mode.transactional && metadata.writesAreMarked
+        if transactional { toFreeze = copyUnfrozen(slot: slot, into: &result) }
+        // After the unfrozen copies: a shadow found stale only under its freeze (a write pin
+        // taken since `prepare`) leaves its folio frozen until its copy.
         var frozen = remap(into: &result)
         var start = Self.now()
-        frozen += unmap(toFreeze, into: &result)
+        let unmapped = unmap(toFreeze, into: &result)
+        // The last pass's leftovers that froze: those still pinned are EBUSY, not copies.
+        if transactional { tally.frozenCopies += unmapped.count }
+        frozen += unmapped
         tally.unmapNanos += Self.now() - start
         if !frozen.isEmpty {
             flush()
@@ -170,9 +175,14 @@ struct BatchMigration {
         guard source.tier != request.targetTier else { return .alreadyInTarget }
         // Its runtime may still map it at either block (AddressSpace+Program.swift).
         guard !metadata.isUnsettled(handle) else { return .failed(.resourceBusy) }
-        // A folio that moves anywhere but to its shadow leaves the shadow behind for good.
+        // A folio that moves anywhere but to its shadow leaves the shadow behind for good. So
+        // does one written since its promotion: `writes` only grows, so a shadow stale now is
+        // stale for good, and its folio is copied like any other (unfrozen, when
+        // transactional) instead of frozen for a remap that would copy it frozen.
         if let shadow = metadata.takeShadow(handle) {
-            if shadow.tier == request.targetTier && mode.keepsShadows { return .remap(source, shadow) }
+            if shadow.tier == request.targetTier && mode.keepsShadows && metadata.isClean(shadow, of: handle) {
+                return .remap(source, shadow)
+            }
             metadata.releaseShadow(shadow)
         }
         return .candidate(source)
@@ -300,7 +310,6 @@ struct BatchMigration {
             // Every pending folio is held by a writer: give it time to finish.
             if marked.isEmpty && !pending.isEmpty { Self.backOff(pass) }
         }
-        tally.frozenCopies += pending.count
         return pending
     }
 
