@@ -60,15 +60,12 @@ struct TopScreen {
         lines.append(Format.row(["  all", Format.rate(rate("folios_migrated")), Format.rate(rate("bytes_copied").map { $0 / 1_048_576 }),
                                  Format.rate(rate("batches")), "\(value("folios_migrated"))"], columns))
         lines.append("  by migrator")
-        var offloaded: Double = 0
-        for migrator in offloadMigrators {
+        // Each migrator's own copies (kernel's: as the active one, its fallbacks, masked-out
+        // reasons); a move to a shadow copies nothing and shows in no migrator's row.
+        for migrator in offloadMigrators + ["kernel"] {
             let name = "\(migrator).folios_migrated"
-            offloaded += rate(name) ?? 0
             lines.append(Format.row(["    " + migrator + (migrator == now.migrator ? " (active)" : ""), Format.rate(rate(name)), "", "", "\(value(name))"], columns))
         }
-        // kernel's own count is what no offload migrator copied (its fallbacks included).
-        let kernel = rate("folios_migrated").map { max(0, $0 - offloaded) }
-        lines.append(Format.row(["    kernel" + (now.migrator == "kernel" ? " (active)" : ""), Format.rate(kernel), "", "", ""], columns))
         lines.append("  by reason")
         for reason in reasons {
             let name = "reason.\(reason).folios_migrated"
