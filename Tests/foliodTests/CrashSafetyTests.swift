@@ -5,7 +5,9 @@ import Synchronization
 import Testing
 
 /// SIGKILL the daemon at random points while it migrates, many times: every folio's bytes are
-/// still where the client's table points, read through the memfds the client holds.
+/// still where the client's table points, read through the memfds the client holds. The moves
+/// are promotions and demotions, so the daemon dies with shadows kept and while demotions are
+/// repoints to them (transactional batches and shadows on, the defaults).
 @Suite(.serialized)
 struct CrashSafetyTests {
     static let rounds = 12
@@ -22,6 +24,7 @@ struct CrashSafetyTests {
         var damaged = 0
         var caughtMidBatch = 0
         var survived = 0
+        var shadowHits: UInt64 = 0
         for round in 0..<Self.rounds {
             let daemon = try RunningDaemon(tierBytes: 64 << 20)
             let client = try daemon.client()
@@ -35,11 +38,13 @@ struct CrashSafetyTests {
             let migrating = Atomic<Bool>(true)
             let thread = Thread {
                 var target = 1
-                while (try? client.migrate(handles, to: target)) != nil { target = 1 - target }
+                while (try? client.migrate(handles, to: target, reason: target == 0 ? .promotion : .demotion)) != nil { target = 1 - target }
                 migrating.store(false, ordering: .releasing)
             }
             thread.start()
             usleep(UInt32.random(in: 5_000...60_000, using: &generator))
+            let stats = try? FolioClient.stats(socketPath: daemon.socket)
+            shadowHits += stats?.counters.first { $0.name == "tiering.shadow_hits" }?.value ?? 0
             kill(daemon.process.processIdentifier, SIGKILL)
             daemon.process.waitUntilExit()
             while migrating.load(ordering: .acquiring) { usleep(1000) }
@@ -55,6 +60,8 @@ struct CrashSafetyTests {
         }
         #expect(survived == Self.rounds)
         #expect(damaged == 0)
-        print("crash safety: \(survived) daemons killed, \(caughtMidBatch) mid-batch, \(damaged) folios damaged")
+        // The demotions went to shadows: the repoint path was what the kills interrupted.
+        #expect(shadowHits > 0)
+        print("crash safety: \(survived) daemons killed, \(caughtMidBatch) mid-batch, \(shadowHits) shadow hits before the kills, \(damaged) folios damaged")
     }
 }
