@@ -109,8 +109,36 @@ restarted_from "$old" && pass "WatchdogSec=2 and SIGSTOP: killed and restarted b
 expect_contains "... for the watchdog" "Failed with result 'watchdog'" "$(in_box journalctl -u foliod --no-pager)"
 intact && pass "... the named space intact" || fail "... the named space intact"
 
-# Reload: a changed [knobs] line is stored; a config that does not parse changes nothing.
+# Metrics under systemd, turned on as the README says (the shipped config's two lines
+# uncommented, then a restart): the unit's sandboxing lets the endpoint listen. A restart that
+# adopts the stored space while another process holds the port serves on without it.
 config=$STAGE/usr/local/etc/foliod/foliod.toml
+sed -i 's|^# \[metrics\]$|[metrics]|; s|^# listen = "127.0.0.1:9464"$|listen = "127.0.0.1:9464"|' "$config"
+old=$(pid_of)
+in_box systemctl restart foliod
+restarted_from "$old"
+metrics() { in_box curl -sf http://127.0.0.1:9464/metrics; }
+wait_for metrics > /dev/null
+expect_contains "[metrics] listen on and systemctl restart: the endpoint serves under the unit's sandbox" "foliod_folios_migrated_total" "$(metrics)"
+# The holder binds the port the moment the killed daemon's listener is gone, before systemd's
+# restart (RestartSec=100ms) brings the next instance up.
+in_box sh -c 'python3 -c "
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+while True:
+    try: s.bind((\"127.0.0.1\", 9464)); break
+    except OSError: time.sleep(0.001)
+s.listen(); open(\"/tmp/holder.ready\", \"w\").close(); time.sleep(60)
+" > /tmp/holder.log 2>&1 & echo $! > /tmp/holder.pid'
+old=$(pid_of)
+in_box systemctl kill -s KILL foliod
+restarted_from "$old" && pass "SIGKILL with the metrics port taken meanwhile: the next instance serves" || fail "SIGKILL with the metrics port taken meanwhile: the next instance serves" "$(in_box cat /tmp/holder.log)"
+expect_eq "... the port was the holder's when it started" "yes" "$(in_box sh -c 'test -e /tmp/holder.ready && echo yes || echo no')"
+expect_contains "... and it logs the endpoint off until the next start" "the metrics endpoint is off until the next start" "$(in_box journalctl -u foliod --no-pager)"
+intact && pass "... the named space intact" || fail "... the named space intact"
+in_box sh -c 'kill "$(cat /tmp/holder.pid)"'
+
+# Reload: a changed [knobs] line is stored; a config that does not parse changes nothing.
 cp "$config" "$WORK/config.orig"
 sed -i 's|^"dcbm/nr_dma_chan" = 1$|"dcbm/nr_dma_chan" = 2|' "$config"
 in_box systemctl reload foliod
