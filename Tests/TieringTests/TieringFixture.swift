@@ -39,11 +39,11 @@ final class TieringFixture: @unchecked Sendable {
     func pinTable(_ space: AddressSpace) -> PinTable { pins[ObjectIdentifier(space)]! }
 
     /// Pins and unpins each folio `times` times, as a client's accesses.
-    func touch(_ space: AddressSpace, _ handles: [Int], times: Int) {
+    func touch(_ space: AddressSpace, _ handles: [Int], times: Int, for access: PinAccess = .write) {
         for handle in handles {
             for _ in 0..<times {
-                PinProtocol.pin(space.entry(handle), in: pinTable(space))
-                PinProtocol.unpin(space.entry(handle), in: pinTable(space))
+                PinProtocol.pin(space.entry(handle), in: pinTable(space), for: access)
+                PinProtocol.unpin(space.entry(handle), in: pinTable(space), for: access)
             }
         }
     }

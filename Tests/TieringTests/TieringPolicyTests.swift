@@ -125,6 +125,35 @@ struct TieringPolicyTests {
         #expect(fixture.intact(space, handles))
     }
 
+    /// The policy's own moves keep and use shadows as explicit ones do: a folio it promoted
+    /// and only read since goes back down to its shadow with no byte copied; one written
+    /// since is copied, with the write.
+    @Test func pass_promotionKeepsShadows_andTheDemotionOfACleanFolioCopiesNothing() throws {
+        let fixture = TieringFixture()
+        fixture.policy.enabled = true
+        let space = try fixture.makeSpace()
+        let handles = try space.allocate(tier: 1, order: 9, count: 2)
+        let (clean, written) = (handles[0], handles[1])
+        fixture.fill(space, [clean])
+        #expect(fixture.rewrite(space, written, expected: 0, next: 5))
+        fixture.touch(space, handles, times: 8, for: .read)
+        fixture.policy.passNow()
+        #expect(handles.map { fixture.tier(space, $0) } == [0, 0])
+        #expect(fixture.slow.shadows.bytes == 2 * Self.twoMiB)
+        #expect(fixture.rewrite(space, written, expected: 5, next: 6))
+        let copied = fixture.core.pipeline.statistics[.bytesCopied]
+        // Fast below low: both folios, cold by now, go down.
+        try fixture.write("tiers/fast/watermark_high", "\(8 << 20)")
+        try fixture.write("tiers/fast/watermark_low", "\(6 << 20)")
+        fixture.policy.passNow()
+        #expect(handles.map { fixture.tier(space, $0) } == [1, 1])
+        #expect(fixture.slow.shadows.hits == 1)
+        #expect(fixture.core.pipeline.statistics[.bytesCopied] == copied + UInt64(Self.twoMiB), "only the written folio was copied")
+        #expect(try fixture.read("tiering/shadow_hits") == "1")
+        #expect(fixture.intact(space, [clean]))
+        #expect(fixture.rewrite(space, written, expected: 6, next: 7), "the write since the promotion reached the demoted copy")
+    }
+
     @Test func pass_promotion_swapsColdFoliosOfTheFasterTierOut() throws {
         let fixture = TieringFixture()
         fixture.policy.enabled = true
