@@ -14,8 +14,13 @@ public enum ArgumentRanges {
     /// Throws unless `value` is finite and in `range` (and above its lower bound when `positive`).
     public static func check(_ value: Double, _ option: String, in range: ClosedRange<Double> = seconds, positive: Bool = false) throws {
         guard value.isFinite, range.contains(value), !positive || value > range.lowerBound else {
-            throw ValidationError("\(option) must be \(positive ? "more than" : "from") \(Int(range.lowerBound)) \(positive ? "and at most" : "to") \(Int(range.upperBound))")
+            throw ValidationError("\(option) must be \(positive ? "more than" : "from") \(shown(range.lowerBound)) \(positive ? "and at most" : "to") \(shown(range.upperBound))")
         }
+    }
+
+    /// A bound as typed: 3600, not 3600.0; 0.1, not 0.
+    private static func shown(_ bound: Double) -> String {
+        bound == bound.rounded() ? String(Int(bound)) : String(bound)
     }
 
     /// Throws unless `value` is in `range`.

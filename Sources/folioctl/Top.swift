@@ -22,7 +22,7 @@ struct Top: ParsableCommand {
 
     func validate() throws {
         // At most an hour: the refresh waits in milliseconds, counted in 32 bits.
-        guard interval.isFinite, (0.1...3600).contains(interval) else { throw ValidationError("--interval must be from 0.1 to 3600") }
+        try ArgumentRanges.check(interval, "--interval", in: 0.1...3600)
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
     }
 

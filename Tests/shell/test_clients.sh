@@ -74,9 +74,10 @@ echo "        $(tail -n 1 "$WORK/rewriter.out"); $(cat "$WORK/migrator.out")"
 moved=$(sed -n 's/.*, \([0-9]*\) folios moved/\1/p' "$WORK/migrator.out")
 [ "${moved:-0}" -gt 0 ] && pass "... while the folios really moved ($moved moves)" || fail "... while the folios really moved" "$(cat "$WORK/migrator.out")"
 # With the defaults (transactional batches, shadows): the rewriter's writes raced copies.
-tx="committed $(cat "$MNT/migration/stats/tx_committed"), aborted $(cat "$MNT/migration/stats/tx_aborted"), frozen $(cat "$MNT/migration/stats/tx_frozen_copies"), shadow hits $(cat "$MNT/tiering/shadow_hits")"
-[ "$(cat "$MNT/migration/stats/tx_committed")" -gt 0 ] && [ "$(cat "$MNT/migration/stats/tx_aborted")" -gt 0 ] \
-    && pass "... through transactional batches, writes racing their copies ($tx)" || fail "... through transactional batches" "$tx"
+stats=$MNT/migration/stats
+read -r committed aborted frozen hits < <(cat "$stats/tx_committed" "$stats/tx_aborted" "$stats/tx_frozen_copies" "$MNT/tiering/shadow_hits" | tr '\n' ' ')
+tx="committed $committed, aborted $aborted, frozen $frozen, shadow hits $hits"
+[ "$committed" -gt 0 ] && [ "$aborted" -gt 0 ] && pass "... through transactional batches, writes racing their copies ($tx)" || fail "... through transactional batches" "$tx"
 stop_daemon TERM
 
 # Installed: a program built with pkg-config against the tree, with no Swift library in sight.

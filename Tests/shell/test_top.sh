@@ -45,9 +45,9 @@ wait_for_screen '[ "$RATE" = "0.0" ]' 10 && pass "after the storm the rate falls
 # The kernel row is kernel's own count (the stats reply's kernel.folios_migrated), not what
 # the offload migrators left of the total: a move to a shadow copies nothing.
 kernel=$("$FOLIOCTL" --socket "$SOCK" stat | awk -F': ' '$1 == "kernel.folios_migrated" { print $2 }')
-sleep 1.2  # one refresh after the stat, so both read the same idle counters
-shown=$(screen | awk '$1 == "kernel" { print $NF; exit }')
-expect_eq "... and the kernel row's total is kernel.folios_migrated" "$kernel" "$shown"
+kernel_row() { screen | awk '$1 == "kernel" { print $NF; exit }'; }
+wait_for_screen '[ -n "$kernel" ] && [ "$(kernel_row)" = "$kernel" ]' 5 && pass "... and the kernel row's total is kernel.folios_migrated ($kernel)" \
+    || fail "the kernel row's total is [$(kernel_row)], kernel.folios_migrated $kernel"
 
 tm send-keys -t top q
 wait_for_screen 'screen | grep -q "^top exited 0"' 5 && pass "q quits top with status 0" || fail "after q" "$(screen)"

@@ -271,40 +271,37 @@ kill -TERM "$DAEMON"; wait "$DAEMON"; DAEMON=
 # the repository's release binaries), its table moved whole to each node by migrate --all; its
 # pages follow, and its table verifies at the end.
 CBUILD=$HERE/../../.build-c
-if [ -x "$CBUILD/foliod-run" ] && [ -f "$CBUILD/libfolio-run.so" ] && [ -x "$CBUILD/gups" ]; then
-    cp "$CBUILD/foliod-run" "$CBUILD/libfolio-run.so" "$CBUILD/gups" "$BIN/"
-    sed -i '/^\[\[tiers\]\]/,$d' "$CONFIG"
-    for tier in near:0 far:1 farthest:2; do printf '[[tiers]]\nname = "%s"\nsize = "40M"\nnode = %s\n\n' "${tier%%:*}" "${tier#*:}" >> "$CONFIG"; done
-    # Emulated CPUs answer a revoke slowly: a generous deadline, so no batch is refused for it.
-    printf '[knobs]\n"migration/revoke_timeout_ms" = 10000\n' >> "$CONFIG"
-    : > "$LOG"
-    "$BIN/foliod" --config "$CONFIG" >>"$LOG" 2>&1 &
-    DAEMON=$!
-    wait_until 30 answers && pass "foliod starts for a program under foliod-run" || { fail "foliod starts for foliod-run" "$(tail -n 5 "$LOG")"; exit; }
-    "$BIN/foliod-run" --socket "$SOCK" --name gups -- "$BIN/gups" --bytes 16M --seconds 20 > "$WORK/gups.out" 2>&1 &
-    GUPS=$!
-    # The table's 8 folios of 2 MiB in the program's space, wherever they are.
-    program_mib() { "$BIN/folioctl" --socket "$SOCK" ps 2>/dev/null | awk '$2 == "gups" { print $3 + $4 + $5 }'; }
-    table_mapped() { [ "$(program_mib)" != "" ] && awk -v m="$(program_mib)" 'BEGIN { exit !(m >= 16) }'; }
-    wait_until 60 table_mapped && pass "gups runs under foliod-run, its table in foliod's tiers ($(program_mib) MiB)" \
-        || fail "gups under foliod-run" "$("$BIN/folioctl" --socket "$SOCK" ps 2>&1; cat "$WORK/gups.out")"
-    for tier in far farthest near; do
-        out=$("$BIN/folioctl" --socket "$SOCK" --space gups migrate --all --to "$tier" 2>&1)
-        column=$(( $(printf 'near\nfar\nfarthest\n' | grep -n "^$tier$" | cut -d: -f1) + 2 ))
-        in_tier=$("$BIN/folioctl" --socket "$SOCK" ps | awk -v c="$column" '$2 == "gups" { print $c }')
-        awk -v m="$in_tier" 'BEGIN { exit !(m >= 16) }' && pass "migrate --all --to $tier moves the running program's table there ($in_tier MiB)" \
-            || fail "migrate --all --to $tier" "$out; $("$BIN/folioctl" --socket "$SOCK" ps)"
-        report=$(placement "$DAEMON")
-        echo "$report" | sed "s/^/        numa_maps: /"
-        bad=$(echo "$report" | awk '$3 != 0 { printf " %s:%d bytes off its node", $1, $3 }')
-        on=$(echo "$report" | awk -v t="$tier" '$1 == t { print $2 }')
-        [ -z "$bad" ] && [ "${on:-0}" -ge $((16 << 20)) ] && pass "... and its pages are on node ${NODE[$tier]}, every tier's on its own" \
-            || fail "... the program's pages on node ${NODE[$tier]}" "$tier on its node: ${on:-0} bytes;$bad"
-    done
-    wait "$GUPS"; status=$?
-    grep -q "verify ok" "$WORK/gups.out" && [ "$status" -eq 0 ] && pass "gups ends with its table verified ($(grep -o 'verify ok.*' "$WORK/gups.out"))" \
-        || fail "gups' verification (status $status)" "$(tail -n 3 "$WORK/gups.out")"
-    kill -TERM "$DAEMON"; wait "$DAEMON"; DAEMON=
-else
-    fail "foliod-run, libfolio-run.so and gups are built in .build-c (make libfolio)"
-fi
+[ -x "$CBUILD/foliod-run" ] && [ -f "$CBUILD/libfolio-run.so" ] && [ -x "$CBUILD/gups" ] \
+    || { fail "foliod-run, libfolio-run.so and gups are built in .build-c (make libfolio)"; exit; }
+cp "$CBUILD/foliod-run" "$CBUILD/libfolio-run.so" "$CBUILD/gups" "$BIN/"
+sed -i '/^\[\[tiers\]\]/,$d' "$CONFIG"
+for tier in near:0 far:1 farthest:2; do printf '[[tiers]]\nname = "%s"\nsize = "40M"\nnode = %s\n\n' "${tier%%:*}" "${tier#*:}" >> "$CONFIG"; done
+# Emulated CPUs answer a revoke slowly: a generous deadline, so no batch is refused for it.
+printf '[knobs]\n"migration/revoke_timeout_ms" = 10000\n' >> "$CONFIG"
+: > "$LOG"
+"$BIN/foliod" --config "$CONFIG" >>"$LOG" 2>&1 &
+DAEMON=$!
+wait_until 30 answers && pass "foliod starts for a program under foliod-run" || { fail "foliod starts for foliod-run" "$(tail -n 5 "$LOG")"; exit; }
+"$BIN/foliod-run" --socket "$SOCK" --name gups -- "$BIN/gups" --bytes 16M --seconds 20 > "$WORK/gups.out" 2>&1 &
+GUPS=$!
+# MiB of the program's space in the tiers at COLUMNS (folioctl ps: PID NAME near far farthest).
+program_mib() { "$BIN/folioctl" --socket "$SOCK" ps 2>/dev/null | awk -v columns="$1" '$2 == "gups" { n = split(columns, c, ","); for (i = 1; i <= n; i++) m += $c[i]; print m }'; }
+at_least_16() { awk -v m="$(program_mib "$1")" 'BEGIN { exit !(m >= 16) }'; }
+wait_until 60 at_least_16 3,4,5 && pass "gups runs under foliod-run, its table in foliod's tiers ($(program_mib 3,4,5) MiB)" \
+    || fail "gups under foliod-run" "$("$BIN/folioctl" --socket "$SOCK" ps 2>&1; cat "$WORK/gups.out")"
+for move in far:4 farthest:5 near:3; do
+    tier=${move%%:*} column=${move#*:}
+    out=$("$BIN/folioctl" --socket "$SOCK" --space gups migrate --all --to "$tier" 2>&1)
+    at_least_16 "$column" && pass "migrate --all --to $tier moves the running program's table there ($(program_mib "$column") MiB)" \
+        || fail "migrate --all --to $tier" "$out; $("$BIN/folioctl" --socket "$SOCK" ps)"
+    report=$(placement "$DAEMON")
+    echo "$report" | sed "s/^/        numa_maps: /"
+    bad=$(echo "$report" | awk '$3 != 0 { printf " %s:%d bytes off its node", $1, $3 }')
+    on=$(echo "$report" | awk -v t="$tier" '$1 == t { print $2 }')
+    [ -z "$bad" ] && [ "${on:-0}" -ge $((16 << 20)) ] && pass "... and its pages are on node ${NODE[$tier]}, every tier's on its own" \
+        || fail "... the program's pages on node ${NODE[$tier]}" "$tier on its node: ${on:-0} bytes;$bad"
+done
+wait "$GUPS"; status=$?
+grep -q "verify ok" "$WORK/gups.out" && [ "$status" -eq 0 ] && pass "gups ends with its table verified ($(grep -o 'verify ok.*' "$WORK/gups.out"))" \
+    || fail "gups' verification (status $status)" "$(tail -n 3 "$WORK/gups.out")"
+kill -TERM "$DAEMON"; wait "$DAEMON"; DAEMON=
